@@ -1,0 +1,176 @@
+//! Cross-stage — the error type: spec diagnostics with positions and hints, and render failures.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A 1-based line and column in the spec file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl Pos {
+    /// Converts a serde-saphyr location; `None` when the location is unknown.
+    pub fn from_location(loc: &serde_saphyr::Location) -> Option<Pos> {
+        let line = usize::try_from(loc.line()).ok()?;
+        let column = usize::try_from(loc.column()).ok()?;
+        (line > 0).then_some(Pos { line, column: column.max(1) })
+    }
+}
+
+/// One problem in a spec, with where it is, what was expected, and a hint where one helps.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    /// The spec file as the user named it.
+    pub file: String,
+    /// Where, when known.
+    pub pos: Option<Pos>,
+    /// The key path, e.g. `workers[1].replicas.max`; empty for the whole file.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic without a hint.
+    pub fn new(file: &str, pos: Option<Pos>, path: &str, message: String) -> Diagnostic {
+        Diagnostic { file: file.to_string(), pos, path: path.to_string(), message, hint: None }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Renders the diagnostic with the offending source line and a caret under the column.
+    pub fn render(&self, source: Option<&str>) -> String {
+        let mut out = String::from("error");
+        if !self.path.is_empty() {
+            out.push_str(&format!(" at `{}`", self.path));
+        }
+        out.push_str(&format!(": {}\n", self.message));
+        match self.pos {
+            Some(pos) => {
+                out.push_str(&format!("  --> {}:{}:{}\n", self.file, pos.line, pos.column));
+                if let Some(line) = source.and_then(|s| s.lines().nth(pos.line - 1)) {
+                    let gutter = pos.line.to_string();
+                    let pad = " ".repeat(gutter.len());
+                    let caret_pad: String = line
+                        .chars()
+                        .take(pos.column.saturating_sub(1))
+                        .map(|c| if c == '\t' { '\t' } else { ' ' })
+                        .collect();
+                    out.push_str(&format!("{pad} |\n{gutter} | {line}\n{pad} | {caret_pad}^\n"));
+                }
+            }
+            None => out.push_str(&format!("  --> {}\n", self.file)),
+        }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("  = hint: {hint}\n"));
+        }
+        out
+    }
+}
+
+/// Everything fredgen's library can fail with. The CLI maps these to exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec has problems; all of them are listed.
+    #[error("{} problem(s) in the stack spec", diagnostics.len())]
+    Spec {
+        /// The spec text, for showing lines.
+        source_text: Option<String>,
+        /// Every problem found.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// A template failed to render: a bug in fredgen, not in the spec.
+    #[error("bug in fredgen: template `{template}` failed to render: {message}")]
+    Template {
+        /// Template id.
+        template: String,
+        /// minijinja's message, with the template line.
+        message: String,
+    },
+    /// A rendered file does not parse back: a bug in fredgen's templates.
+    #[error("bug in fredgen: `{path}` (from template `{template}`) does not parse as {format}: {message}")]
+    ParseBack {
+        /// Output path.
+        path: String,
+        /// Template id.
+        template: String,
+        /// "HCL" or "YAML".
+        format: &'static str,
+        /// Parser message.
+        message: String,
+    },
+    /// A usage problem the spec did not cause (unknown target, missing --env ...).
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: Option<String>,
+    },
+    /// Reading or writing files.
+    #[error("{action} `{}`: {source}", path.display())]
+    Io {
+        /// What fredgen was doing.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The output directory holds something fredgen must not touch.
+    #[error("refusing to write `{}`: {reason}", path.display())]
+    Unsafe {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Error {
+        Error::Usage { message: message.into(), hint: Some(hint.into()) }
+    }
+
+    /// An I/O error with context.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    /// The full human-readable report: every diagnostic, or the message and its hint.
+    pub fn report(&self) -> String {
+        match self {
+            Error::Spec { source_text, diagnostics } => {
+                let mut out = String::new();
+                for d in diagnostics {
+                    out.push_str(&d.render(source_text.as_deref()));
+                    out.push('\n');
+                }
+                out.push_str(&format!("{self}\n"));
+                out
+            }
+            Error::Usage { hint: Some(hint), .. } => format!("error: {self}\n  = hint: {hint}\n"),
+            _ => format!("error: {self}\n"),
+        }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

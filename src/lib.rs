@@ -1,0 +1,158 @@
+//! fredgen — a compiler from one stack spec to the Terraform, Helm values and Kubernetes manifests
+//! that stand the stack up on AWS EKS, Google GKE or Hetzner Cloud.
+//!
+//! The pipeline, one module per stage:
+//!
+//! 1. [`spec`] reads the YAML into raw types that mirror it (unknown keys refused, positions kept),
+//!    and merges an environment overlay over the base.
+//! 2. [`model`] validates the merged spec for one target, collecting every problem, and resolves
+//!    every default into a [`model::Stack`].
+//! 3. [`target`] holds the backends: the [`target::Target`] trait and the one list of targets.
+//! 4. [`render`] renders a target's embedded templates with typed contexts into an
+//!    [`render::Output`] — a sorted map of relative path → text — and parses every file back.
+//! 5. [`output`] writes that map to a directory or compares it with one; nothing else touches
+//!    the file system.
+//!
+//! [`cli`] and `main.rs` sit on top: parse arguments, call these stages, map the result to an exit
+//! code (0 ok, 1 drift or differences, 2 error).
+
+pub mod cli;
+pub mod error;
+pub mod model;
+pub mod output;
+pub mod render;
+pub mod spec;
+pub mod target;
+pub mod versions;
+
+use error::{Error, Result};
+
+/// A loaded spec: its text (for positions), its display name, and the raw stack.
+pub struct Loaded {
+    /// The file name shown in diagnostics.
+    pub file: String,
+    /// The file's text.
+    pub text: String,
+    /// The parsed raw stack.
+    pub raw: spec::RawStack,
+}
+
+/// Parses spec text that was read from `file`.
+pub fn parse(file: &str, text: String) -> Result<Loaded> {
+    match spec::parse(file, &text) {
+        Ok(raw) => Ok(Loaded { file: file.to_string(), text, raw }),
+        Err(diagnostics) => Err(Error::Spec { source_text: Some(text), diagnostics }),
+    }
+}
+
+/// Reads and parses a spec file.
+pub fn load(path: &std::path::Path) -> Result<Loaded> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
+    let file = path.display().to_string();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => {
+            return Err(Error::Spec {
+                source_text: None,
+                diagnostics: vec![error::Diagnostic::new(&file, None, "", "the spec is not UTF-8 text".into())
+                    .hint("a stack spec is a YAML file; is this the right file?")],
+            });
+        }
+    };
+    parse(&file, text)
+}
+
+impl Loaded {
+    /// The environments the spec declares, sorted.
+    pub fn environments(&self) -> Vec<String> {
+        self.raw.environments.as_ref().map(|e| e.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The targets the spec declares, in registry order.
+    pub fn declared_targets(&self) -> Vec<&'static dyn target::Target> {
+        let t = self.raw.targets.clone().unwrap_or_default();
+        target::TARGETS
+            .iter()
+            .copied()
+            .filter(|x| match x.id() {
+                "eks" => t.eks.is_some(),
+                "gke" => t.gke.is_some(),
+                "hetzner" => t.hetzner.is_some(),
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// The spec file name without directories, as written into generated headers.
+    pub fn file_name(&self) -> String {
+        std::path::Path::new(&self.file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.file.clone())
+    }
+
+    /// Resolves `--env`: required when the spec declares environments, refused otherwise.
+    pub fn resolve_env(&self, env: Option<&str>) -> Result<Option<String>> {
+        let envs = self.environments();
+        match (env, envs.is_empty()) {
+            (None, true) => Ok(None),
+            (None, false) => Err(Error::usage(
+                "the spec declares environments; choose one with --env",
+                format!("declared environments: {}", envs.join(", ")),
+            )),
+            (Some(e), true) => Err(Error::usage(format!("--env {e}: the spec declares no environments"), "omit --env")),
+            (Some(e), false) if !envs.iter().any(|x| x == e) => Err(Error::usage(
+                format!("environment `{e}` is not declared"),
+                format!("declared environments: {}", envs.join(", ")),
+            )),
+            (Some(e), false) => Ok(Some(e.to_string())),
+        }
+    }
+
+    /// Validates the spec for one target and environment.
+    pub fn stack(&self, target: &dyn target::Target, env: Option<&str>) -> Result<model::Stack> {
+        model::validate::build(&self.file, &self.raw, env, target)
+            .map_err(|diagnostics| Error::Spec { source_text: Some(self.text.clone()), diagnostics })
+    }
+
+    /// Validates and renders one target and environment.
+    pub fn render(&self, target: &dyn target::Target, env: Option<&str>) -> Result<render::Output> {
+        let stack = self.stack(target, env)?;
+        target::render(target, &stack, &self.file_name())
+    }
+
+    /// Validates every declared target × environment, collecting every distinct problem.
+    pub fn validate_all(&self) -> Result<usize> {
+        let targets = self.declared_targets();
+        if targets.is_empty() {
+            return Err(Error::Spec {
+                source_text: Some(self.text.clone()),
+                diagnostics: vec![error::Diagnostic::new(&self.file, None, "targets", "no target is declared".into())
+                    .hint("add `targets:` with at least one of eks, gke, hetzner")],
+            });
+        }
+        let envs = self.environments();
+        let env_list: Vec<Option<&str>> =
+            if envs.is_empty() { vec![None] } else { envs.iter().map(|e| Some(e.as_str())).collect() };
+        let mut all: Vec<error::Diagnostic> = Vec::new();
+        let mut cases = 0;
+        for t in &targets {
+            for env in &env_list {
+                cases += 1;
+                if let Err(Error::Spec { diagnostics, .. }) = self.stack(*t, *env) {
+                    for d in diagnostics {
+                        if !all.contains(&d) {
+                            all.push(d);
+                        }
+                    }
+                }
+            }
+        }
+        if all.is_empty() {
+            Ok(cases)
+        } else {
+            all.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
+            Err(Error::Spec { source_text: Some(self.text.clone()), diagnostics: all })
+        }
+    }
+}

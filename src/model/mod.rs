@@ -1,0 +1,221 @@
+//! Stage 2 — the validated stack: every default resolved, no `Option` a backend must guess about.
+//!
+//! A [`Stack`] is built for one target and one environment by [`validate::build`], which collects
+//! every problem in the spec before failing. Backends and templates see only these types; they are
+//! `Serialize` because they are the `stack` part of every template context.
+
+pub mod validate;
+
+use serde::Serialize;
+
+/// The stack for one target and environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stack {
+    /// The stack name (DNS-1123 label).
+    pub name: String,
+    /// The environment name; `default` when the spec declares no environments.
+    pub env: String,
+    /// Prefix of cloud resource names: `<name>-<env>`, or `<name>` for `default`.
+    pub prefix: String,
+    /// Kubernetes namespace of the app.
+    pub namespace: String,
+    /// Public host of the frontend.
+    pub domain: String,
+    /// The public web service.
+    pub frontend: Frontend,
+    /// Background workers.
+    pub workers: Vec<Worker>,
+    /// RabbitMQ, when declared.
+    pub queue: Option<Queue>,
+    /// PostgreSQL, when declared.
+    pub postgres: Option<Postgres>,
+    /// Monitoring.
+    pub monitoring: Monitoring,
+    /// Every secret name the stack reads (apps and alerting), sorted, unique.
+    pub secrets: Vec<String>,
+    /// The target settings.
+    pub target: TargetSettings,
+}
+
+/// Replica bounds.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Replicas {
+    /// Minimum replicas.
+    pub min: u32,
+    /// Maximum replicas.
+    pub max: u32,
+}
+
+/// Resource requests (limits are derived by the templates: memory limit = request).
+#[derive(Debug, Clone, Serialize)]
+pub struct Resources {
+    /// CPU request, e.g. `500m`.
+    pub cpu: String,
+    /// Memory request, e.g. `512Mi`.
+    pub memory: String,
+}
+
+/// One environment variable with a literal, non-secret value.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvVar {
+    /// Variable name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// Where a process serves Prometheus metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    /// HTTP path.
+    pub path: String,
+    /// Container port.
+    pub port: u16,
+}
+
+/// The frontend.
+#[derive(Debug, Clone, Serialize)]
+pub struct Frontend {
+    /// Kubernetes name: `<stack>-web`.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// Container port.
+    pub port: u16,
+    /// Command; empty means the image's entrypoint.
+    pub command: Vec<String>,
+    /// Health check path for probes and the load balancer.
+    pub health_path: String,
+    /// Metrics endpoint, when the app has one.
+    pub metrics: Option<Metrics>,
+    /// Replica bounds for the HPA.
+    pub replicas: Replicas,
+    /// Requests.
+    pub resources: Resources,
+    /// Literal environment.
+    pub env: Vec<EnvVar>,
+    /// Secret names, materialised by external-secrets.
+    pub secrets: Vec<String>,
+    /// Migration command run once per release before the rollout.
+    pub migrate: Option<Vec<String>>,
+    /// ServiceAccount name.
+    pub service_account: String,
+}
+
+/// One worker.
+#[derive(Debug, Clone, Serialize)]
+pub struct Worker {
+    /// Kubernetes name: `<stack>-<short_name>`.
+    pub name: String,
+    /// The name in the spec.
+    pub short_name: String,
+    /// Image reference.
+    pub image: String,
+    /// Command; empty means the image's entrypoint.
+    pub command: Vec<String>,
+    /// The queue whose depth scales this worker, if any.
+    pub consumes: Option<String>,
+    /// Metrics endpoint, when the process has one.
+    pub metrics: Option<Metrics>,
+    /// Replica bounds.
+    pub replicas: Replicas,
+    /// Requests.
+    pub resources: Resources,
+    /// Whether the worker may reach the internet.
+    pub egress_internet: bool,
+    /// Literal environment.
+    pub env: Vec<EnvVar>,
+    /// Secret names.
+    pub secrets: Vec<String>,
+    /// ServiceAccount name.
+    pub service_account: String,
+}
+
+/// RabbitMQ.
+#[derive(Debug, Clone, Serialize)]
+pub struct Queue {
+    /// RabbitmqCluster name: `<stack>-rabbitmq`.
+    pub name: String,
+    /// Minor version, e.g. `4.1`.
+    pub version: String,
+    /// Exact image, e.g. `rabbitmq:4.1.4-management`.
+    pub image: String,
+    /// Replicas (odd).
+    pub replicas: u32,
+    /// Volume size per replica.
+    pub storage: String,
+    /// Queue names (declared as quorum queues).
+    pub queues: Vec<String>,
+}
+
+/// Where Postgres runs.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// The platform's managed service.
+    Managed,
+    /// CloudNativePG in the cluster.
+    InCluster,
+}
+
+/// PostgreSQL.
+#[derive(Debug, Clone, Serialize)]
+pub struct Postgres {
+    /// Instance or cluster name: `<stack>-db`.
+    pub name: String,
+    /// Major version, e.g. `16`.
+    pub version: String,
+    /// Exact CloudNativePG image for in-cluster placement.
+    pub image: String,
+    /// Storage as a quantity.
+    pub storage: String,
+    /// Storage in GiB.
+    pub storage_gb: u32,
+    /// Highly available.
+    pub ha: bool,
+    /// Backup retention.
+    pub backup_retention_days: u32,
+    /// Managed or in-cluster.
+    pub placement: Placement,
+    /// Database name.
+    pub database: String,
+    /// Application user.
+    pub user: String,
+    /// Secret with `username`, `password`, `host`, `port`, `dbname`, `uri`.
+    pub app_secret: String,
+}
+
+/// Alert routing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alerts {
+    /// Slack channel, e.g. `#fred-alerts`.
+    pub slack_channel: String,
+    /// Name of the secret holding the Slack webhook URL.
+    pub webhook_secret: String,
+}
+
+/// Monitoring.
+#[derive(Debug, Clone, Serialize)]
+pub struct Monitoring {
+    /// Prometheus metrics, ServiceMonitors and alert rules.
+    pub metrics: bool,
+    /// Logs to Loki through Alloy.
+    pub logs: bool,
+    /// Alert routing, when declared.
+    pub alerts: Option<Alerts>,
+}
+
+/// The resolved target block.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetSettings {
+    /// AWS/GCP region.
+    pub region: Option<String>,
+    /// GCP project.
+    pub project: Option<String>,
+    /// Hetzner location.
+    pub location: Option<String>,
+    /// Kubernetes minor version.
+    pub kubernetes: String,
+    /// CIDRs allowed to reach the API endpoint; empty means private only.
+    pub api_allowed_cidrs: Vec<String>,
+}

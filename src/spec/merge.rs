@@ -1,0 +1,116 @@
+//! Stage 1b — environment overlays: merge an overlay [`RawStack`] over the base, field by field.
+//!
+//! Scalars and lists set in the overlay replace the base; mappings merge recursively; `workers`
+//! merge by `name` (an overlay item with a new name adds a worker); `env` maps merge by key.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// Field-wise merge of an overlay (`over`) onto a base (`self`).
+pub trait Merge {
+    /// Returns the base with everything the overlay sets replaced.
+    fn merge(self, over: Self) -> Self;
+}
+
+impl<T> Merge for Option<Sp<T>> {
+    fn merge(self, over: Self) -> Self {
+        over.or(self)
+    }
+}
+
+impl<T> Merge for Option<Vec<Sp<T>>> {
+    fn merge(self, over: Self) -> Self {
+        over.or(self)
+    }
+}
+
+impl<T> Merge for Option<BTreeMap<String, Sp<T>>> {
+    fn merge(self, over: Self) -> Self {
+        match (self, over) {
+            (Some(mut base), Some(over)) => {
+                base.extend(over);
+                Some(base)
+            }
+            (base, over) => over.or(base),
+        }
+    }
+}
+
+/// Merges `Option<Struct>` where the struct is itself [`Merge`].
+fn merge_nested<T: Merge + Default>(base: Option<T>, over: Option<T>) -> Option<T> {
+    match (base, over) {
+        (Some(b), Some(o)) => Some(b.merge(o)),
+        (b, o) => o.or(b),
+    }
+}
+
+/// Implements [`Merge`] for a struct: `leaf` fields use the `Option` impls, `nested` fields recurse.
+macro_rules! merge_struct {
+    ($ty:ident { $($leaf:ident),* ; $($nested:ident),* }) => {
+        impl Merge for $ty {
+            fn merge(self, over: Self) -> Self {
+                $ty {
+                    $($leaf: self.$leaf.merge(over.$leaf),)*
+                    $($nested: merge_nested(self.$nested, over.$nested),)*
+                }
+            }
+        }
+    };
+}
+
+merge_struct!(RawFrontend { image, port, command, env, secrets, migrate ; health, metrics, replicas, resources });
+merge_struct!(RawHealth { path ; });
+merge_struct!(RawMetrics { path, port ; });
+merge_struct!(RawReplicas { min, max ; });
+merge_struct!(RawResources { cpu, memory ; });
+merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress ; metrics, replicas, resources });
+merge_struct!(RawQueue { ; rabbitmq });
+merge_struct!(RawRabbitmq { version, replicas, storage, queues ; });
+merge_struct!(RawPostgres { version, storage, ha, placement ; backup });
+merge_struct!(RawBackup { retention_days ; });
+merge_struct!(RawMonitoring { metrics, logs ; alerts });
+merge_struct!(RawAlerts { slack_channel, webhook_secret ; });
+merge_struct!(RawTargets { ; eks, gke, hetzner });
+merge_struct!(RawTarget { region, project, location, kubernetes, api_allowed_cidrs ; });
+
+impl RawStack {
+    /// Merges an environment overlay over this base. `name` and `environments` in an overlay are
+    /// rejected by validation before this is called, so they are ignored here.
+    pub fn with_overlay(self, over: RawStack) -> RawStack {
+        RawStack {
+            name: self.name,
+            domain: self.domain.merge(over.domain),
+            frontend: merge_nested(self.frontend, over.frontend),
+            workers: merge_workers(self.workers, over.workers),
+            queue: merge_nested(self.queue, over.queue),
+            postgres: merge_nested(self.postgres, over.postgres),
+            monitoring: merge_nested(self.monitoring, over.monitoring),
+            targets: merge_nested(self.targets, over.targets),
+            environments: None,
+        }
+    }
+}
+
+fn worker_name(w: &RawWorker) -> Option<&str> {
+    w.name.as_ref().map(|n| n.value.as_str())
+}
+
+/// Workers merge by name; overlay workers with a new name are appended in overlay order.
+fn merge_workers(base: Option<Vec<RawWorker>>, over: Option<Vec<RawWorker>>) -> Option<Vec<RawWorker>> {
+    let Some(over) = over else { return base };
+    let mut merged = base.unwrap_or_default();
+    for item in over {
+        let existing = merged
+            .iter()
+            .position(|w| worker_name(w).is_some() && worker_name(w) == worker_name(&item));
+        match existing {
+            Some(i) => {
+                let base_item = std::mem::take(&mut merged[i]);
+                merged[i] = base_item.merge(item);
+            }
+            None => merged.push(item),
+        }
+    }
+    Some(merged)
+}

@@ -1,0 +1,68 @@
+//! Stage 3 — target backends: the [`Target`] trait and the one list of registered targets.
+//!
+//! A backend knows one platform: which Kubernetes and PostgreSQL versions it supports, what its
+//! `targets.<id>` block needs, the knobs its shared templates read ([`Platform`]) and its version
+//! pins. Its Terraform, Helm values and platform manifests live in `templates/<id>/`. Adding a
+//! target is one module here, one templates folder, and one line in [`TARGETS`].
+
+pub mod eks;
+pub mod gke;
+pub mod hetzner;
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::model::Stack;
+use crate::model::validate::Validator;
+use crate::render::{self, Output, Platform, TemplateContext};
+use crate::spec::RawTarget;
+
+/// One platform fredgen renders for.
+pub trait Target: Sync {
+    /// The id used on the command line and in `targets:`.
+    fn id(&self) -> &'static str;
+    /// One line for `fredgen targets`.
+    fn describe(&self) -> &'static str;
+    /// Kubernetes minor versions in standard support, newest first; the first is the default.
+    fn supported_kubernetes(&self) -> &'static [&'static str];
+    /// PostgreSQL majors with the exact CloudNativePG image, default first.
+    fn supported_postgres(&self) -> &'static [(&'static str, &'static str)] {
+        crate::versions::POSTGRES_IMAGES
+    }
+    /// Whether the platform has a managed PostgreSQL fredgen uses by default.
+    fn has_managed_postgres(&self) -> bool;
+    /// Checks the `targets.<id>` block beyond the shared keys.
+    fn check_block(&self, v: &mut Validator, block: &RawTarget, path: &str);
+    /// The knobs shared templates read.
+    fn platform(&self, stack: &Stack) -> Platform;
+    /// This target's version pins (merged over the shared ones).
+    fn versions(&self) -> &'static [(&'static str, &'static str)];
+}
+
+/// Every target, in the order `fredgen targets` lists them.
+pub static TARGETS: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
+
+/// Looks a target up by id.
+pub fn find(id: &str) -> Result<&'static dyn Target> {
+    TARGETS.iter().copied().find(|t| t.id() == id).ok_or_else(|| {
+        let ids: Vec<&str> = TARGETS.iter().map(|t| t.id()).collect();
+        Error::usage(format!("unknown target `{id}`"), format!("available targets: {}", ids.join(", ")))
+    })
+}
+
+/// Renders `stack` for `target`.
+pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Output> {
+    let versions: BTreeMap<&'static str, &'static str> =
+        crate::versions::SHARED.iter().chain(target.versions()).copied().collect();
+    let platform = target.platform(stack);
+    let ctx = TemplateContext {
+        target_id: target.id(),
+        env: &stack.env,
+        spec_file,
+        stack,
+        target: BTreeMap::from([(target.id(), &stack.target)]),
+        versions: &versions,
+        platform: &platform,
+    };
+    render::render_target(&ctx)
+}

@@ -1,0 +1,53 @@
+//! Cross-stage — every version fredgen pins that all targets share, declared once: a bump is one
+//! edit here. Target-only pins live in each backend's `VERSIONS`. Where a pin matches the
+//! upstream reference data in `shared/reference`, the checker verifies values against exactly it.
+
+/// Shared pins: chart versions, providers, operator releases. Key → exact version.
+pub static SHARED: &[(&str, &str)] = &[
+    // Terraform itself: S3 `use_lockfile` needs 1.10.
+    ("terraform_required", ">= 1.10.0"),
+    // hashicorp/helm; schema in shared/reference is 3.1.1.
+    ("provider_helm", "3.1.1"),
+    // hashicorp/kubernetes; schema in shared/reference is 2.38.0.
+    ("provider_kubernetes", "2.38.0"),
+    // prometheus-community/kube-prometheus-stack (reference: 88.5.3).
+    ("chart_kube_prometheus_stack", "88.5.3"),
+    // grafana/alloy (reference: 1.11.1, Alloy v1.18.1).
+    ("chart_alloy", "1.11.1"),
+    // kedacore/keda (reference: 2.20.2).
+    ("chart_keda", "2.20.2"),
+    // external-secrets (reference: 2.9.0).
+    ("chart_external_secrets", "2.9.0"),
+    // cloudnative-pg operator (reference: 0.29.0, CNPG 1.30.0).
+    ("chart_cloudnative_pg", "0.29.0"),
+    // cloudnative-pg/plugin-barman-cloud (reference: 0.7.0, plugin v0.13.0).
+    ("chart_plugin_barman_cloud", "0.7.0"),
+    // jetstack cert-manager (reference: v1.21.1).
+    ("chart_cert_manager", "v1.21.1"),
+    // kubernetes-sigs external-dns (reference: 1.21.1).
+    ("chart_external_dns", "1.21.1"),
+    // grafana/loki (reference: 7.3.0, Loki 3.6.12).
+    ("chart_loki", "7.3.0"),
+    // vmware-tanzu/velero (reference: 12.1.0, Velero 1.18.1).
+    ("chart_velero", "12.1.0"),
+    // rabbitmq/cluster-operator release (CRD schema in reference: v2.22.3).
+    ("rabbitmq_cluster_operator", "2.22.3"),
+    // rabbitmq/messaging-topology-operator release (reference: v1.20.1).
+    ("rabbitmq_messaging_topology_operator", "1.20.1"),
+];
+
+/// RabbitMQ minor → exact image (official Docker library image, not Bitnami). Default first.
+pub static RABBITMQ_IMAGES: &[(&str, &str)] = &[
+    // 4.3 is the community-supported series (4.2 left community support 2026-07-31; 4.1 in January).
+    ("4.3", "rabbitmq:4.3.5-management"),
+    ("4.2", "rabbitmq:4.2.10-management"),
+];
+
+/// PostgreSQL major → exact CloudNativePG operand image. Default first.
+pub static POSTGRES_IMAGES: &[(&str, &str)] = &[
+    // cloudnative-pg/postgres-containers, `<major>.<minor>-standard-trixie` (bare tags are deprecated).
+    ("18", "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"),
+    ("17", "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie"),
+    ("16", "ghcr.io/cloudnative-pg/postgresql:16.15-standard-trixie"),
+    ("15", "ghcr.io/cloudnative-pg/postgresql:15.19-standard-trixie"),
+];
