@@ -31,7 +31,9 @@ pub struct Stack {
     pub postgres: Option<Postgres>,
     /// Monitoring.
     pub monitoring: Monitoring,
-    /// Every secret name the stack reads (apps and alerting), sorted, unique.
+    /// Secret names the app containers read, sorted, unique; materialised as `<name>-app-secrets`.
+    pub app_secrets: Vec<String>,
+    /// Every secret name the platform's store must hold (apps, alerting, Grafana), sorted, unique.
     pub secrets: Vec<String>,
     /// The target settings.
     pub target: TargetSettings,
@@ -51,8 +53,10 @@ pub struct Replicas {
 pub struct Resources {
     /// CPU request, e.g. `500m`.
     pub cpu: String,
-    /// Memory request, e.g. `512Mi`.
+    /// Memory request, e.g. `512Mi`; also the memory limit (no overcommit of memory).
     pub memory: String,
+    /// CPU limit: twice the request, in millicores, e.g. `1000m`.
+    pub cpu_limit: String,
 }
 
 /// One environment variable with a literal, non-secret value.
@@ -98,6 +102,8 @@ pub struct Frontend {
     pub secrets: Vec<String>,
     /// Migration command run once per release before the rollout.
     pub migrate: Option<Vec<String>>,
+    /// Name of the migration Job: changes with the image and command, because Jobs are immutable.
+    pub migrate_job: String,
     /// ServiceAccount name.
     pub service_account: String,
 }

@@ -66,6 +66,9 @@ pub fn is_dns_label(s: &str, max: usize) -> bool {
         && !s.ends_with('-')
 }
 
+/// The store secret holding Grafana's admin password (when metrics are on).
+pub const GRAFANA_ADMIN_SECRET: &str = "GRAFANA_ADMIN_PASSWORD";
+
 /// The longest stack name: cloud resource names append env and suffixes to it.
 pub const MAX_NAME: usize = 20;
 
@@ -90,6 +93,9 @@ pub fn build(file: &str, raw: &RawStack, env: Option<&str>, target: &dyn Target)
         }
     };
     let stack = stack(&mut v, &merged, env, target);
+    if !v.failed() {
+        target.check_stack(&mut v, &stack);
+    }
     if v.failed() { Err(v.finish()) } else { Ok(stack) }
 }
 
@@ -144,12 +150,16 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let monitoring = monitoring(v, raw);
     let settings = target_settings(v, raw, target);
 
-    let mut secrets: BTreeSet<String> = frontend.secrets.iter().cloned().collect();
+    let mut app_secrets: BTreeSet<String> = frontend.secrets.iter().cloned().collect();
     for w in &workers {
-        secrets.extend(w.secrets.iter().cloned());
+        app_secrets.extend(w.secrets.iter().cloned());
     }
+    let mut secrets = app_secrets.clone();
     if let Some(a) = &monitoring.alerts {
         secrets.insert(a.webhook_secret.clone());
+    }
+    if monitoring.metrics {
+        secrets.insert(GRAFANA_ADMIN_SECRET.to_string());
     }
     Stack {
         namespace: name.clone(),
@@ -162,6 +172,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         queue,
         postgres,
         monitoring,
+        app_secrets: app_secrets.into_iter().collect(),
         secrets: secrets.into_iter().collect(),
         target: settings,
     }
@@ -190,10 +201,11 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
             health_path: "/".into(),
             metrics: None,
             replicas: Replicas { min: 2, max: 10 },
-            resources: Resources { cpu: "250m".into(), memory: "256Mi".into() },
+            resources: Resources { cpu: "250m".into(), memory: "256Mi".into(), cpu_limit: "500m".into() },
             env: vec![],
             secrets: vec![],
             migrate: None,
+            migrate_job: String::new(),
             service_account: format!("{stack}-web"),
         };
     };
@@ -210,6 +222,8 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
         None => "/".to_string(),
     };
     let metrics = metrics(v, &f.metrics, "frontend.metrics", port);
+    let migrate: Option<Vec<String>> = f.migrate.as_ref().map(|m| m.iter().map(|s| s.value.clone()).collect());
+    let migrate_job = format!("{stack}-migrate-{:08x}", fnv1a(&format!("{image}\0{:?}", migrate)) as u32);
     Frontend {
         name: format!("{stack}-web"),
         image,
@@ -221,7 +235,8 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
         resources: resources(v, &f.resources, "frontend.resources"),
         env: env_vars(v, &f.env, "frontend.env"),
         secrets: secret_names(v, &f.secrets, "frontend.secrets"),
-        migrate: f.migrate.as_ref().map(|m| m.iter().map(|s| s.value.clone()).collect()),
+        migrate,
+        migrate_job,
         service_account: format!("{stack}-web"),
     }
 }
@@ -559,7 +574,21 @@ fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resourc
             m.value.clone()
         }
     };
-    Resources { cpu, memory }
+    let cpu_limit = format!("{}m", millicores(&cpu).unwrap_or(250).saturating_mul(2));
+    Resources { cpu, memory, cpu_limit }
+}
+
+/// FNV-1a: a stable hash for names that must change when their inputs change.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Millicores of a CPU quantity (`500m`, `1`, `1.5`).
+fn millicores(s: &str) -> Option<u64> {
+    match s.strip_suffix('m') {
+        Some(m) => m.parse().ok(),
+        None => s.parse::<f64>().ok().map(|c| (c * 1000.0).round() as u64),
+    }
 }
 
 fn is_cpu(s: &str) -> bool {

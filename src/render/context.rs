@@ -11,14 +11,34 @@ use crate::model::{Stack, TargetSettings};
 pub struct Platform {
     /// StorageClass for PersistentVolumeClaims.
     pub storage_class: String,
-    /// Prefix of the remote key of each app secret in the platform's store.
-    pub secret_prefix: String,
+    /// Where each store secret (by name) lives in the platform's store.
+    pub secret_refs: BTreeMap<String, SecretRef>,
     /// Annotations on the app ServiceAccounts (GKE Workload Identity).
     pub service_account_annotations: BTreeMap<String, String>,
+    /// Annotations on the ServiceAccount of the in-cluster PostgreSQL (backup credentials).
+    pub postgres_sa_annotations: BTreeMap<String, String>,
     /// Annotations on the external-secrets controller ServiceAccount.
     pub external_secrets_sa_annotations: BTreeMap<String, String>,
-    /// Extra knobs a target's own templates read.
-    pub extra: BTreeMap<String, String>,
+    /// Containers every app pod runs beside the app (e.g. the Cloud SQL Auth Proxy as a native
+    /// sidecar), as Kubernetes container objects.
+    pub pod_sidecars: Vec<serde_json::Value>,
+}
+
+/// The location of one secret in the platform's store.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretRef {
+    /// The remote key (`remoteRef.key`).
+    pub key: String,
+    /// The property within it (`remoteRef.property`), when the store keeps several per key.
+    pub property: Option<String>,
+}
+
+impl Platform {
+    /// Fills `secret_refs` for every store secret of the stack with `key(name)`.
+    pub fn with_secrets(mut self, stack: &Stack, key: impl Fn(&str) -> SecretRef) -> Platform {
+        self.secret_refs = stack.secrets.iter().map(|s| (s.clone(), key(s))).collect();
+        self
+    }
 }
 
 /// The context of every target template and every shared manifest or values template.

@@ -24,7 +24,7 @@ use include_dir::{Dir, include_dir};
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Error, Result};
-pub use context::{KustomizationContext, Platform, ReadmeContext, TemplateContext};
+pub use context::{KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext};
 
 /// Every template, embedded.
 pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -82,8 +82,8 @@ fn collect(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<
 /// Renders one template by id.
 pub fn render_template<S: serde::Serialize>(id: &str, ctx: &S) -> Result<String> {
     let env = environment();
-    let tmpl = env.get_template(id).map_err(|e| Error::Template { template: id.into(), message: format!("{e:#}") })?;
-    tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| Error::Template { template: id.into(), message: format!("{e:#}") })
+    let tmpl = env.get_template(id).map_err(|e| Error::Template { template: id.into(), message: format!("{e}") })?;
+    tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| Error::Template { template: id.into(), message: format!("{e}") })
 }
 
 /// The templates of one folder of `templates/` with the output path each renders to.
@@ -120,7 +120,10 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let mut files = BTreeMap::new();
     let mut sources = BTreeMap::new();
     for (id, path) in jobs {
-        let text = render_template(&id, ctx)?;
+        let mut text = render_template(&id, ctx)?;
+        if path.ends_with(".yaml") {
+            text = tidy_yaml(&text);
+        }
         if text.trim().is_empty() {
             continue;
         }
@@ -159,4 +162,23 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         out.files.insert(path, full);
     }
     Ok(out)
+}
+
+/// Drops empty YAML documents that conditional blocks leave behind (leading, doubled or trailing
+/// `---` separators), and ends the file with exactly one newline.
+pub fn tidy_yaml(text: &str) -> String {
+    let mut docs: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for line in text.lines() {
+        if line.trim_end() == "---" {
+            docs.push(std::mem::take(&mut cur));
+        } else {
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    docs.push(cur);
+    let meaningful = |d: &String| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let kept: Vec<String> = docs.into_iter().filter(meaningful).map(|d| d.trim_end().to_string() + "\n").collect();
+    kept.join("---\n")
 }

@@ -46,15 +46,25 @@ pub struct RawStack {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFrontend {
+    /// Image reference with an exact tag or digest.
     pub image: Option<Sp<String>>,
+    /// Container port.
     pub port: Option<Sp<i64>>,
+    /// Command (argv); the image entrypoint when omitted.
     pub command: Option<Vec<Sp<String>>>,
+    /// Health check used by probes and the load balancer.
     pub health: Option<RawHealth>,
+    /// Prometheus metrics endpoint, when the process serves one.
     pub metrics: Option<RawMetrics>,
+    /// Replica bounds for autoscaling.
     pub replicas: Option<RawReplicas>,
+    /// CPU and memory requests.
     pub resources: Option<RawResources>,
+    /// Literal, non-secret environment variables.
     pub env: Option<BTreeMap<String, Sp<String>>>,
+    /// Secret names; values live in the platform secret store.
     pub secrets: Option<Vec<Sp<String>>>,
+    /// Migration command run once per release, before the rollout.
     pub migrate: Option<Vec<Sp<String>>>,
 }
 
@@ -62,6 +72,7 @@ pub struct RawFrontend {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHealth {
+    /// HTTP path.
     pub path: Option<Sp<String>>,
 }
 
@@ -69,7 +80,9 @@ pub struct RawHealth {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMetrics {
+    /// HTTP path.
     pub path: Option<Sp<String>>,
+    /// Container port.
     pub port: Option<Sp<i64>>,
 }
 
@@ -77,7 +90,9 @@ pub struct RawMetrics {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawReplicas {
+    /// Minimum replicas.
     pub min: Option<Sp<i64>>,
+    /// Maximum replicas.
     pub max: Option<Sp<i64>>,
 }
 
@@ -85,7 +100,9 @@ pub struct RawReplicas {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawResources {
+    /// CPU request, e.g. `250m`.
     pub cpu: Option<Sp<String>>,
+    /// Memory request, e.g. `256Mi`.
     pub memory: Option<Sp<String>>,
 }
 
@@ -93,15 +110,25 @@ pub struct RawResources {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorker {
+    /// Worker name (DNS-1123 label).
     pub name: Option<Sp<String>>,
+    /// Image reference with an exact tag or digest.
     pub image: Option<Sp<String>>,
+    /// Command (argv); the image entrypoint when omitted.
     pub command: Option<Vec<Sp<String>>>,
+    /// The queue whose depth scales this worker.
     pub consumes: Option<Sp<String>>,
+    /// Prometheus metrics endpoint, when the process serves one.
     pub metrics: Option<RawMetrics>,
+    /// Replica bounds for autoscaling.
     pub replicas: Option<RawReplicas>,
+    /// CPU and memory requests.
     pub resources: Option<RawResources>,
+    /// Literal, non-secret environment variables.
     pub env: Option<BTreeMap<String, Sp<String>>>,
+    /// Secret names; values live in the platform secret store.
     pub secrets: Option<Vec<Sp<String>>>,
+    /// `internet` to allow outbound internet access; `none` by default.
     pub egress: Option<Sp<String>>,
 }
 
@@ -109,6 +136,7 @@ pub struct RawWorker {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawQueue {
+    /// RabbitMQ through the RabbitMQ Cluster Operator.
     pub rabbitmq: Option<RawRabbitmq>,
 }
 
@@ -116,9 +144,13 @@ pub struct RawQueue {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRabbitmq {
+    /// Version (minor for RabbitMQ, major for PostgreSQL).
     pub version: Option<Sp<String>>,
+    /// Number of nodes (odd).
     pub replicas: Option<Sp<i64>>,
+    /// Volume size, e.g. `20Gi`.
     pub storage: Option<Sp<String>>,
+    /// Queue names, declared as quorum queues.
     pub queues: Option<Vec<Sp<String>>>,
 }
 
@@ -126,10 +158,15 @@ pub struct RawRabbitmq {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPostgres {
+    /// Version (minor for RabbitMQ, major for PostgreSQL).
     pub version: Option<Sp<String>>,
+    /// Volume size, e.g. `20Gi`.
     pub storage: Option<Sp<String>>,
+    /// Highly available (Multi-AZ, regional, or 3 instances).
     pub ha: Option<Sp<bool>>,
+    /// Backups.
     pub backup: Option<RawBackup>,
+    /// `managed` or `in-cluster`; default: the target managed service where it has one.
     pub placement: Option<Sp<String>>,
 }
 
@@ -137,6 +174,7 @@ pub struct RawPostgres {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBackup {
+    /// Days backups are kept (1 to 35).
     pub retention_days: Option<Sp<i64>>,
 }
 
@@ -144,8 +182,11 @@ pub struct RawBackup {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMonitoring {
+    /// Prometheus metrics, ServiceMonitors and alert rules.
     pub metrics: Option<Sp<bool>>,
+    /// Logs to Loki through Alloy.
     pub logs: Option<Sp<bool>>,
+    /// Alert routing to Slack.
     pub alerts: Option<RawAlerts>,
 }
 
@@ -153,7 +194,9 @@ pub struct RawMonitoring {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlerts {
+    /// Slack channel, e.g. `#alerts`.
     pub slack_channel: Option<Sp<String>>,
+    /// Name of the secret holding the Slack webhook URL.
     pub webhook_secret: Option<Sp<String>>,
 }
 
@@ -161,8 +204,11 @@ pub struct RawAlerts {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTargets {
+    /// AWS EKS.
     pub eks: Option<RawTarget>,
+    /// Google GKE.
     pub gke: Option<RawTarget>,
+    /// Hetzner Cloud.
     pub hetzner: Option<RawTarget>,
 }
 

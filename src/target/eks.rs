@@ -1,6 +1,7 @@
 //! Stage 3 — the AWS EKS backend: VPC, EKS with Karpenter, RDS, Pod Identity, ALB, Route 53.
 
 use super::*;
+use crate::render::SecretRef;
 use crate::model::validate::refuse_keys;
 
 /// AWS EKS.
@@ -14,7 +15,8 @@ impl Target for Eks {
         "AWS EKS: VPC, EKS + Karpenter, RDS PostgreSQL, ALB + ACM, Route 53, Secrets Manager"
     }
     fn supported_kubernetes(&self) -> &'static [&'static str] {
-        &["1.35", "1.34"]
+        // Standard support in Nov 2026: 1.36 (since June 2026), 1.35, 1.34 (until 2026-12-02).
+        &["1.36", "1.35", "1.34"]
     }
     fn has_managed_postgres(&self) -> bool {
         true
@@ -33,9 +35,9 @@ impl Target for Eks {
     fn platform(&self, stack: &Stack) -> Platform {
         Platform {
             storage_class: "gp3".into(),
-            secret_prefix: format!("{}/{}/", stack.name, stack.env),
             ..Platform::default()
         }
+        .with_secrets(stack, |s| SecretRef { key: format!("{}/{}/{s}", stack.name, stack.env), property: None })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS
@@ -50,5 +52,36 @@ fn is_aws_region(s: &str) -> bool {
         && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// EKS-only pins. Sources are noted next to each.
-pub static VERSIONS: &[(&str, &str)] = &[];
+/// EKS-only pins, declared once: a bump is one edit. Sources are noted next to each.
+pub static VERSIONS: &[(&str, &str)] = &[
+    // newest EKS minor in standard support in Nov 2026 (EKS user guide "Kubernetes versions on
+    // standard support" lists 1.36, available on EKS since 2026-06; 1.37 not on EKS yet; 1.34
+    // standard support ends 2026-12-02); kubernetes-validate 1.37.0 in the checker venv has 1.36
+    // schemas. Used only as the default for `target.eks.kubernetes`.
+    ("eks_kubernetes_default", "1.36"),
+    // hashicorp/aws, the schema in /work/shared/reference/tf-providers (cdktf provider-aws
+    // 21.22.1).
+    ("eks_provider_aws", "6.25.0"),
+    // terraform-aws-modules/vpc/aws latest release in reference (2026-01-08).
+    ("eks_module_vpc", "6.6.0"),
+    // terraform-aws-modules/eks/aws (also `//modules/karpenter`) latest release in reference
+    // (2026-04-27).
+    ("eks_module_eks", "21.19.0"),
+    // terraform-aws-modules/rds/aws latest release in reference (2026-03-19).
+    ("eks_module_rds", "7.2.0"),
+    // terraform-aws-modules/s3-bucket/aws latest release in reference (2026-08-06).
+    ("eks_module_s3_bucket", "5.15.4"),
+    // terraform-aws-modules/kms/aws latest release in reference (2026-01-08).
+    ("eks_module_kms", "4.2.0"),
+    // terraform-aws-modules/eks-pod-identity/aws latest release in reference (2026-05-29).
+    ("eks_module_pod_identity", "2.8.1"),
+    // oci://public.ecr.aws/karpenter charts karpenter and karpenter-crd v1.14.1 (reference
+    // charts/karpenter, charts/karpenter-crd, CRDs karpenter.sh/v1, karpenter.k8s.aws/v1).
+    ("eks_chart_karpenter", "1.14.1"),
+    // https://aws.github.io/eks-charts chart aws-load-balancer-controller 3.5.0 (appVersion v3.5.0,
+    // reference charts/).
+    ("eks_chart_aws_load_balancer_controller", "3.5.0"),
+    // EC2NodeClass amiSelectorTerms alias: the AL2023 EKS-optimized AMI release v20260903
+    // (awslabs/amazon-eks-ami releases; AL2023 1.35.7-20260903). Karpenter recommends a dated pin.
+    ("eks_karpenter_ami_alias", "al2023@v20260903"),
+];

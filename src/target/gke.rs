@@ -1,6 +1,8 @@
 //! Stage 3 — the Google GKE backend: VPC-native network, private regional GKE, Cloud SQL, Gateway.
 
 use super::*;
+use crate::model::Placement;
+use crate::render::SecretRef;
 use crate::model::validate::refuse_keys;
 
 /// Google GKE.
@@ -14,7 +16,8 @@ impl Target for Gke {
         "Google GKE: VPC-native network + Cloud NAT, private regional GKE, Cloud SQL, GKE Gateway, Cloud DNS, Secret Manager"
     }
     fn supported_kubernetes(&self) -> &'static [&'static str] {
-        &["1.35", "1.34"]
+        // REGULAR channel minors in Nov 2026 (1.37 is in RAPID only).
+        &["1.36", "1.35", "1.34"]
     }
     fn has_managed_postgres(&self) -> bool {
         true
@@ -38,16 +41,58 @@ impl Target for Gke {
             Some(_) => {}
         }
     }
+    fn check_stack(&self, v: &mut Validator, stack: &Stack) {
+        // Google service account ids are at most 30 characters and fredgen appends `-pgbak`.
+        if stack.prefix.len() > 24 {
+            v.error(None, "name", format!("`{}` (name-environment) is longer than 24 characters", stack.prefix)).hint =
+                Some("GCP service account ids are limited to 30 characters; shorten the stack or environment name".into());
+        }
+    }
     fn platform(&self, stack: &Stack) -> Platform {
+        let managed_db = stack.postgres.as_ref().filter(|p| p.placement == Placement::Managed);
+        let in_cluster_db = stack.postgres.as_ref().filter(|p| p.placement == Placement::InCluster);
+        let project = stack.target.project.as_deref().unwrap_or_default();
+        let region = stack.target.region.as_deref().unwrap_or_default();
+        let gsa = |suffix: &str| format!("{}-{suffix}@{project}.iam.gserviceaccount.com", stack.prefix);
+        let wi = "iam.gke.io/gcp-service-account".to_string();
         Platform {
             storage_class: "standard-rwo".into(),
-            secret_prefix: format!("{}-", stack.prefix),
+            // Workload Identity: app pods act as the app's Google service account (Cloud SQL IAM login).
+            service_account_annotations: managed_db.map(|_| BTreeMap::from([(wi.clone(), gsa("app"))])).unwrap_or_default(),
+            postgres_sa_annotations: in_cluster_db.map(|_| BTreeMap::from([(wi, gsa("pgbak"))])).unwrap_or_default(),
+            pod_sidecars: managed_db
+                .map(|db| vec![cloud_sql_proxy(&format!("{project}:{region}:{}-db", stack.prefix), db)])
+                .unwrap_or_default(),
             ..Platform::default()
         }
+        .with_secrets(stack, |s| SecretRef { key: format!("{}-{s}", stack.prefix), property: None })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS
     }
+}
+
+/// The Cloud SQL Auth Proxy as a native sidecar (an init container that keeps running): IAM login
+/// over the private IP, so no database password exists anywhere.
+fn cloud_sql_proxy(instance: &str, _db: &crate::model::Postgres) -> serde_json::Value {
+    let image = VERSIONS.iter().find(|(k, _)| *k == "gke_cloud_sql_proxy").map(|(_, v)| *v).unwrap_or_default();
+    serde_json::json!({
+        "name": "cloud-sql-proxy",
+        "image": format!("gcr.io/cloud-sql-connectors/cloud-sql-proxy:{image}"),
+        "restartPolicy": "Always",
+        "args": [
+            "--private-ip", "--auto-iam-authn", "--structured-logs", "--port=5432", "--health-check",
+            "--http-address=0.0.0.0", "--http-port=9801", "--exit-zero-on-sigterm", instance
+        ],
+        "ports": [{"name": "proxy-health", "containerPort": 9801, "protocol": "TCP"}],
+        "startupProbe": {"httpGet": {"path": "/startup", "port": 9801}, "periodSeconds": 1, "failureThreshold": 60, "timeoutSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/liveness", "port": 9801}, "periodSeconds": 10, "failureThreshold": 3, "timeoutSeconds": 5},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+        "securityContext": {
+            "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}
+        }
+    })
 }
 
 fn is_project_id(s: &str) -> bool {
@@ -67,5 +112,17 @@ fn is_gcp_region(s: &str) -> bool {
         && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// GKE-only pins. Sources are noted next to each.
-pub static VERSIONS: &[(&str, &str)] = &[];
+/// GKE-only pins, declared once: a bump is one edit. Sources are noted next to each.
+pub static VERSIONS: &[(&str, &str)] = &[
+    ("gke_provider_google", "7.45.0"),
+    ("gke_provider_google_beta", "7.45.0"),
+    ("gke_provider_random", "3.7.2"),
+    ("gke_provider_null", "3.2.4"),
+    ("gke_module_network", "18.1.0"),
+    ("gke_module_cloud_router", "9.0.0"),
+    ("gke_module_cloud_nat", "7.0.0"),
+    ("gke_module_kubernetes_engine", "44.2.0"),
+    ("gke_module_sql_db", "28.1.1"),
+    ("gke_cloud_sql_proxy", "2.25.3"),
+    ("gke_kubernetes_default", "1.36"),
+];

@@ -33,6 +33,8 @@ pub trait Target: Sync {
     fn has_managed_postgres(&self) -> bool;
     /// Checks the `targets.<id>` block beyond the shared keys.
     fn check_block(&self, v: &mut Validator, block: &RawTarget, path: &str);
+    /// Checks the whole stack against this platform's limits (after the shared validation).
+    fn check_stack(&self, _v: &mut Validator, _stack: &Stack) {}
     /// The knobs shared templates read.
     fn platform(&self, stack: &Stack) -> Platform;
     /// This target's version pins (merged over the shared ones).

@@ -1,0 +1,8 @@
+//! Tests — the one integration test binary: snapshots of every example, determinism, the CLI's
+//! write/diff/check contract, validation errors, and invariants over every rendered file.
+
+mod cli;
+mod invariants;
+mod snapshots;
+mod support;
+mod validation;

@@ -1,0 +1,86 @@
+//! Tests — shared helpers: the examples, rendering a case, and the snapshot format.
+
+use std::path::{Path, PathBuf};
+
+use fredgen::render::Output;
+
+/// One example × target × environment.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Example folder name.
+    pub example: String,
+    /// Target id.
+    pub target: &'static str,
+    /// Environment, when the example declares environments.
+    pub env: Option<String>,
+}
+
+impl Case {
+    /// `fred-eks-prod`, `minimal-gke`.
+    pub fn name(&self) -> String {
+        match &self.env {
+            Some(e) => format!("{}-{}-{}", self.example, self.target, e),
+            None => format!("{}-{}", self.example, self.target),
+        }
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The spec of one example.
+pub fn example_spec(example: &str) -> PathBuf {
+    root().join("examples").join(example).join("fredgen.yaml")
+}
+
+/// Every example × declared target × environment.
+pub fn cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let mut examples: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/ exists")
+        .map(|e| e.expect("readable").file_name().to_string_lossy().into_owned())
+        .collect();
+    examples.sort();
+    for example in examples {
+        let loaded = fredgen::load(&example_spec(&example)).expect("examples parse");
+        let envs = loaded.environments();
+        for t in loaded.declared_targets() {
+            if envs.is_empty() {
+                out.push(Case { example: example.clone(), target: t.id(), env: None });
+            }
+            for e in &envs {
+                out.push(Case { example: example.clone(), target: t.id(), env: Some(e.clone()) });
+            }
+        }
+    }
+    out
+}
+
+/// Renders a case in memory.
+pub fn render(case: &Case) -> Output {
+    let loaded = fredgen::load(&example_spec(&case.example)).expect("example parses");
+    let target = fredgen::target::find(case.target).expect("target exists");
+    loaded
+        .render(target, case.env.as_deref())
+        .unwrap_or_else(|e| panic!("{} does not render:\n{}", case.name(), e.report()))
+}
+
+/// One text with a header per file, as snapshots store it.
+pub fn combined(out: &Output) -> String {
+    let mut s = String::new();
+    for (path, text) in &out.files {
+        s.push_str(&format!("=== {path} ===\n{text}\n"));
+    }
+    s
+}
+
+/// Runs the fredgen binary.
+pub fn fredgen(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fredgen"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("fredgen runs")
+}

@@ -1,0 +1,51 @@
+//! Tests — validation: the exact error report for bad specs (positions, key paths, hints).
+
+fn report(spec: &str) -> String {
+    match fredgen::parse("bad.yaml", spec.to_string()).and_then(|l| l.validate_all().map(|_| l)) {
+        Ok(_) => panic!("spec was accepted:\n{spec}"),
+        Err(e) => e.report(),
+    }
+}
+
+const BASE: &str = "name: fred\ndomain: fred.example.com\nfrontend:\n  image: ghcr.io/acme/web:1.0.0\n  port: 8000\ntargets:\n  eks: { region: eu-west-1 }\n";
+
+#[test]
+fn a_valid_base_is_accepted() {
+    let loaded = fredgen::parse("ok.yaml", BASE.to_string()).expect("parses");
+    assert_eq!(loaded.validate_all().expect("valid"), 1);
+}
+
+#[test]
+fn every_problem_is_reported_with_position_path_and_hint() {
+    let spec = "name: Fred\ndomain: fred\nfrontend:\n  image: ghcr.io/acme/web\n  port: 80000\n  replicas: { min: 5, max: 2 }\n  env: { DB_PASSWORD: hunter2 }\nworkers:\n  - name: agent\n    image: ghcr.io/acme/agent:1.0.0\n    consumes: tasks\n  - name: agent\n    image: ghcr.io/acme/agent:latest\ntargets:\n  eks: { region: moon-1, kubernetes: \"1.29\" }\n";
+    insta::assert_snapshot!("validation_many_problems", report(spec));
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_point_at_the_key() {
+    insta::assert_snapshot!("validation_unknown_key", report(&BASE.replace("  port: 8000\n", "  port: 8000\n  replica: 3\n")));
+    insta::assert_snapshot!("validation_wrong_type", report(&BASE.replace("port: 8000", "port: eighty")));
+}
+
+#[test]
+fn target_blocks_need_their_own_keys() {
+    let spec = BASE.replace("  eks: { region: eu-west-1 }\n", "  eks: { location: fsn1 }\n  gke: { region: europe-west1 }\n  hetzner: { location: mars1 }\n");
+    insta::assert_snapshot!("validation_target_blocks", report(&spec));
+}
+
+#[test]
+fn postgres_placement_and_version_are_checked_per_target() {
+    let spec = format!("{BASE}postgres: {{ version: \"9\", placement: managed }}\n").replace("  eks: { region: eu-west-1 }\n", "  hetzner: { location: fsn1 }\n");
+    insta::assert_snapshot!("validation_postgres", report(&spec));
+}
+
+#[test]
+fn an_empty_spec_is_refused_with_a_hint() {
+    insta::assert_snapshot!("validation_empty", report("   \n"));
+}
+
+#[test]
+fn overlays_cannot_rename_and_must_exist() {
+    let spec = format!("{BASE}environments:\n  prod: {{ name: other }}\n");
+    insta::assert_snapshot!("validation_overlay_rename", report(&spec));
+}
