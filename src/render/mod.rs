@@ -120,7 +120,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let mut files = BTreeMap::new();
     let mut sources = BTreeMap::new();
     for (id, path) in jobs {
-        let mut text = render_template(&id, ctx)?;
+        let mut text = strip_trailing_spaces(&render_template(&id, ctx)?);
         if path.ends_with(".yaml") {
             text = tidy_yaml(&text);
         }
@@ -181,4 +181,14 @@ pub fn tidy_yaml(text: &str) -> String {
     let meaningful = |d: &String| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
     let kept: Vec<String> = docs.into_iter().filter(meaningful).map(|d| d.trim_end().to_string() + "\n").collect();
     kept.join("---\n")
+}
+
+/// Removes trailing spaces that empty macro calls and conditionals leave on otherwise blank lines.
+pub fn strip_trailing_spaces(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -261,16 +261,114 @@ pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
     }
     if text.trim().is_empty() {
         return Err(vec![Diagnostic::new(file, None, "", "spec is empty".to_string())
-            .hint("run `fredgen init` to write a commented starter spec")]);
+            .hint("start from one of the specs in examples/, or see the spec reference in the README")]);
     }
     serde_saphyr::from_str_with_options::<RawStack>(text, options()).map_err(|err| {
         let pos = err.location().and_then(|l| Pos::from_location(&l));
         let message = first_line(&err.to_string());
-        vec![Diagnostic::new(file, pos, "", message)]
+        let path = pos.map(|p| key_path_at(text, p.line)).unwrap_or_default();
+        let mut d = Diagnostic::new(file, pos, &path, message.clone());
+        if let Some(hint) = did_you_mean(&message) {
+            d = d.hint(hint);
+        }
+        vec![d]
     })
 }
 
-/// serde-saphyr's messages may carry their own location suffix; keep the first line only.
+/// serde-saphyr's messages carry their own location suffix; keep the first line without it.
 fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or("invalid YAML").trim().to_string()
+    let line = message.lines().next().unwrap_or("invalid YAML").trim();
+    match line.rfind(" at line ") {
+        Some(i) => line[..i].to_string(),
+        None => line.to_string(),
+    }
+}
+
+/// For "unknown field `x`, expected one of a, b": the closest expected key, if one is close.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let expected = rest.split_once("expected one of ").map(|(_, e)| e).or_else(|| rest.split_once("expected ").map(|(_, e)| e))?;
+    let keys: Vec<&str> = expected.split(", ").map(|k| k.trim_matches(|c| c == '`' || c == ' ')).collect();
+    let best = keys.iter().map(|k| (edit_distance(unknown, k), *k)).min()?;
+    if best.0 <= 2.max(unknown.len() / 3) {
+        Some(format!("did you mean `{}`?", best.1))
+    } else {
+        Some(format!("expected one of: {}", keys.join(", ")))
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The key path of the block-style key on `line` (1-based), found by walking up to less-indented
+/// keys: `frontend.replicas`, `workers[1].name`. Empty when the line holds no key.
+pub fn key_path_at(text: &str, line: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.get(line.wrapping_sub(1)) else { return String::new() };
+    let key_of = |l: &str| -> Option<(usize, bool, String)> {
+        let indent = l.len() - l.trim_start().len();
+        let body = l.trim_start();
+        let (item, body) = match body.strip_prefix("- ") {
+            Some(b) => (true, b.trim_start()),
+            None => (false, body),
+        };
+        let key = body.split_once(':')?.0.trim();
+        let ok = !key.is_empty() && !key.starts_with('#') && key.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        ok.then(|| (indent, item, key.to_string()))
+    };
+    let Some((mut indent, mut item, key)) = key_of(start) else { return String::new() };
+    let mut parts = vec![key];
+    let mut i = line - 1;
+    while i > 0 && indent > 0 {
+        i -= 1;
+        let l = lines[i];
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            continue;
+        }
+        let this_indent = l.len() - l.trim_start().len();
+        if item && l.trim_start().starts_with("- ") && this_indent == indent {
+            continue; // an earlier item of the same list
+        }
+        if !item && l.trim_start().starts_with("- ") && this_indent + 2 == indent {
+            // the `- first_key:` line of the list item the current mapping belongs to
+            item = true;
+            indent = this_indent;
+            continue;
+        }
+        if this_indent < indent {
+            if let Some((ind, it, k)) = key_of(l) {
+                if item {
+                    let index = lines[i + 1..line].iter().filter(|x| {
+                        let t = x.trim_start();
+                        t.starts_with("- ") && x.len() - t.len() == indent
+                    }).count().saturating_sub(1);
+                    let last = parts.pop().unwrap_or_default();
+                    parts.push(format!("[{index}].{last}"));
+                }
+                parts.push(k);
+                indent = ind;
+                item = it;
+            }
+        }
+    }
+    let mut path = String::new();
+    for p in parts.iter().rev() {
+        if !path.is_empty() && !p.starts_with('[') {
+            path.push('.');
+        }
+        path.push_str(p);
+    }
+    path.replace(".[", "[")
 }
