@@ -37,7 +37,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SpecArgs {
     /// The stack spec.
-    #[arg(short = 'f', long = "file", default_value = "fredgen.yaml", value_name = "SPEC")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "fredgen.yaml",
+        value_name = "SPEC"
+    )]
     pub file: PathBuf,
 }
 
@@ -51,7 +56,12 @@ pub struct RenderArgs {
     #[arg(short, long)]
     pub env: Option<String>,
     /// The stack spec.
-    #[arg(short = 'f', long = "file", default_value = "fredgen.yaml", value_name = "SPEC")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "fredgen.yaml",
+        value_name = "SPEC"
+    )]
     pub file: PathBuf,
     /// The output directory [default: deploy/<target>/<env>, or deploy/<target> without environments].
     #[arg(short, long, value_name = "DIR")]
@@ -61,7 +71,9 @@ pub struct RenderArgs {
 impl RenderArgs {
     /// The output directory, defaulted from target and environment.
     pub fn out_dir(&self, env: Option<&str>) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| default_out_dir(&self.target, env))
+        self.out
+            .clone()
+            .unwrap_or_else(|| default_out_dir(&self.target, env))
     }
 }
 

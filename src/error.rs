@@ -17,7 +17,10 @@ impl Pos {
     pub fn from_location(loc: &serde_saphyr::Location) -> Option<Pos> {
         let line = usize::try_from(loc.line()).ok()?;
         let column = usize::try_from(loc.column()).ok()?;
-        (line > 0).then_some(Pos { line, column: column.max(1) })
+        (line > 0).then_some(Pos {
+            line,
+            column: column.max(1),
+        })
     }
 }
 
@@ -39,7 +42,13 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic without a hint.
     pub fn new(file: &str, pos: Option<Pos>, path: &str, message: String) -> Diagnostic {
-        Diagnostic { file: file.to_string(), pos, path: path.to_string(), message, hint: None }
+        Diagnostic {
+            file: file.to_string(),
+            pos,
+            path: path.to_string(),
+            message,
+            hint: None,
+        }
     }
 
     /// Adds a hint.
@@ -57,7 +66,10 @@ impl Diagnostic {
         out.push_str(&format!(": {}\n", self.message));
         match self.pos {
             Some(pos) => {
-                out.push_str(&format!("  --> {}:{}:{}\n", self.file, pos.line, pos.column));
+                out.push_str(&format!(
+                    "  --> {}:{}:{}\n",
+                    self.file, pos.line, pos.column
+                ));
                 if let Some(line) = source.and_then(|s| s.lines().nth(pos.line - 1)) {
                     let gutter = pos.line.to_string();
                     let pad = " ".repeat(gutter.len());
@@ -66,7 +78,9 @@ impl Diagnostic {
                         .take(pos.column.saturating_sub(1))
                         .map(|c| if c == '\t' { '\t' } else { ' ' })
                         .collect();
-                    out.push_str(&format!("{pad} |\n{gutter} | {line}\n{pad} | {caret_pad}^\n"));
+                    out.push_str(&format!(
+                        "{pad} |\n{gutter} | {line}\n{pad} | {caret_pad}^\n"
+                    ));
                 }
             }
             None => out.push_str(&format!("  --> {}\n", self.file)),
@@ -98,7 +112,9 @@ pub enum Error {
         message: String,
     },
     /// A rendered file does not parse back: a bug in fredgen's templates.
-    #[error("bug in fredgen: `{path}` (from template `{template}`) does not parse as {format}: {message}")]
+    #[error(
+        "bug in fredgen: `{path}` (from template `{template}`) does not parse as {format}: {message}"
+    )]
     ParseBack {
         /// Output path.
         path: String,
@@ -140,18 +156,28 @@ pub enum Error {
 impl Error {
     /// A usage error with a hint.
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Error {
-        Error::Usage { message: message.into(), hint: Some(hint.into()) }
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// An I/O error with context.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { action, path: path.into(), source }
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     /// The full human-readable report: every diagnostic, or the message and its hint.
     pub fn report(&self) -> String {
         match self {
-            Error::Spec { source_text, diagnostics } => {
+            Error::Spec {
+                source_text,
+                diagnostics,
+            } => {
                 let mut out = String::new();
                 for d in diagnostics {
                     out.push_str(&d.render(source_text.as_deref()));
@@ -160,7 +186,9 @@ impl Error {
                 out.push_str(&format!("{self}\n"));
                 out
             }
-            Error::Usage { hint: Some(hint), .. } => format!("error: {self}\n  = hint: {hint}\n"),
+            Error::Usage {
+                hint: Some(hint), ..
+            } => format!("error: {self}\n  = hint: {hint}\n"),
             _ => format!("error: {self}\n"),
         }
     }

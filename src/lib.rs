@@ -40,8 +40,15 @@ pub struct Loaded {
 /// Parses spec text that was read from `file`.
 pub fn parse(file: &str, text: String) -> Result<Loaded> {
     match spec::parse(file, &text) {
-        Ok(raw) => Ok(Loaded { file: file.to_string(), text, raw }),
-        Err(diagnostics) => Err(Error::Spec { source_text: Some(text), diagnostics }),
+        Ok(raw) => Ok(Loaded {
+            file: file.to_string(),
+            text,
+            raw,
+        }),
+        Err(diagnostics) => Err(Error::Spec {
+            source_text: Some(text),
+            diagnostics,
+        }),
     }
 }
 
@@ -54,8 +61,10 @@ pub fn load(path: &std::path::Path) -> Result<Loaded> {
         Err(_) => {
             return Err(Error::Spec {
                 source_text: None,
-                diagnostics: vec![error::Diagnostic::new(&file, None, "", "the spec is not UTF-8 text".into())
-                    .hint("a stack spec is a YAML file; is this the right file?")],
+                diagnostics: vec![
+                    error::Diagnostic::new(&file, None, "", "the spec is not UTF-8 text".into())
+                        .hint("a stack spec is a YAML file; is this the right file?"),
+                ],
             });
         }
     };
@@ -65,7 +74,11 @@ pub fn load(path: &std::path::Path) -> Result<Loaded> {
 impl Loaded {
     /// The environments the spec declares, sorted.
     pub fn environments(&self) -> Vec<String> {
-        self.raw.environments.as_ref().map(|e| e.keys().cloned().collect()).unwrap_or_default()
+        self.raw
+            .environments
+            .as_ref()
+            .map(|e| e.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The targets the spec declares, in registry order.
@@ -100,7 +113,10 @@ impl Loaded {
                 "the spec declares environments; choose one with --env",
                 format!("declared environments: {}", envs.join(", ")),
             )),
-            (Some(e), true) => Err(Error::usage(format!("--env {e}: the spec declares no environments"), "omit --env")),
+            (Some(e), true) => Err(Error::usage(
+                format!("--env {e}: the spec declares no environments"),
+                "omit --env",
+            )),
             (Some(e), false) if !envs.iter().any(|x| x == e) => Err(Error::usage(
                 format!("environment `{e}` is not declared"),
                 format!("declared environments: {}", envs.join(", ")),
@@ -111,8 +127,12 @@ impl Loaded {
 
     /// Validates the spec for one target and environment.
     pub fn stack(&self, target: &dyn target::Target, env: Option<&str>) -> Result<model::Stack> {
-        model::validate::build(&self.file, &self.raw, env, target)
-            .map_err(|diagnostics| Error::Spec { source_text: Some(self.text.clone()), diagnostics })
+        model::validate::build(&self.file, &self.raw, env, target).map_err(|diagnostics| {
+            Error::Spec {
+                source_text: Some(self.text.clone()),
+                diagnostics,
+            }
+        })
     }
 
     /// Validates and renders one target and environment.
@@ -127,13 +147,23 @@ impl Loaded {
         if targets.is_empty() {
             return Err(Error::Spec {
                 source_text: Some(self.text.clone()),
-                diagnostics: vec![error::Diagnostic::new(&self.file, None, "targets", "no target is declared".into())
-                    .hint("add `targets:` with at least one of eks, gke, hetzner")],
+                diagnostics: vec![
+                    error::Diagnostic::new(
+                        &self.file,
+                        None,
+                        "targets",
+                        "no target is declared".into(),
+                    )
+                    .hint("add `targets:` with at least one of eks, gke, hetzner"),
+                ],
             });
         }
         let envs = self.environments();
-        let env_list: Vec<Option<&str>> =
-            if envs.is_empty() { vec![None] } else { envs.iter().map(|e| Some(e.as_str())).collect() };
+        let env_list: Vec<Option<&str>> = if envs.is_empty() {
+            vec![None]
+        } else {
+            envs.iter().map(|e| Some(e.as_str())).collect()
+        };
         let mut all: Vec<error::Diagnostic> = Vec::new();
         let mut cases = 0;
         for t in &targets {
@@ -152,7 +182,10 @@ impl Loaded {
             Ok(cases)
         } else {
             all.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
-            Err(Error::Spec { source_text: Some(self.text.clone()), diagnostics: all })
+            Err(Error::Spec {
+                source_text: Some(self.text.clone()),
+                diagnostics: all,
+            })
         }
     }
 }

@@ -31,7 +31,11 @@ fn run(command: Command) -> Result<u8> {
         Command::Validate(args) => {
             let loaded = fredgen::load(&args.file)?;
             let cases = loaded.validate_all()?;
-            let _ = writeln!(stdout, "{}: valid for {cases} target × environment case(s)", loaded.file);
+            let _ = writeln!(
+                stdout,
+                "{}: valid for {cases} target × environment case(s)",
+                loaded.file
+            );
             Ok(0)
         }
         Command::Render(args) => {

@@ -46,8 +46,20 @@ pub static RABBITMQ_IMAGES: &[(&str, &str)] = &[
 /// PostgreSQL major → exact CloudNativePG operand image. Default first.
 pub static POSTGRES_IMAGES: &[(&str, &str)] = &[
     // cloudnative-pg/postgres-containers, `<major>.<minor>-standard-trixie` (bare tags are deprecated).
-    ("18", "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"),
-    ("17", "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie"),
-    ("16", "ghcr.io/cloudnative-pg/postgresql:16.15-standard-trixie"),
-    ("15", "ghcr.io/cloudnative-pg/postgresql:15.19-standard-trixie"),
+    (
+        "18",
+        "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie",
+    ),
+    (
+        "17",
+        "ghcr.io/cloudnative-pg/postgresql:17.11-standard-trixie",
+    ),
+    (
+        "16",
+        "ghcr.io/cloudnative-pg/postgresql:16.15-standard-trixie",
+    ),
+    (
+        "15",
+        "ghcr.io/cloudnative-pg/postgresql:15.19-standard-trixie",
+    ),
 ];

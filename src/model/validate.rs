@@ -16,7 +16,10 @@ pub struct Validator<'a> {
 impl<'a> Validator<'a> {
     /// A validator reporting against `file`.
     pub fn new(file: &'a str) -> Self {
-        Validator { file, diags: Vec::new() }
+        Validator {
+            file,
+            diags: Vec::new(),
+        }
     }
 
     /// Records an error at a spanned value.
@@ -26,7 +29,8 @@ impl<'a> Validator<'a> {
 
     /// Records an error at an optional position.
     pub fn error(&mut self, pos: Option<Pos>, path: &str, message: String) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::new(self.file, pos, path, message));
+        self.diags
+            .push(Diagnostic::new(self.file, pos, path, message));
         self.diags.last_mut().expect("just pushed")
     }
 
@@ -61,7 +65,8 @@ impl<'a> Validator<'a> {
 pub fn is_dns_label(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && s.as_bytes()[0].is_ascii_lowercase()
         && !s.ends_with('-')
 }
@@ -73,7 +78,12 @@ pub const GRAFANA_ADMIN_SECRET: &str = "GRAFANA_ADMIN_PASSWORD";
 pub const MAX_NAME: usize = 20;
 
 /// Builds the stack for `target` and `env` (`None`: the base spec without overlays).
-pub fn build(file: &str, raw: &RawStack, env: Option<&str>, target: &dyn Target) -> Result<Stack, Vec<Diagnostic>> {
+pub fn build(
+    file: &str,
+    raw: &RawStack,
+    env: Option<&str>,
+    target: &dyn Target,
+) -> Result<Stack, Vec<Diagnostic>> {
     let mut v = Validator::new(file);
     let merged = match env {
         None => raw.clone(),
@@ -85,8 +95,12 @@ pub fn build(file: &str, raw: &RawStack, env: Option<&str>, target: &dyn Target)
                     raw.clone().with_overlay(overlay.value.clone())
                 }
                 None => {
-                    v.error(None, "environments", format!("environment `{env}` is not declared")).hint =
-                        Some(declared_envs(raw));
+                    v.error(
+                        None,
+                        "environments",
+                        format!("environment `{env}` is not declared"),
+                    )
+                    .hint = Some(declared_envs(raw));
                     return Err(v.finish());
                 }
             }
@@ -96,7 +110,11 @@ pub fn build(file: &str, raw: &RawStack, env: Option<&str>, target: &dyn Target)
     if !v.failed() {
         target.check_stack(&mut v, &stack);
     }
-    if v.failed() { Err(v.finish()) } else { Ok(stack) }
+    if v.failed() {
+        Err(v.finish())
+    } else {
+        Ok(stack)
+    }
 }
 
 fn declared_envs(raw: &RawStack) -> String {
@@ -111,36 +129,71 @@ fn declared_envs(raw: &RawStack) -> String {
 
 fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack) {
     if let Some(name) = &overlay.name {
-        v.error_at(name, &format!("environments.{env}.name"), "an environment cannot rename the stack".into())
-            .hint = Some("set `name` once at the top level".into());
+        v.error_at(
+            name,
+            &format!("environments.{env}.name"),
+            "an environment cannot rename the stack".into(),
+        )
+        .hint = Some("set `name` once at the top level".into());
     }
     if overlay.environments.is_some() {
-        v.error(None, &format!("environments.{env}.environments"), "environments cannot nest".into());
+        v.error(
+            None,
+            &format!("environments.{env}.environments"),
+            "environments cannot nest".into(),
+        );
     }
 }
 
 fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Target) -> Stack {
-    let name = v.required(&raw.name, "name", "add `name: <dns-label>` at the top of the spec");
+    let name = v.required(
+        &raw.name,
+        "name",
+        "add `name: <dns-label>` at the top of the spec",
+    );
     if let Some(n) = &raw.name
         && !is_dns_label(&n.value, MAX_NAME)
     {
-        v.error_at(n, "name", format!("`{}` is not a DNS-1123 label of at most {MAX_NAME} characters", n.value))
-            .hint = Some("use lowercase letters, digits and `-`, starting with a letter".into());
+        v.error_at(
+            n,
+            "name",
+            format!(
+                "`{}` is not a DNS-1123 label of at most {MAX_NAME} characters",
+                n.value
+            ),
+        )
+        .hint = Some("use lowercase letters, digits and `-`, starting with a letter".into());
     }
     if let Some(env) = env
         && !is_dns_label(env, 12)
     {
-        v.error(None, "environments", format!("environment name `{env}` is not a DNS-1123 label of at most 12 characters"));
+        v.error(
+            None,
+            "environments",
+            format!("environment name `{env}` is not a DNS-1123 label of at most 12 characters"),
+        );
     }
-    let domain = v.required(&raw.domain, "domain", "add `domain: <public host of the frontend>`");
+    let domain = v.required(
+        &raw.domain,
+        "domain",
+        "add `domain: <public host of the frontend>`",
+    );
     if let Some(d) = &raw.domain
         && !is_hostname(&d.value)
     {
-        v.error_at(d, "domain", format!("`{}` is not a fully qualified host name", d.value)).hint =
-            Some("e.g. `app.example.com`".into());
+        v.error_at(
+            d,
+            "domain",
+            format!("`{}` is not a fully qualified host name", d.value),
+        )
+        .hint = Some("e.g. `app.example.com`".into());
     }
     let env_name = env.unwrap_or("default").to_string();
-    let prefix = if env.is_some() { format!("{name}-{env_name}") } else { name.clone() };
+    let prefix = if env.is_some() {
+        format!("{name}-{env_name}")
+    } else {
+        name.clone()
+    };
 
     let queue = queue(v, raw, &name);
     let queue_names: Vec<String> = queue.as_ref().map(|q| q.queues.clone()).unwrap_or_default();
@@ -179,20 +232,24 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
 }
 
 fn is_hostname(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').count() >= 2 && s.split('.').all(|l| is_dns_label_loose(l))
+    s.len() <= 253 && s.split('.').count() >= 2 && s.split('.').all(is_dns_label_loose)
 }
 
 fn is_dns_label_loose(l: &str) -> bool {
     !l.is_empty()
         && l.len() <= 63
-        && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && l.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !l.starts_with('-')
         && !l.ends_with('-')
 }
 
 fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
     let Some(f) = &raw.frontend else {
-        v.missing("frontend", "every stack has a public `frontend` with at least `image` and `port`");
+        v.missing(
+            "frontend",
+            "every stack has a public `frontend` with at least `image` and `port`",
+        );
         return Frontend {
             name: format!("{stack}-web"),
             image: String::new(),
@@ -201,7 +258,11 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
             health_path: "/".into(),
             metrics: None,
             replicas: Replicas { min: 2, max: 10 },
-            resources: Resources { cpu: "250m".into(), memory: "256Mi".into(), cpu_limit: "500m".into() },
+            resources: Resources {
+                cpu: "250m".into(),
+                memory: "256Mi".into(),
+                cpu_limit: "500m".into(),
+            },
             env: vec![],
             secrets: vec![],
             migrate: None,
@@ -213,7 +274,10 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
     let port = match &f.port {
         Some(p) => port(v, p, "frontend.port"),
         None => {
-            v.missing("frontend.port", "the container port the web server listens on, e.g. `port: 8000`");
+            v.missing(
+                "frontend.port",
+                "the container port the web server listens on, e.g. `port: 8000`",
+            );
             8080
         }
     };
@@ -222,8 +286,14 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
         None => "/".to_string(),
     };
     let metrics = metrics(v, &f.metrics, "frontend.metrics", port);
-    let migrate: Option<Vec<String>> = f.migrate.as_ref().map(|m| m.iter().map(|s| s.value.clone()).collect());
-    let migrate_job = format!("{stack}-migrate-{:08x}", fnv1a(&format!("{image}\0{:?}", migrate)) as u32);
+    let migrate: Option<Vec<String>> = f
+        .migrate
+        .as_ref()
+        .map(|m| m.iter().map(|s| s.value.clone()).collect());
+    let migrate_job = format!(
+        "{stack}-migrate-{:08x}",
+        fnv1a(&format!("{image}\0{:?}", migrate)) as u32
+    );
     Frontend {
         name: format!("{stack}-web"),
         image,
@@ -231,7 +301,13 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
         command: strings(&f.command),
         health_path,
         metrics,
-        replicas: replicas(v, &f.replicas, "frontend.replicas", Replicas { min: 2, max: 10 }, 1),
+        replicas: replicas(
+            v,
+            &f.replicas,
+            "frontend.replicas",
+            Replicas { min: 2, max: 10 },
+            1,
+        ),
         resources: resources(v, &f.resources, "frontend.resources"),
         env: env_vars(v, &f.env, "frontend.env"),
         secrets: secret_names(v, &f.secrets, "frontend.secrets"),
@@ -246,13 +322,28 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
     let mut out = Vec::new();
     for (i, w) in raw.workers.iter().flatten().enumerate() {
         let path = format!("workers[{i}]");
-        let short = v.required(&w.name, &format!("{path}.name"), "each worker needs a `name`");
+        let short = v.required(
+            &w.name,
+            &format!("{path}.name"),
+            "each worker needs a `name`",
+        );
         if let Some(n) = &w.name {
             if !is_dns_label(&n.value, 20) || n.value == "web" {
-                v.error_at(n, &format!("{path}.name"), format!("`{}` is not a DNS-1123 label of at most 20 characters other than `web`", n.value));
+                v.error_at(
+                    n,
+                    &format!("{path}.name"),
+                    format!(
+                        "`{}` is not a DNS-1123 label of at most 20 characters other than `web`",
+                        n.value
+                    ),
+                );
             } else if let Some(first) = seen.insert(n.value.clone(), i) {
-                v.error_at(n, &format!("{path}.name"), format!("duplicate worker name `{}`", n.value)).hint =
-                    Some(format!("`workers[{first}]` already uses it"));
+                v.error_at(
+                    n,
+                    &format!("{path}.name"),
+                    format!("duplicate worker name `{}`", n.value),
+                )
+                .hint = Some(format!("`workers[{first}]` already uses it"));
             }
         }
         let consumes = w.consumes.as_ref().map(|c| {
@@ -262,7 +353,12 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
                 } else {
                     format!("declared queues: {}", queues.join(", "))
                 };
-                v.error_at(c, &format!("{path}.consumes"), format!("queue `{}` is not declared", c.value)).hint = Some(hint);
+                v.error_at(
+                    c,
+                    &format!("{path}.consumes"),
+                    format!("queue `{}` is not declared", c.value),
+                )
+                .hint = Some(hint);
             }
             c.value.clone()
         });
@@ -271,7 +367,11 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
             Some(e) if e.value == "internet" => true,
             Some(e) if e.value == "none" => false,
             Some(e) => {
-                v.error_at(e, &format!("{path}.egress"), format!("expected `internet` or `none`, found `{}`", e.value));
+                v.error_at(
+                    e,
+                    &format!("{path}.egress"),
+                    format!("expected `internet` or `none`, found `{}`", e.value),
+                );
                 false
             }
         };
@@ -281,7 +381,13 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
             image: image(v, &w.image, &format!("{path}.image")),
             command: strings(&w.command),
             metrics: metrics(v, &w.metrics, &format!("{path}.metrics"), 9100),
-            replicas: replicas(v, &w.replicas, &format!("{path}.replicas"), Replicas { min: 1, max: 10 }, min_floor),
+            replicas: replicas(
+                v,
+                &w.replicas,
+                &format!("{path}.replicas"),
+                Replicas { min: 1, max: 10 },
+                min_floor,
+            ),
             resources: resources(v, &w.resources, &format!("{path}.resources")),
             env: env_vars(v, &w.env, &format!("{path}.env")),
             secrets: secret_names(v, &w.secrets, &format!("{path}.secrets")),
@@ -300,17 +406,28 @@ pub const RABBITMQ_IMAGES: &[(&str, &str)] = crate::versions::RABBITMQ_IMAGES;
 fn queue(v: &mut Validator, raw: &RawStack, stack: &str) -> Option<Queue> {
     let q = raw.queue.as_ref()?;
     let Some(r) = &q.rabbitmq else {
-        v.missing("queue.rabbitmq", "RabbitMQ is the only queue fredgen supports: `queue: { rabbitmq: { queues: [...] } }`");
+        v.missing(
+            "queue.rabbitmq",
+            "RabbitMQ is the only queue fredgen supports: `queue: { rabbitmq: { queues: [...] } }`",
+        );
         return None;
     };
-    let version = r.version.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| RABBITMQ_IMAGES[0].0.to_string());
+    let version = r
+        .version
+        .as_ref()
+        .map(|s| s.value.clone())
+        .unwrap_or_else(|| RABBITMQ_IMAGES[0].0.to_string());
     let image = match RABBITMQ_IMAGES.iter().find(|(minor, _)| *minor == version) {
         Some((_, image)) => image.to_string(),
         None => {
             let supported: Vec<&str> = RABBITMQ_IMAGES.iter().map(|(m, _)| *m).collect();
             if let Some(s) = &r.version {
-                v.error_at(s, "queue.rabbitmq.version", format!("RabbitMQ `{version}` is not supported")).hint =
-                    Some(format!("supported: {}", supported.join(", ")));
+                v.error_at(
+                    s,
+                    "queue.rabbitmq.version",
+                    format!("RabbitMQ `{version}` is not supported"),
+                )
+                .hint = Some(format!("supported: {}", supported.join(", ")));
             }
             String::new()
         }
@@ -319,55 +436,104 @@ fn queue(v: &mut Validator, raw: &RawStack, stack: &str) -> Option<Queue> {
         None => 3,
         Some(n) if matches!(n.value, 1 | 3 | 5 | 7) => n.value as u32,
         Some(n) => {
-            v.error_at(n, "queue.rabbitmq.replicas", format!("expected 1, 3, 5 or 7, found {}", n.value)).hint =
-                Some("quorum queues need an odd number of nodes".into());
+            v.error_at(
+                n,
+                "queue.rabbitmq.replicas",
+                format!("expected 1, 3, 5 or 7, found {}", n.value),
+            )
+            .hint = Some("quorum queues need an odd number of nodes".into());
             3
         }
     };
     let storage = match &r.storage {
-        Some(s) => quantity_gi(v, s, "queue.rabbitmq.storage", 1).map(|_| s.value.clone()).unwrap_or_default(),
+        Some(s) => quantity_gi(v, s, "queue.rabbitmq.storage", 1)
+            .map(|_| s.value.clone())
+            .unwrap_or_default(),
         None => "20Gi".to_string(),
     };
     let mut queues = Vec::new();
     for (i, name) in r.queues.iter().flatten().enumerate() {
         let ok = !name.value.is_empty()
             && name.value.len() <= 200
-            && name.value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+            && name
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
         if !ok {
-            v.error_at(name, &format!("queue.rabbitmq.queues[{i}]"), format!("`{}` is not a valid queue name", name.value))
-                .hint = Some("use letters, digits, `.`, `-` and `_`".into());
+            v.error_at(
+                name,
+                &format!("queue.rabbitmq.queues[{i}]"),
+                format!("`{}` is not a valid queue name", name.value),
+            )
+            .hint = Some("use letters, digits, `.`, `-` and `_`".into());
         } else if queues.contains(&name.value) {
-            v.error_at(name, &format!("queue.rabbitmq.queues[{i}]"), format!("duplicate queue `{}`", name.value));
+            v.error_at(
+                name,
+                &format!("queue.rabbitmq.queues[{i}]"),
+                format!("duplicate queue `{}`", name.value),
+            );
         }
         queues.push(name.value.clone());
     }
-    Some(Queue { name: format!("{stack}-rabbitmq"), version, image, replicas, storage, queues })
+    Some(Queue {
+        name: format!("{stack}-rabbitmq"),
+        version,
+        image,
+        replicas,
+        storage,
+        queues,
+    })
 }
 
-fn postgres(v: &mut Validator, raw: &RawStack, stack: &str, target: &dyn Target) -> Option<Postgres> {
+fn postgres(
+    v: &mut Validator,
+    raw: &RawStack,
+    stack: &str,
+    target: &dyn Target,
+) -> Option<Postgres> {
     let p = raw.postgres.as_ref()?;
     let supported = target.supported_postgres();
     let version = match &p.version {
         Some(s) => {
             if !supported.iter().any(|(major, _)| *major == s.value) {
                 let majors: Vec<&str> = supported.iter().map(|(m, _)| *m).collect();
-                v.error_at(s, "postgres.version", format!("PostgreSQL `{}` is not supported on {}", s.value, target.id()))
-                    .hint = Some(format!("supported: {}", majors.join(", ")));
+                v.error_at(
+                    s,
+                    "postgres.version",
+                    format!(
+                        "PostgreSQL `{}` is not supported on {}",
+                        s.value,
+                        target.id()
+                    ),
+                )
+                .hint = Some(format!("supported: {}", majors.join(", ")));
             }
             s.value.clone()
         }
         None => supported[0].0.to_string(),
     };
-    let image = supported.iter().find(|(m, _)| *m == version).map(|(_, i)| i.to_string()).unwrap_or_default();
+    let image = supported
+        .iter()
+        .find(|(m, _)| *m == version)
+        .map(|(_, i)| i.to_string())
+        .unwrap_or_default();
     let (storage, storage_gb) = match &p.storage {
-        Some(s) => (s.value.clone(), quantity_gi(v, s, "postgres.storage", 10).unwrap_or(20)),
+        Some(s) => (
+            s.value.clone(),
+            quantity_gi(v, s, "postgres.storage", 10).unwrap_or(20),
+        ),
         None => ("20Gi".to_string(), 20),
     };
     let retention = match p.backup.as_ref().and_then(|b| b.retention_days.as_ref()) {
         None => 7,
         Some(d) if (1..=35).contains(&d.value) => d.value as u32,
         Some(d) => {
-            v.error_at(d, "postgres.backup.retention_days", format!("expected 1 to 35 days, found {}", d.value)).hint =
+            v.error_at(
+                d,
+                "postgres.backup.retention_days",
+                format!("expected 1 to 35 days, found {}", d.value),
+            )
+            .hint =
                 Some("35 days is the longest automated retention managed databases offer".into());
             7
         }
@@ -378,13 +544,21 @@ fn postgres(v: &mut Validator, raw: &RawStack, stack: &str, target: &dyn Target)
         Some(s) if s.value == "in-cluster" => Placement::InCluster,
         Some(s) if s.value == "managed" => {
             if !target.has_managed_postgres() {
-                v.error_at(s, "postgres.placement", format!("{} has no managed PostgreSQL fredgen can use", target.id())).hint =
-                    Some("use `placement: in-cluster` (CloudNativePG), or omit it".into());
+                v.error_at(
+                    s,
+                    "postgres.placement",
+                    format!("{} has no managed PostgreSQL fredgen can use", target.id()),
+                )
+                .hint = Some("use `placement: in-cluster` (CloudNativePG), or omit it".into());
             }
             Placement::Managed
         }
         Some(s) => {
-            v.error_at(s, "postgres.placement", format!("expected `managed` or `in-cluster`, found `{}`", s.value));
+            v.error_at(
+                s,
+                "postgres.placement",
+                format!("expected `managed` or `in-cluster`, found `{}`", s.value),
+            );
             Placement::InCluster
         }
     };
@@ -406,12 +580,22 @@ fn postgres(v: &mut Validator, raw: &RawStack, stack: &str, target: &dyn Target)
 fn monitoring(v: &mut Validator, raw: &RawStack) -> Monitoring {
     let m = raw.monitoring.clone().unwrap_or_default();
     let alerts = m.alerts.as_ref().map(|a| {
-        let slack_channel = v.required(&a.slack_channel, "monitoring.alerts.slack_channel", "e.g. `slack_channel: \"#alerts\"`");
+        let slack_channel = v.required(
+            &a.slack_channel,
+            "monitoring.alerts.slack_channel",
+            "e.g. `slack_channel: \"#alerts\"`",
+        );
         if let Some(c) = &a.slack_channel
-            && (!c.value.starts_with('#') || c.value.len() < 2 || c.value.contains(char::is_whitespace))
+            && (!c.value.starts_with('#')
+                || c.value.len() < 2
+                || c.value.contains(char::is_whitespace))
         {
-            v.error_at(c, "monitoring.alerts.slack_channel", format!("`{}` is not a Slack channel", c.value)).hint =
-                Some("write it with the leading `#`, quoted: `\"#alerts\"`".into());
+            v.error_at(
+                c,
+                "monitoring.alerts.slack_channel",
+                format!("`{}` is not a Slack channel", c.value),
+            )
+            .hint = Some("write it with the leading `#`, quoted: `\"#alerts\"`".into());
         }
         let webhook_secret = match &a.webhook_secret {
             Some(s) => {
@@ -420,7 +604,10 @@ fn monitoring(v: &mut Validator, raw: &RawStack) -> Monitoring {
             }
             None => "SLACK_WEBHOOK_URL".to_string(),
         };
-        Alerts { slack_channel, webhook_secret }
+        Alerts {
+            slack_channel,
+            webhook_secret,
+        }
     });
     Monitoring {
         metrics: m.metrics.map(|b| b.value).unwrap_or(true),
@@ -438,8 +625,15 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
     });
     let path = format!("targets.{}", target.id());
     let Some(block) = block else {
-        v.error(None, &path, format!("target `{}` is not declared in the spec", target.id())).hint =
-            Some(format!("add `targets: {{ {}: {{ ... }} }}`; see `fredgen targets`", target.id()));
+        v.error(
+            None,
+            &path,
+            format!("target `{}` is not declared in the spec", target.id()),
+        )
+        .hint = Some(format!(
+            "add `targets: {{ {}: {{ ... }} }}`; see `fredgen targets`",
+            target.id()
+        ));
         return TargetSettings {
             region: None,
             project: None,
@@ -452,8 +646,19 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
         None => target.supported_kubernetes()[0].to_string(),
         Some(k) => {
             if !target.supported_kubernetes().contains(&k.value.as_str()) {
-                v.error_at(k, &format!("{path}.kubernetes"), format!("Kubernetes `{}` is not in standard support on {}", k.value, target.id()))
-                    .hint = Some(format!("supported: {}", target.supported_kubernetes().join(", ")));
+                v.error_at(
+                    k,
+                    &format!("{path}.kubernetes"),
+                    format!(
+                        "Kubernetes `{}` is not in standard support on {}",
+                        k.value,
+                        target.id()
+                    ),
+                )
+                .hint = Some(format!(
+                    "supported: {}",
+                    target.supported_kubernetes().join(", ")
+                ));
             }
             k.value.clone()
         }
@@ -461,10 +666,18 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
     let mut cidrs = Vec::new();
     for (i, c) in block.api_allowed_cidrs.iter().flatten().enumerate() {
         if !is_ipv4_cidr(&c.value) {
-            v.error_at(c, &format!("{path}.api_allowed_cidrs[{i}]"), format!("`{}` is not an IPv4 CIDR", c.value)).hint =
-                Some("e.g. `203.0.113.0/24`".into());
+            v.error_at(
+                c,
+                &format!("{path}.api_allowed_cidrs[{i}]"),
+                format!("`{}` is not an IPv4 CIDR", c.value),
+            )
+            .hint = Some("e.g. `203.0.113.0/24`".into());
         } else if c.value.ends_with("/0") {
-            v.error_at(c, &format!("{path}.api_allowed_cidrs[{i}]"), "opening the API endpoint to the whole internet is refused".into());
+            v.error_at(
+                c,
+                &format!("{path}.api_allowed_cidrs[{i}]"),
+                "opening the API endpoint to the whole internet is refused".into(),
+            );
         }
         cidrs.push(c.value.clone());
     }
@@ -489,14 +702,20 @@ pub fn refuse_keys(v: &mut Validator, block: &RawTarget, path: &str, allowed: &[
         if let Some(value) = value
             && !allowed.contains(&key)
         {
-            v.error_at(value, &format!("{path}.{key}"), format!("`{key}` does not apply to this target")).hint =
-                Some(format!("this target takes: {}", allowed.join(", ")));
+            v.error_at(
+                value,
+                &format!("{path}.{key}"),
+                format!("`{key}` does not apply to this target"),
+            )
+            .hint = Some(format!("this target takes: {}", allowed.join(", ")));
         }
     }
 }
 
 fn is_ipv4_cidr(s: &str) -> bool {
-    let Some((ip, bits)) = s.split_once('/') else { return false };
+    let Some((ip, bits)) = s.split_once('/') else {
+        return false;
+    };
     ip.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 32)
 }
 
@@ -508,7 +727,11 @@ fn port(v: &mut Validator, p: &Sp<i64>, path: &str) -> u16 {
     match u16::try_from(p.value) {
         Ok(port) if port >= 1 => port,
         _ => {
-            v.error_at(p, path, format!("expected a port from 1 to 65535, found {}", p.value));
+            v.error_at(
+                p,
+                path,
+                format!("expected a port from 1 to 65535, found {}", p.value),
+            );
             8080
         }
     }
@@ -516,34 +739,70 @@ fn port(v: &mut Validator, p: &Sp<i64>, path: &str) -> u16 {
 
 fn http_path(v: &mut Validator, p: &Sp<String>, path: &str) -> String {
     if !p.value.starts_with('/') || p.value.contains(char::is_whitespace) {
-        v.error_at(p, path, format!("`{}` is not an absolute HTTP path", p.value)).hint = Some("e.g. `/healthz`".into());
+        v.error_at(
+            p,
+            path,
+            format!("`{}` is not an absolute HTTP path", p.value),
+        )
+        .hint = Some("e.g. `/healthz`".into());
     }
     p.value.clone()
 }
 
-fn metrics(v: &mut Validator, m: &Option<RawMetrics>, path: &str, default_port: u16) -> Option<Metrics> {
+fn metrics(
+    v: &mut Validator,
+    m: &Option<RawMetrics>,
+    path: &str,
+    default_port: u16,
+) -> Option<Metrics> {
     let m = m.as_ref()?;
     Some(Metrics {
-        path: m.path.as_ref().map(|p| http_path(v, p, &format!("{path}.path"))).unwrap_or_else(|| "/metrics".into()),
-        port: m.port.as_ref().map(|p| port(v, p, &format!("{path}.port"))).unwrap_or(default_port),
+        path: m
+            .path
+            .as_ref()
+            .map(|p| http_path(v, p, &format!("{path}.path")))
+            .unwrap_or_else(|| "/metrics".into()),
+        port: m
+            .port
+            .as_ref()
+            .map(|p| port(v, p, &format!("{path}.port")))
+            .unwrap_or(default_port),
     })
 }
 
-fn replicas(v: &mut Validator, r: &Option<RawReplicas>, path: &str, default: Replicas, floor: i64) -> Replicas {
+fn replicas(
+    v: &mut Validator,
+    r: &Option<RawReplicas>,
+    path: &str,
+    default: Replicas,
+    floor: i64,
+) -> Replicas {
     let Some(r) = r else { return default };
     let mut get = |x: &Option<Sp<i64>>, key: &str, d: u32| match x {
         None => d,
         Some(n) if (floor..=1000).contains(&n.value) => n.value as u32,
         Some(n) => {
-            v.error_at(n, &format!("{path}.{key}"), format!("expected {floor} to 1000, found {}", n.value));
+            v.error_at(
+                n,
+                &format!("{path}.{key}"),
+                format!("expected {floor} to 1000, found {}", n.value),
+            );
             d
         }
     };
     let min = get(&r.min, "min", default.min);
     let max = get(&r.max, "max", default.max.max(min));
     if min > max {
-        let at = r.max.as_ref().or(r.min.as_ref()).expect("one bound is set when min > max");
-        v.error_at(at, &format!("{path}.max"), format!("max ({max}) is below min ({min})"));
+        let at = r
+            .max
+            .as_ref()
+            .or(r.min.as_ref())
+            .expect("one bound is set when min > max");
+        v.error_at(
+            at,
+            &format!("{path}.max"),
+            format!("max ({max}) is below min ({min})"),
+        );
     }
     if max == 0 {
         let at = r.max.as_ref().expect("max 0 was written");
@@ -558,8 +817,12 @@ fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resourc
         None => "250m".to_string(),
         Some(c) => {
             if !is_cpu(&c.value) {
-                v.error_at(c, &format!("{path}.cpu"), format!("`{}` is not a CPU quantity", c.value)).hint =
-                    Some("e.g. `250m` or `1`".into());
+                v.error_at(
+                    c,
+                    &format!("{path}.cpu"),
+                    format!("`{}` is not a CPU quantity", c.value),
+                )
+                .hint = Some("e.g. `250m` or `1`".into());
             }
             c.value.clone()
         }
@@ -568,19 +831,29 @@ fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resourc
         None => "256Mi".to_string(),
         Some(m) => {
             if memory_bytes(&m.value).is_none_or(|b| b < 16 << 20) {
-                v.error_at(m, &format!("{path}.memory"), format!("`{}` is not a memory quantity of at least 16Mi", m.value))
-                    .hint = Some("e.g. `256Mi` or `1Gi`".into());
+                v.error_at(
+                    m,
+                    &format!("{path}.memory"),
+                    format!("`{}` is not a memory quantity of at least 16Mi", m.value),
+                )
+                .hint = Some("e.g. `256Mi` or `1Gi`".into());
             }
             m.value.clone()
         }
     };
     let cpu_limit = format!("{}m", millicores(&cpu).unwrap_or(250).saturating_mul(2));
-    Resources { cpu, memory, cpu_limit }
+    Resources {
+        cpu,
+        memory,
+        cpu_limit,
+    }
 }
 
 /// FNV-1a: a stable hash for names that must change when their inputs change.
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Millicores of a CPU quantity (`500m`, `1`, `1.5`).
@@ -593,15 +866,28 @@ fn millicores(s: &str) -> Option<u64> {
 
 fn is_cpu(s: &str) -> bool {
     let digits = s.strip_suffix('m').unwrap_or(s);
-    let ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.') && digits.matches('.').count() <= 1;
+    let ok = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.matches('.').count() <= 1;
     ok && digits.parse::<f64>().is_ok_and(|x| x > 0.0)
 }
 
 /// Bytes of a Kubernetes memory quantity with a binary or decimal suffix.
 pub fn memory_bytes(s: &str) -> Option<u64> {
-    let units: [(&str, u64); 8] =
-        [("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40), ("k", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000)];
-    let (num, mult) = units.iter().find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m))).unwrap_or((s, 1));
+    let units: [(&str, u64); 8] = [
+        ("Ki", 1 << 10),
+        ("Mi", 1 << 20),
+        ("Gi", 1 << 30),
+        ("Ti", 1 << 40),
+        ("k", 1000),
+        ("M", 1_000_000),
+        ("G", 1_000_000_000),
+        ("T", 1_000_000_000_000),
+    ];
+    let (num, mult) = units
+        .iter()
+        .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
+        .unwrap_or((s, 1));
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -610,17 +896,31 @@ pub fn memory_bytes(s: &str) -> Option<u64> {
 
 /// A `<n>Gi` quantity of at least `min` GiB; records an error otherwise.
 fn quantity_gi(v: &mut Validator, s: &Sp<String>, path: &str, min: u32) -> Option<u32> {
-    let gi = s.value.strip_suffix("Gi").and_then(|n| n.parse::<u32>().ok()).filter(|n| (min..=65536).contains(n));
+    let gi = s
+        .value
+        .strip_suffix("Gi")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (min..=65536).contains(n));
     if gi.is_none() {
-        v.error_at(s, path, format!("expected a size in Gi of at least {min}Gi, found `{}`", s.value)).hint =
-            Some("e.g. `100Gi`".into());
+        v.error_at(
+            s,
+            path,
+            format!(
+                "expected a size in Gi of at least {min}Gi, found `{}`",
+                s.value
+            ),
+        )
+        .hint = Some("e.g. `100Gi`".into());
     }
     gi
 }
 
 fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
     let Some(img) = img else {
-        v.missing(path, "an image reference with an exact tag or digest, e.g. `ghcr.io/acme/app:1.4.2`");
+        v.missing(
+            path,
+            "an image reference with an exact tag or digest, e.g. `ghcr.io/acme/app:1.4.2`",
+        );
         return String::new();
     };
     let s = &img.value;
@@ -632,25 +932,45 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
     let tag = last.split_once(':').map(|(_, t)| t);
     let name_ok = !name.is_empty()
         && !s.contains(char::is_whitespace)
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b':'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b':'))
         && !name.starts_with('/');
     if !name_ok {
         v.error_at(img, path, format!("`{s}` is not an image reference"));
     } else if let Some(d) = reference {
         if !d.starts_with("sha256:") || d.len() != 71 {
-            v.error_at(img, path, format!("`{s}` has an invalid digest")).hint = Some("digests look like `@sha256:<64 hex digits>`".into());
+            v.error_at(img, path, format!("`{s}` has an invalid digest"))
+                .hint = Some("digests look like `@sha256:<64 hex digits>`".into());
         }
     } else if tag.is_none() || tag == Some("latest") {
-        v.error_at(img, path, format!("`{s}` has no exact tag")).hint =
-            Some("pin an exact version (`:1.4.2`) or a digest, so renders and rollouts are reproducible".into());
+        v.error_at(img, path, format!("`{s}` has no exact tag"))
+            .hint = Some(
+            "pin an exact version (`:1.4.2`) or a digest, so renders and rollouts are reproducible"
+                .into(),
+        );
     }
     s.clone()
 }
 
 /// Key fragments that name a secret.
-const SECRET_WORDS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"];
+const SECRET_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
+    "CREDENTIAL",
+];
 
-fn env_vars(v: &mut Validator, env: &Option<BTreeMap<String, Sp<String>>>, path: &str) -> Vec<EnvVar> {
+fn env_vars(
+    v: &mut Validator,
+    env: &Option<BTreeMap<String, Sp<String>>>,
+    path: &str,
+) -> Vec<EnvVar> {
     let mut out = Vec::new();
     for (key, value) in env.iter().flatten() {
         let key_path = format!("{path}.{key}");
@@ -658,15 +978,27 @@ fn env_vars(v: &mut Validator, env: &Option<BTreeMap<String, Sp<String>>>, path:
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !key.as_bytes()[0].is_ascii_digit();
         if !valid {
-            v.error_at(value, &key_path, format!("`{key}` is not a valid environment variable name"));
+            v.error_at(
+                value,
+                &key_path,
+                format!("`{key}` is not a valid environment variable name"),
+            );
         }
         let upper = key.to_ascii_uppercase();
         if SECRET_WORDS.iter().any(|w| upper.contains(w)) && !value.value.is_empty() {
-            v.error_at(value, &key_path, format!("`{key}` looks like a secret but has a literal value")).hint = Some(format!(
+            v.error_at(
+                value,
+                &key_path,
+                format!("`{key}` looks like a secret but has a literal value"),
+            )
+            .hint = Some(format!(
                 "remove it from `env`, list `{key}` under `secrets`, and store its value in the platform's secret store"
             ));
         }
-        out.push(EnvVar { name: key.clone(), value: value.value.clone() });
+        out.push(EnvVar {
+            name: key.clone(),
+            value: value.value.clone(),
+        });
     }
     out
 }
@@ -674,11 +1006,16 @@ fn env_vars(v: &mut Validator, env: &Option<BTreeMap<String, Sp<String>>>, path:
 fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
     let ok = !s.value.is_empty()
         && s.value.len() <= 64
-        && s.value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && s.value
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && !s.value.as_bytes()[0].is_ascii_digit();
     if !ok {
-        v.error_at(s, path, format!("`{}` is not a secret name", s.value)).hint =
-            Some("secret names are environment variable names: UPPER_CASE letters, digits and `_`".into());
+        v.error_at(s, path, format!("`{}` is not a secret name", s.value))
+            .hint = Some(
+            "secret names are environment variable names: UPPER_CASE letters, digits and `_`"
+                .into(),
+        );
     }
 }
 
@@ -687,9 +1024,59 @@ fn secret_names(v: &mut Validator, secrets: &Option<Vec<Sp<String>>>, path: &str
     for (i, s) in secrets.iter().flatten().enumerate() {
         check_secret_name(v, s, &format!("{path}[{i}]"));
         if out.contains(&s.value) {
-            v.error_at(s, &format!("{path}[{i}]"), format!("duplicate secret `{}`", s.value));
+            v.error_at(
+                s,
+                &format!("{path}[{i}]"),
+                format!("duplicate secret `{}`", s.value),
+            );
         }
         out.push(s.value.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("fred", MAX_NAME));
+        assert!(is_dns_label("a1-b2", MAX_NAME));
+        for bad in [
+            "",
+            "Fred",
+            "-a",
+            "a-",
+            "1abc",
+            "a_b",
+            "a.b",
+            "abcdefghijklmnopqrstu",
+        ] {
+            assert!(!is_dns_label(bad, MAX_NAME), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(memory_bytes("512Mi"), Some(512 << 20));
+        assert_eq!(memory_bytes("1G"), Some(1_000_000_000));
+        assert_eq!(memory_bytes("lots"), None);
+        assert_eq!(memory_bytes("1.5Gi"), None);
+        assert!(is_cpu("250m") && is_cpu("1") && is_cpu("0.5"));
+        assert!(!is_cpu("0") && !is_cpu("m") && !is_cpu("1..5") && !is_cpu("-1"));
+        assert_eq!(millicores("1.5"), Some(1500));
+        assert_eq!(millicores("250m"), Some(250));
+    }
+
+    #[test]
+    fn hostnames_and_cidrs() {
+        assert!(is_hostname("fred.example.com"));
+        assert!(
+            !is_hostname("fred") && !is_hostname("-a.example.com") && !is_hostname("A.example.com")
+        );
+        assert!(
+            is_ipv4_cidr("10.0.0.0/8") && !is_ipv4_cidr("10.0.0.0/33") && !is_ipv4_cidr("10.0.0/8")
+        );
+    }
 }

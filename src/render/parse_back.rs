@@ -31,7 +31,10 @@ pub fn check(path: &str, template: &str, text: &str) -> Result<()> {
                     ("metadata.name", doc["metadata"]["name"].is_string()),
                 ] {
                     if !ok {
-                        return Err(fail("a Kubernetes object", format!("document {} has no `{what}`", i + 1)));
+                        return Err(fail(
+                            "a Kubernetes object",
+                            format!("document {} has no `{what}`", i + 1),
+                        ));
                     }
                 }
             }
@@ -42,5 +45,11 @@ pub fn check(path: &str, template: &str, text: &str) -> Result<()> {
 
 /// Parses every YAML document of a file.
 pub fn yaml_documents(text: &str) -> std::result::Result<Vec<Value>, String> {
-    serde_saphyr::from_multiple::<Value>(text).map_err(|e| e.to_string().lines().next().unwrap_or("invalid YAML").to_string())
+    serde_saphyr::from_multiple::<Value>(text).map_err(|e| {
+        e.to_string()
+            .lines()
+            .next()
+            .unwrap_or("invalid YAML")
+            .to_string()
+    })
 }

@@ -97,7 +97,10 @@ fn worker_name(w: &RawWorker) -> Option<&str> {
 }
 
 /// Workers merge by name; overlay workers with a new name are appended in overlay order.
-fn merge_workers(base: Option<Vec<RawWorker>>, over: Option<Vec<RawWorker>>) -> Option<Vec<RawWorker>> {
+fn merge_workers(
+    base: Option<Vec<RawWorker>>,
+    over: Option<Vec<RawWorker>>,
+) -> Option<Vec<RawWorker>> {
     let Some(over) = over else { return base };
     let mut merged = base.unwrap_or_default();
     for item in over {

@@ -251,17 +251,25 @@ pub const MAX_SPEC_BYTES: usize = 1 << 20;
 /// Parses spec text. `file` is used only in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
     if text.len() > MAX_SPEC_BYTES {
-        return Err(vec![Diagnostic::new(
-            file,
-            None,
-            "",
-            format!("spec is {} bytes; the limit is {MAX_SPEC_BYTES}", text.len()),
-        )
-        .hint("a stack spec is a few kilobytes; is this the right file?")]);
+        return Err(vec![
+            Diagnostic::new(
+                file,
+                None,
+                "",
+                format!(
+                    "spec is {} bytes; the limit is {MAX_SPEC_BYTES}",
+                    text.len()
+                ),
+            )
+            .hint("a stack spec is a few kilobytes; is this the right file?"),
+        ]);
     }
     if text.trim().is_empty() {
-        return Err(vec![Diagnostic::new(file, None, "", "spec is empty".to_string())
-            .hint("start from one of the specs in examples/, or see the spec reference in the README")]);
+        return Err(vec![
+            Diagnostic::new(file, None, "", "spec is empty".to_string()).hint(
+                "start from one of the specs in examples/, or see the spec reference in the README",
+            ),
+        ]);
     }
     serde_saphyr::from_str_with_options::<RawStack>(text, options()).map_err(|err| {
         let pos = err.location().and_then(|l| Pos::from_location(&l));
@@ -278,9 +286,14 @@ pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
 /// serde-saphyr's messages carry their own location suffix; keep the first line without it.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or("invalid YAML").trim();
-    match line.rfind(" at line ") {
-        Some(i) => line[..i].to_string(),
-        None => line.to_string(),
+    let line = match line.rfind(" at line ") {
+        Some(i) => &line[..i],
+        None => line,
+    };
+    match line.strip_prefix("invalid ") {
+        Some("i64" | "u64" | "i32" | "u32") => "expected an integer".to_string(),
+        Some("bool" | "boolean") => "expected `true` or `false`".to_string(),
+        _ => line.to_string(),
     }
 }
 
@@ -288,8 +301,14 @@ fn first_line(message: &str) -> String {
 fn did_you_mean(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (unknown, rest) = rest.split_once('`')?;
-    let expected = rest.split_once("expected one of ").map(|(_, e)| e).or_else(|| rest.split_once("expected ").map(|(_, e)| e))?;
-    let keys: Vec<&str> = expected.split(", ").map(|k| k.trim_matches(|c| c == '`' || c == ' ')).collect();
+    let expected = rest
+        .split_once("expected one of ")
+        .map(|(_, e)| e)
+        .or_else(|| rest.split_once("expected ").map(|(_, e)| e))?;
+    let keys: Vec<&str> = expected
+        .split(", ")
+        .map(|k| k.trim_matches(|c| c == '`' || c == ' '))
+        .collect();
     let best = keys.iter().map(|k| (edit_distance(unknown, k), *k)).min()?;
     if best.0 <= 2.max(unknown.len() / 3) {
         Some(format!("did you mean `{}`?", best.1))
@@ -305,7 +324,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -316,7 +339,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// keys: `frontend.replicas`, `workers[1].name`. Empty when the line holds no key.
 pub fn key_path_at(text: &str, line: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let Some(start) = lines.get(line.wrapping_sub(1)) else { return String::new() };
+    let Some(start) = lines.get(line.wrapping_sub(1)) else {
+        return String::new();
+    };
     let key_of = |l: &str| -> Option<(usize, bool, String)> {
         let indent = l.len() - l.trim_start().len();
         let body = l.trim_start();
@@ -325,10 +350,16 @@ pub fn key_path_at(text: &str, line: usize) -> String {
             None => (false, body),
         };
         let key = body.split_once(':')?.0.trim();
-        let ok = !key.is_empty() && !key.starts_with('#') && key.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        let ok = !key.is_empty()
+            && !key.starts_with('#')
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
         ok.then(|| (indent, item, key.to_string()))
     };
-    let Some((mut indent, mut item, key)) = key_of(start) else { return String::new() };
+    let Some((mut indent, mut item, key)) = key_of(start) else {
+        return String::new();
+    };
     let mut parts = vec![key];
     let mut i = line - 1;
     while i > 0 && indent > 0 {
@@ -347,20 +378,24 @@ pub fn key_path_at(text: &str, line: usize) -> String {
             indent = this_indent;
             continue;
         }
-        if this_indent < indent {
-            if let Some((ind, it, k)) = key_of(l) {
-                if item {
-                    let index = lines[i + 1..line].iter().filter(|x| {
+        if this_indent < indent
+            && let Some((ind, it, k)) = key_of(l)
+        {
+            if item {
+                let index = lines[i + 1..line]
+                    .iter()
+                    .filter(|x| {
                         let t = x.trim_start();
                         t.starts_with("- ") && x.len() - t.len() == indent
-                    }).count().saturating_sub(1);
-                    let last = parts.pop().unwrap_or_default();
-                    parts.push(format!("[{index}].{last}"));
-                }
-                parts.push(k);
-                indent = ind;
-                item = it;
+                    })
+                    .count()
+                    .saturating_sub(1);
+                let last = parts.pop().unwrap_or_default();
+                parts.push(format!("[{index}].{last}"));
             }
+            parts.push(k);
+            indent = ind;
+            item = it;
         }
     }
     let mut path = String::new();
@@ -371,4 +406,50 @@ pub fn key_path_at(text: &str, line: usize) -> String {
         path.push_str(p);
     }
     path.replace(".[", "[")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("replica", "replicas"), 1);
+        assert_eq!(edit_distance("helth", "health"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn key_paths_follow_block_indentation_and_list_items() {
+        let text = "name: x\nworkers:\n  - name: a\n    image: b\n  - name: c\n    replicas:\n      max: 3\n";
+        assert_eq!(key_path_at(text, 1), "name");
+        assert_eq!(key_path_at(text, 4), "workers[0].image");
+        assert_eq!(key_path_at(text, 5), "workers[1].name");
+        assert_eq!(key_path_at(text, 7), "workers[1].replicas.max");
+    }
+
+    #[test]
+    fn did_you_mean_offers_the_closest_key_only_when_close() {
+        let msg = "unknown field `replica`, expected one of image, replicas, port";
+        assert_eq!(
+            did_you_mean(msg).as_deref(),
+            Some("did you mean `replicas`?")
+        );
+        let far = "unknown field `zzzzzz`, expected one of image, port";
+        assert_eq!(
+            did_you_mean(far).as_deref(),
+            Some("expected one of: image, port")
+        );
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert!(parse("bomb.yaml", &bomb).is_err());
+    }
 }

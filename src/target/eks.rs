@@ -1,8 +1,8 @@
 //! Stage 3 — the AWS EKS backend: VPC, EKS with Karpenter, RDS, Pod Identity, ALB, Route 53.
 
 use super::*;
-use crate::render::SecretRef;
 use crate::model::validate::refuse_keys;
+use crate::render::SecretRef;
 
 /// AWS EKS.
 pub struct Eks;
@@ -24,10 +24,17 @@ impl Target for Eks {
     fn check_block(&self, v: &mut Validator, block: &RawTarget, path: &str) {
         refuse_keys(v, block, path, &["region"]);
         match &block.region {
-            None => v.missing(&format!("{path}.region"), "the AWS region, e.g. `region: eu-west-1`"),
+            None => v.missing(
+                &format!("{path}.region"),
+                "the AWS region, e.g. `region: eu-west-1`",
+            ),
             Some(r) if !is_aws_region(&r.value) => {
-                v.error_at(r, &format!("{path}.region"), format!("`{}` is not an AWS region", r.value)).hint =
-                    Some("e.g. `eu-west-1` or `us-east-2`".into());
+                v.error_at(
+                    r,
+                    &format!("{path}.region"),
+                    format!("`{}` is not an AWS region", r.value),
+                )
+                .hint = Some("e.g. `eu-west-1` or `us-east-2`".into());
             }
             Some(_) => {}
         }
@@ -37,7 +44,10 @@ impl Target for Eks {
             storage_class: "gp3".into(),
             ..Platform::default()
         }
-        .with_secrets(stack, |s| SecretRef { key: format!("{}/{}/{s}", stack.name, stack.env), property: None })
+        .with_secrets(stack, |s| SecretRef {
+            key: format!("{}/{}/{s}", stack.name, stack.env),
+            property: None,
+        })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS
@@ -48,8 +58,14 @@ fn is_aws_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// EKS-only pins, declared once: a bump is one edit. Sources are noted next to each.

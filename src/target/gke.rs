@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::model::Placement;
-use crate::render::SecretRef;
 use crate::model::validate::refuse_keys;
+use crate::render::SecretRef;
 
 /// Google GKE.
 pub struct Gke;
@@ -25,18 +25,34 @@ impl Target for Gke {
     fn check_block(&self, v: &mut Validator, block: &RawTarget, path: &str) {
         refuse_keys(v, block, path, &["project", "region"]);
         match &block.project {
-            None => v.missing(&format!("{path}.project"), "the GCP project id, e.g. `project: acme-prod`"),
+            None => v.missing(
+                &format!("{path}.project"),
+                "the GCP project id, e.g. `project: acme-prod`",
+            ),
             Some(p) if !is_project_id(&p.value) => {
-                v.error_at(p, &format!("{path}.project"), format!("`{}` is not a GCP project id", p.value)).hint =
-                    Some("6 to 30 lowercase letters, digits and `-`, starting with a letter".into());
+                v.error_at(
+                    p,
+                    &format!("{path}.project"),
+                    format!("`{}` is not a GCP project id", p.value),
+                )
+                .hint = Some(
+                    "6 to 30 lowercase letters, digits and `-`, starting with a letter".into(),
+                );
             }
             Some(_) => {}
         }
         match &block.region {
-            None => v.missing(&format!("{path}.region"), "the GCP region, e.g. `region: europe-west1`"),
+            None => v.missing(
+                &format!("{path}.region"),
+                "the GCP region, e.g. `region: europe-west1`",
+            ),
             Some(r) if !is_gcp_region(&r.value) => {
-                v.error_at(r, &format!("{path}.region"), format!("`{}` is not a GCP region", r.value)).hint =
-                    Some("e.g. `europe-west1` or `us-central1`".into());
+                v.error_at(
+                    r,
+                    &format!("{path}.region"),
+                    format!("`{}` is not a GCP region", r.value),
+                )
+                .hint = Some("e.g. `europe-west1` or `us-central1`".into());
             }
             Some(_) => {}
         }
@@ -49,23 +65,46 @@ impl Target for Gke {
         }
     }
     fn platform(&self, stack: &Stack) -> Platform {
-        let managed_db = stack.postgres.as_ref().filter(|p| p.placement == Placement::Managed);
-        let in_cluster_db = stack.postgres.as_ref().filter(|p| p.placement == Placement::InCluster);
+        let managed_db = stack
+            .postgres
+            .as_ref()
+            .filter(|p| p.placement == Placement::Managed);
+        let in_cluster_db = stack
+            .postgres
+            .as_ref()
+            .filter(|p| p.placement == Placement::InCluster);
         let project = stack.target.project.as_deref().unwrap_or_default();
         let region = stack.target.region.as_deref().unwrap_or_default();
-        let gsa = |suffix: &str| format!("{}-{suffix}@{project}.iam.gserviceaccount.com", stack.prefix);
+        let gsa = |suffix: &str| {
+            format!(
+                "{}-{suffix}@{project}.iam.gserviceaccount.com",
+                stack.prefix
+            )
+        };
         let wi = "iam.gke.io/gcp-service-account".to_string();
         Platform {
             storage_class: "standard-rwo".into(),
             // Workload Identity: app pods act as the app's Google service account (Cloud SQL IAM login).
-            service_account_annotations: managed_db.map(|_| BTreeMap::from([(wi.clone(), gsa("app"))])).unwrap_or_default(),
-            postgres_sa_annotations: in_cluster_db.map(|_| BTreeMap::from([(wi, gsa("pgbak"))])).unwrap_or_default(),
+            service_account_annotations: managed_db
+                .map(|_| BTreeMap::from([(wi.clone(), gsa("app"))]))
+                .unwrap_or_default(),
+            postgres_sa_annotations: in_cluster_db
+                .map(|_| BTreeMap::from([(wi, gsa("pgbak"))]))
+                .unwrap_or_default(),
             pod_sidecars: managed_db
-                .map(|db| vec![cloud_sql_proxy(&format!("{project}:{region}:{}-db", stack.prefix), db)])
+                .map(|db| {
+                    vec![cloud_sql_proxy(
+                        &format!("{project}:{region}:{}-db", stack.prefix),
+                        db,
+                    )]
+                })
                 .unwrap_or_default(),
             ..Platform::default()
         }
-        .with_secrets(stack, |s| SecretRef { key: format!("{}-{s}", stack.prefix), property: None })
+        .with_secrets(stack, |s| SecretRef {
+            key: format!("{}-{s}", stack.prefix),
+            property: None,
+        })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS
@@ -75,7 +114,11 @@ impl Target for Gke {
 /// The Cloud SQL Auth Proxy as a native sidecar (an init container that keeps running): IAM login
 /// over the private IP, so no database password exists anywhere.
 fn cloud_sql_proxy(instance: &str, _db: &crate::model::Postgres) -> serde_json::Value {
-    let image = VERSIONS.iter().find(|(k, _)| *k == "gke_cloud_sql_proxy").map(|(_, v)| *v).unwrap_or_default();
+    let image = VERSIONS
+        .iter()
+        .find(|(k, _)| *k == "gke_cloud_sql_proxy")
+        .map(|(_, v)| *v)
+        .unwrap_or_default();
     serde_json::json!({
         "name": "cloud-sql-proxy",
         "image": format!("gcr.io/cloud-sql-connectors/cloud-sql-proxy:{image}"),
@@ -99,11 +142,14 @@ fn is_project_id(s: &str) -> bool {
     (6..=30).contains(&s.len())
         && s.as_bytes()[0].is_ascii_lowercase()
         && !s.ends_with('-')
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_gcp_region(s: &str) -> bool {
-    let Some((area, rest)) = s.split_once('-') else { return false };
+    let Some((area, rest)) = s.split_once('-') else {
+        return false;
+    };
     let digits = rest.trim_start_matches(|c: char| c.is_ascii_lowercase());
     !area.is_empty()
         && area.bytes().all(|b| b.is_ascii_lowercase())

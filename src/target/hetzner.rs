@@ -1,8 +1,8 @@
 //! Stage 3 — the Hetzner Cloud backend: k3s on hcloud (kube-hetzner), CloudNativePG, Traefik.
 
 use super::*;
-use crate::render::SecretRef;
 use crate::model::validate::refuse_keys;
+use crate::render::SecretRef;
 
 /// Hetzner Cloud.
 pub struct Hetzner;
@@ -27,10 +27,17 @@ impl Target for Hetzner {
     fn check_block(&self, v: &mut Validator, block: &RawTarget, path: &str) {
         refuse_keys(v, block, path, &["location"]);
         match &block.location {
-            None => v.missing(&format!("{path}.location"), "the Hetzner location, e.g. `location: fsn1`"),
+            None => v.missing(
+                &format!("{path}.location"),
+                "the Hetzner location, e.g. `location: fsn1`",
+            ),
             Some(l) if !LOCATIONS.contains(&l.value.as_str()) => {
-                v.error_at(l, &format!("{path}.location"), format!("`{}` is not a Hetzner Cloud location", l.value)).hint =
-                    Some(format!("one of: {}", LOCATIONS.join(", ")));
+                v.error_at(
+                    l,
+                    &format!("{path}.location"),
+                    format!("`{}` is not a Hetzner Cloud location", l.value),
+                )
+                .hint = Some(format!("one of: {}", LOCATIONS.join(", ")));
             }
             Some(_) => {}
         }
@@ -40,7 +47,10 @@ impl Target for Hetzner {
             storage_class: "hcloud-volumes".into(),
             ..Platform::default()
         }
-        .with_secrets(stack, |s| SecretRef { key: format!("app-{}", s.to_ascii_lowercase().replace('_', "-")), property: Some("value".into()) })
+        .with_secrets(stack, |s| SecretRef {
+            key: format!("app-{}", s.to_ascii_lowercase().replace('_', "-")),
+            property: Some("value".into()),
+        })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS

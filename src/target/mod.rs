@@ -46,16 +46,26 @@ pub static TARGETS: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
 
 /// Looks a target up by id.
 pub fn find(id: &str) -> Result<&'static dyn Target> {
-    TARGETS.iter().copied().find(|t| t.id() == id).ok_or_else(|| {
-        let ids: Vec<&str> = TARGETS.iter().map(|t| t.id()).collect();
-        Error::usage(format!("unknown target `{id}`"), format!("available targets: {}", ids.join(", ")))
-    })
+    TARGETS
+        .iter()
+        .copied()
+        .find(|t| t.id() == id)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = TARGETS.iter().map(|t| t.id()).collect();
+            Error::usage(
+                format!("unknown target `{id}`"),
+                format!("available targets: {}", ids.join(", ")),
+            )
+        })
 }
 
 /// Renders `stack` for `target`.
 pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Output> {
-    let versions: BTreeMap<&'static str, &'static str> =
-        crate::versions::SHARED.iter().chain(target.versions()).copied().collect();
+    let versions: BTreeMap<&'static str, &'static str> = crate::versions::SHARED
+        .iter()
+        .chain(target.versions())
+        .copied()
+        .collect();
     let platform = target.platform(stack);
     let ctx = TemplateContext {
         target_id: target.id(),

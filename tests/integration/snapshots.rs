@@ -5,7 +5,11 @@ use crate::support::{cases, combined, render};
 #[test]
 fn every_case_matches_its_snapshot() {
     let cases = cases();
-    assert!(cases.len() >= 9, "expected every example on every target, got {}", cases.len());
+    assert!(
+        cases.len() >= 9,
+        "expected every example on every target, got {}",
+        cases.len()
+    );
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("snapshots");
     settings.set_prepend_module_to_snapshot(false);

@@ -40,7 +40,12 @@ pub fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     let mut examples: Vec<String> = std::fs::read_dir(root().join("examples"))
         .expect("examples/ exists")
-        .map(|e| e.expect("readable").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("readable")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     examples.sort();
     for example in examples {
@@ -48,10 +53,18 @@ pub fn cases() -> Vec<Case> {
         let envs = loaded.environments();
         for t in loaded.declared_targets() {
             if envs.is_empty() {
-                out.push(Case { example: example.clone(), target: t.id(), env: None });
+                out.push(Case {
+                    example: example.clone(),
+                    target: t.id(),
+                    env: None,
+                });
             }
             for e in &envs {
-                out.push(Case { example: example.clone(), target: t.id(), env: Some(e.clone()) });
+                out.push(Case {
+                    example: example.clone(),
+                    target: t.id(),
+                    env: Some(e.clone()),
+                });
             }
         }
     }

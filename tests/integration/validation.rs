@@ -23,8 +23,14 @@ fn every_problem_is_reported_with_position_path_and_hint() {
 
 #[test]
 fn unknown_keys_and_wrong_types_point_at_the_key() {
-    insta::assert_snapshot!("validation_unknown_key", report(&BASE.replace("  port: 8000\n", "  port: 8000\n  replica: 3\n")));
-    insta::assert_snapshot!("validation_wrong_type", report(&BASE.replace("port: 8000", "port: eighty")));
+    insta::assert_snapshot!(
+        "validation_unknown_key",
+        report(&BASE.replace("  port: 8000\n", "  port: 8000\n  replica: 3\n"))
+    );
+    insta::assert_snapshot!(
+        "validation_wrong_type",
+        report(&BASE.replace("port: 8000", "port: eighty"))
+    );
 }
 
 #[test]
@@ -35,7 +41,10 @@ fn target_blocks_need_their_own_keys() {
 
 #[test]
 fn postgres_placement_and_version_are_checked_per_target() {
-    let spec = format!("{BASE}postgres: {{ version: \"9\", placement: managed }}\n").replace("  eks: { region: eu-west-1 }\n", "  hetzner: { location: fsn1 }\n");
+    let spec = format!("{BASE}postgres: {{ version: \"9\", placement: managed }}\n").replace(
+        "  eks: { region: eu-west-1 }\n",
+        "  hetzner: { location: fsn1 }\n",
+    );
     insta::assert_snapshot!("validation_postgres", report(&spec));
 }
 
