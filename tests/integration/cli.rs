@@ -171,16 +171,13 @@ fn usage_errors_exit_2_with_a_hint() {
         "{}",
         text(&no_env)
     );
-    let undeclared = fredgen(
-        tmp.path(),
-        &[
-            "render",
-            "-f",
-            example_spec("acme").to_str().expect("utf8"),
-            "--target",
-            "gke",
-        ],
-    );
+    let only_eks = "name: one
+domain: one.example.com
+frontend: { image: \"ghcr.io/acme/one:1.0.0\", port: 8080 }
+targets: { eks: { region: eu-west-1 } }
+";
+    fs::write(tmp.path().join("one.yaml"), only_eks).expect("write");
+    let undeclared = fredgen(tmp.path(), &["render", "-f", "one.yaml", "--target", "gke"]);
     assert_eq!(undeclared.status.code(), Some(2));
     assert!(
         text(&undeclared).contains("target `gke` is not declared"),
