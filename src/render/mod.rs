@@ -14,6 +14,7 @@
 //! and every HCL file and YAML document is parsed back before anything is returned, so a template
 //! bug is an [`Error::Template`] or [`Error::ParseBack`] naming the template, never a broken file.
 
+pub mod consistency;
 pub mod context;
 pub mod parse_back;
 

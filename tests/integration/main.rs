@@ -2,6 +2,7 @@
 //! write/diff/check contract, validation errors, and invariants over every rendered file.
 
 mod cli;
+mod consistency;
 mod invariants;
 mod snapshots;
 mod support;

@@ -1,0 +1,374 @@
+//! Stage 4 — cross-object consistency of a rendered [`Output`]: the references no schema sees.
+//!
+//! Every Service selects the pods of a workload; every HPA, PDB, ScaledObject, ServiceMonitor and
+//! PodMonitor targets an object that exists; every referenced Secret and ServiceAccount is
+//! generated, created by an operator we generate the owner of, or declared external; every
+//! NetworkPolicy selects existing pods; every port a route or monitor names exists on its
+//! Service; every `file(...)` in Terraform points at a generated file. Each problem is one line.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::Output;
+use super::parse_back::yaml_documents;
+
+/// Secrets that exist outside the output by design (none today; kept explicit so a new external
+/// reference is a deliberate edit here, not a silent gap).
+pub const EXTERNAL_SECRETS: &[&str] = &[];
+
+/// A Kubernetes object with where it came from.
+struct Obj {
+    file: String,
+    doc: Value,
+}
+
+impl Obj {
+    fn kind(&self) -> &str {
+        self.doc["kind"].as_str().unwrap_or_default()
+    }
+    fn name(&self) -> &str {
+        self.doc["metadata"]["name"].as_str().unwrap_or_default()
+    }
+    fn ns(&self) -> &str {
+        self.doc["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+    }
+    fn at(&self) -> String {
+        format!(
+            "{}: {} {}/{}",
+            self.file,
+            self.kind(),
+            self.ns(),
+            self.name()
+        )
+    }
+}
+
+/// Pods an object runs: (namespace, labels of the pod template).
+fn pod_labels(o: &Obj) -> Option<BTreeMap<String, String>> {
+    let labels = match o.kind() {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => {
+            &o.doc["spec"]["template"]["metadata"]["labels"]
+        }
+        _ => return None,
+    };
+    Some(string_map(labels))
+}
+
+fn string_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Checks one output; returns every problem found.
+pub fn check(out: &Output) -> Vec<String> {
+    let mut objs = Vec::new();
+    let mut problems = Vec::new();
+    for (path, text) in &out.files {
+        if path.starts_with("k8s/")
+            && path.ends_with(".yaml")
+            && !path.ends_with("kustomization.yaml")
+        {
+            match yaml_documents(text) {
+                Ok(docs) => {
+                    objs.extend(docs.into_iter().filter(|d| d.is_object()).map(|doc| Obj {
+                        file: path.clone(),
+                        doc,
+                    }))
+                }
+                Err(e) => problems.push(format!("{path}: does not parse: {e}")),
+            }
+        }
+    }
+    let find = |kind: &str, ns: &str, name: &str| {
+        objs.iter()
+            .any(|o| o.kind() == kind && o.ns() == ns && o.name() == name)
+    };
+
+    // Pods: workloads we generate, plus those operators create for objects we generate.
+    let mut pods: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    // Services: (namespace, name, port names, selector).
+    let mut services: Vec<Svc> = Vec::new();
+    let mut secrets: BTreeSet<(String, String)> = BTreeSet::new();
+    for o in &objs {
+        let ns = o.ns().to_string();
+        if let Some(l) = pod_labels(o) {
+            pods.push((ns.clone(), l));
+        }
+        match o.kind() {
+            "Service" => {
+                // Port names and numbers, both as strings.
+                let ports = o.doc["spec"]["ports"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .flat_map(|p| {
+                                [
+                                    p["name"].as_str().map(str::to_string),
+                                    p["port"].as_u64().map(|n| n.to_string()),
+                                ]
+                            })
+                            .flatten()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                services.push((
+                    ns.clone(),
+                    o.name().into(),
+                    ports,
+                    string_map(&o.doc["spec"]["selector"]),
+                ));
+            }
+            "Secret" => {
+                secrets.insert((ns.clone(), o.name().into()));
+            }
+            "ExternalSecret" => {
+                let target = o.doc["spec"]["target"]["name"].as_str().unwrap_or(o.name());
+                secrets.insert((ns.clone(), target.to_string()));
+            }
+            "RabbitmqCluster" => {
+                let n = o.name().to_string();
+                pods.push((
+                    ns.clone(),
+                    BTreeMap::from([("app.kubernetes.io/name".into(), n.clone())]),
+                ));
+                let ports = ["amqp", "5672", "management", "15672", "prometheus", "15692"]
+                    .map(String::from)
+                    .into_iter()
+                    .collect();
+                let sel = BTreeMap::from([("app.kubernetes.io/name".to_string(), n.clone())]);
+                services.push((ns.clone(), n.clone(), ports, sel));
+                secrets.insert((ns.clone(), format!("{n}-default-user")));
+            }
+            "Cluster"
+                if o.doc["apiVersion"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("postgresql.cnpg.io/")) =>
+            {
+                pods.push((
+                    ns.clone(),
+                    BTreeMap::from([("cnpg.io/cluster".into(), o.name().to_string())]),
+                ));
+                secrets.insert((ns.clone(), format!("{}-app", o.name())));
+            }
+            _ => {}
+        }
+    }
+    let has_pods = |ns: &str, sel: &BTreeMap<String, String>| {
+        pods.iter().any(|(pns, l)| pns == ns && selects(sel, l))
+    };
+    let service = |ns: &str, name: &str| {
+        services
+            .iter()
+            .find(|(sns, sn, _, _)| sns == ns && sn == name)
+    };
+    let secret_ok = |ns: &str, name: &str| {
+        secrets.contains(&(ns.to_string(), name.to_string())) || EXTERNAL_SECRETS.contains(&name)
+    };
+
+    for o in &objs {
+        let ns = o.ns();
+        let spec = &o.doc["spec"];
+        match o.kind() {
+            "Service"
+                if !spec["selector"].is_null() && !has_pods(ns, &string_map(&spec["selector"])) =>
+            {
+                problems.push(format!("{}: selects no pods", o.at()));
+            }
+            "HorizontalPodAutoscaler" | "ScaledObject" => {
+                let t = &spec["scaleTargetRef"];
+                let kind = t["kind"].as_str().unwrap_or("Deployment");
+                let name = t["name"].as_str().unwrap_or_default();
+                if !find(kind, ns, name) {
+                    problems.push(format!(
+                        "{}: scales {kind} `{name}`, which is not generated",
+                        o.at()
+                    ));
+                }
+            }
+            "PodDisruptionBudget" | "NetworkPolicy" | "PodMonitor" => {
+                let key = if o.kind() == "NetworkPolicy" {
+                    "podSelector"
+                } else {
+                    "selector"
+                };
+                let sel = string_map(&spec[key]["matchLabels"]);
+                if !has_pods(ns, &sel) {
+                    problems.push(format!("{}: selects no pods", o.at()));
+                }
+            }
+            "ServiceMonitor" => {
+                let sel = string_map(&spec["selector"]["matchLabels"]);
+                let matching: Vec<_> = services
+                    .iter()
+                    .filter(|(sns, sn, _, _)| {
+                        sns == ns
+                            && objs.iter().any(|s| {
+                                s.kind() == "Service"
+                                    && s.ns() == ns
+                                    && s.name() == sn
+                                    && selects(&sel, &string_map(&s.doc["metadata"]["labels"]))
+                            })
+                            || sns == ns
+                                && sel.get("app.kubernetes.io/name") == Some(sn)
+                                && find("RabbitmqCluster", ns, sn)
+                    })
+                    .collect();
+                if matching.is_empty() {
+                    problems.push(format!("{}: selects no Service", o.at()));
+                }
+                for ep in spec["endpoints"].as_array().into_iter().flatten() {
+                    if let Some(port) = ep["port"].as_str()
+                        && !matching.iter().any(|(_, _, ports, _)| ports.contains(port))
+                    {
+                        problems.push(format!(
+                            "{}: port `{port}` is not on the selected Service",
+                            o.at()
+                        ));
+                    }
+                }
+            }
+            "Ingress" => {
+                for rule in spec["rules"].as_array().into_iter().flatten() {
+                    for p in rule["http"]["paths"].as_array().into_iter().flatten() {
+                        let svc = &p["backend"]["service"];
+                        check_backend(
+                            &mut problems,
+                            o,
+                            svc["name"].as_str(),
+                            svc["port"]["name"].as_str(),
+                            svc["port"]["number"].as_u64(),
+                            &service,
+                        );
+                    }
+                }
+            }
+            "HTTPRoute" => {
+                for rule in spec["rules"].as_array().into_iter().flatten() {
+                    for b in rule["backendRefs"].as_array().into_iter().flatten() {
+                        check_backend(
+                            &mut problems,
+                            o,
+                            b["name"].as_str(),
+                            None,
+                            b["port"].as_u64(),
+                            &service,
+                        );
+                    }
+                }
+            }
+            "TriggerAuthentication" => {
+                for r in spec["secretTargetRef"].as_array().into_iter().flatten() {
+                    let name = r["name"].as_str().unwrap_or_default();
+                    if !secret_ok(ns, name) {
+                        problems.push(format!(
+                            "{}: reads Secret `{name}`, which nothing creates",
+                            o.at()
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        // Pod specs: ServiceAccounts and Secrets they reference.
+        let pod = match o.kind() {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => &spec["template"]["spec"],
+            _ => continue,
+        };
+        if let Some(sa) = pod["serviceAccountName"].as_str()
+            && !find("ServiceAccount", ns, sa)
+        {
+            problems.push(format!(
+                "{}: uses ServiceAccount `{sa}`, which is not generated",
+                o.at()
+            ));
+        }
+        let containers = pod["containers"]
+            .as_array()
+            .into_iter()
+            .chain(pod["initContainers"].as_array())
+            .flatten();
+        for c in containers {
+            for e in c["env"].as_array().into_iter().flatten() {
+                if let Some(name) = e["valueFrom"]["secretKeyRef"]["name"].as_str()
+                    && !secret_ok(ns, name)
+                {
+                    problems.push(format!(
+                        "{}: reads Secret `{name}`, which nothing creates",
+                        o.at()
+                    ));
+                }
+            }
+        }
+    }
+    // Terraform file(...) references.
+    for (path, text) in &out.files {
+        if !path.ends_with(".tf") {
+            continue;
+        }
+        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        for (i, _) in text.match_indices("file(\"${path.module}/") {
+            let rest = &text[i + "file(\"${path.module}/".len()..];
+            let Some(end) = rest.find('"') else { continue };
+            let target = format!("{dir}/{}", &rest[..end]);
+            if !out.files.contains_key(&target) {
+                problems.push(format!(
+                    "{path}: file(\"${{path.module}}/{}\") is not generated",
+                    &rest[..end]
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// A Service: namespace, name, port names and numbers, selector.
+type Svc = (String, String, BTreeSet<String>, BTreeMap<String, String>);
+
+type ServiceRef<'a> = Option<&'a Svc>;
+
+fn check_backend<'a>(
+    problems: &mut Vec<String>,
+    o: &Obj,
+    name: Option<&str>,
+    port_name: Option<&str>,
+    port_number: Option<u64>,
+    service: &dyn Fn(&str, &str) -> ServiceRef<'a>,
+) {
+    let name = name.unwrap_or_default();
+    match service(o.ns(), name) {
+        None => problems.push(format!(
+            "{}: routes to Service `{name}`, which is not generated",
+            o.at()
+        )),
+        Some((_, _, ports, _)) => {
+            if let Some(p) = port_name
+                && !ports.contains(p)
+            {
+                problems.push(format!(
+                    "{}: routes to port `{p}`, which Service `{name}` does not have",
+                    o.at()
+                ));
+            }
+            if let Some(n) = port_number
+                && !ports.contains(&n.to_string())
+            {
+                problems.push(format!(
+                    "{}: routes to port {n}, which Service `{name}` does not have",
+                    o.at()
+                ));
+            }
+        }
+    }
+}

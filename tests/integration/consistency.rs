@@ -1,0 +1,171 @@
+//! Tests — cross-object consistency: every case is consistent, and breaking one reference of each
+//! kind is reported.
+
+use fredgen::render::Output;
+use fredgen::render::consistency::check;
+
+use crate::support::{Case, cases, render};
+
+#[test]
+fn every_case_is_consistent() {
+    for case in cases() {
+        let problems = check(&render(&case));
+        assert!(
+            problems.is_empty(),
+            "{}:\n{}",
+            case.name(),
+            problems.join("\n")
+        );
+    }
+}
+
+fn fred_eks() -> Output {
+    render(&Case {
+        example: "fred".into(),
+        target: "eks",
+        env: Some("prod".into()),
+    })
+}
+
+/// Applies `edit` to one file and returns the problems reported.
+fn broken(out: &Output, path: &str, from: &str, to: &str) -> Vec<String> {
+    let mut out = out.clone();
+    let text = out
+        .files
+        .get_mut(path)
+        .unwrap_or_else(|| panic!("{path} is rendered"));
+    assert!(text.contains(from), "{path} does not contain {from:?}");
+    *text = text.replacen(from, to, 1);
+    check(&out)
+}
+
+#[track_caller]
+fn reported(problems: &[String], needle: &str) {
+    assert!(
+        problems.iter().any(|p| p.contains(needle)),
+        "expected a problem containing {needle:?}, got {problems:#?}"
+    );
+}
+
+#[test]
+fn each_kind_of_broken_reference_is_reported() {
+    let out = fred_eks();
+    assert!(check(&out).is_empty());
+    // A Service whose selector matches no pods.
+    reported(
+        &broken(
+            &out,
+            "k8s/web.yaml",
+            "  selector:\n    app.kubernetes.io/name: fred-web",
+            "  selector:\n    app.kubernetes.io/name: fred-wbe",
+        ),
+        "Service fred/fred-web: selects no pods",
+    );
+    // An HPA and a ScaledObject targeting a missing Deployment.
+    reported(
+        &broken(
+            &out,
+            "k8s/web.yaml",
+            "    kind: Deployment\n    name: fred-web",
+            "    kind: Deployment\n    name: fred-webb",
+        ),
+        "scales Deployment `fred-webb`",
+    );
+    reported(
+        &broken(
+            &out,
+            "k8s/workers.yaml",
+            "    kind: Deployment\n    name: fred-agent",
+            "    kind: Deployment\n    name: fred-agnt",
+        ),
+        "scales Deployment `fred-agnt`",
+    );
+    // A PDB selecting nothing.
+    reported(
+        &broken(
+            &out,
+            "k8s/workers.yaml",
+            "  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: fred-agent",
+            "  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: nobody",
+        ),
+        "PodDisruptionBudget fred/fred-agent: selects no pods",
+    );
+    // A ServiceMonitor selecting no Service, and one naming a port the Service lacks.
+    reported(
+        &broken(
+            &out,
+            "k8s/monitors.yaml",
+            "      app.kubernetes.io/name: fred-web",
+            "      app.kubernetes.io/name: fred-api",
+        ),
+        "ServiceMonitor fred/fred-web: selects no Service",
+    );
+    reported(
+        &broken(
+            &out,
+            "k8s/monitors.yaml",
+            "    - port: http",
+            "    - port: metrics",
+        ),
+        "port `metrics` is not on the selected Service",
+    );
+    // A Secret and a ServiceAccount nobody creates.
+    reported(
+        &broken(
+            &out,
+            "k8s/web.yaml",
+            "name: fred-app-secrets",
+            "name: fred-app-secret",
+        ),
+        "reads Secret `fred-app-secret`",
+    );
+    reported(
+        &broken(
+            &out,
+            "k8s/rabbitmq.yaml",
+            "name: fred-rabbitmq-default-user",
+            "name: fred-rabbit-default-user",
+        ),
+        "reads Secret `fred-rabbit-default-user`",
+    );
+    reported(
+        &broken(
+            &out,
+            "k8s/web.yaml",
+            "serviceAccountName: fred-web",
+            "serviceAccountName: fred-frontend",
+        ),
+        "uses ServiceAccount `fred-frontend`",
+    );
+    // A route to a port the Service does not have.
+    reported(
+        &broken(&out, "k8s/route.yaml", "name: http", "name: https"),
+        "routes to port `https`",
+    );
+    // A Terraform file(...) pointing at nothing.
+    reported(
+        &broken(
+            &out,
+            "terraform/30-platform/main.tf",
+            "values/keda.yaml",
+            "values/keda-values.yaml",
+        ),
+        "values/keda-values.yaml\") is not generated",
+    );
+}
+
+#[test]
+fn network_policies_and_routes_by_number_are_checked() {
+    let mut out = fred_eks();
+    out.files.insert(
+        "k8s/netpol.yaml".into(),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: fred\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: ghost\n".into(),
+    );
+    out.files.insert(
+        "k8s/httproute.yaml".into(),
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n  namespace: fred\nspec:\n  rules:\n    - backendRefs:\n        - name: fred-web\n          port: 8080\n".into(),
+    );
+    let problems = check(&out);
+    reported(&problems, "NetworkPolicy fred/x: selects no pods");
+    reported(&problems, "routes to port 8080");
+}
