@@ -83,16 +83,11 @@ impl Loaded {
 
     /// The targets the spec declares, in registry order.
     pub fn declared_targets(&self) -> Vec<&'static dyn target::Target> {
-        let t = self.raw.targets.clone().unwrap_or_default();
+        let declared = self.raw.targets.as_ref();
         target::TARGETS
             .iter()
             .copied()
-            .filter(|x| match x.id() {
-                "eks" => t.eks.is_some(),
-                "gke" => t.gke.is_some(),
-                "hetzner" => t.hetzner.is_some(),
-                _ => false,
-            })
+            .filter(|t| declared.is_some_and(|d| d.contains_key(t.id())))
             .collect()
     }
 

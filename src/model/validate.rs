@@ -617,12 +617,12 @@ fn monitoring(v: &mut Validator, raw: &RawStack) -> Monitoring {
 }
 
 fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> TargetSettings {
-    let block = raw.targets.as_ref().and_then(|t| match target.id() {
-        "eks" => t.eks.as_ref(),
-        "gke" => t.gke.as_ref(),
-        "hetzner" => t.hetzner.as_ref(),
-        _ => None,
-    });
+    check_target_ids(v, raw);
+    let block = raw
+        .targets
+        .as_ref()
+        .and_then(|t| t.get(target.id()))
+        .map(|b| &b.value);
     let path = format!("targets.{}", target.id());
     let Some(block) = block else {
         v.error(
@@ -688,6 +688,26 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
         location: block.location.as_ref().map(|s| s.value.clone()),
         kubernetes,
         api_allowed_cidrs: cidrs,
+    }
+}
+
+/// Refuses `targets:` keys that name no registered target.
+fn check_target_ids(v: &mut Validator, raw: &RawStack) {
+    let ids: Vec<&str> = crate::target::TARGETS.iter().map(|t| t.id()).collect();
+    for (id, block) in raw.targets.iter().flatten() {
+        if !ids.contains(&id.as_str()) {
+            let close = ids.iter().find(|k| crate::spec::edit_distance(id, k) <= 2);
+            let hint = match close {
+                Some(k) => format!("did you mean `{k}`?"),
+                None => format!("targets: {}", ids.join(", ")),
+            };
+            v.error_at(
+                block,
+                &format!("targets.{id}"),
+                format!("unknown target `{id}`"),
+            )
+            .hint = Some(hint);
+        }
     }
 }
 

@@ -71,7 +71,6 @@ merge_struct!(RawPostgres { version, storage, ha, placement ; backup });
 merge_struct!(RawBackup { retention_days ; });
 merge_struct!(RawMonitoring { metrics, logs ; alerts });
 merge_struct!(RawAlerts { slack_channel, webhook_secret ; });
-merge_struct!(RawTargets { ; eks, gke, hetzner });
 merge_struct!(RawTarget { region, project, location, kubernetes, api_allowed_cidrs ; });
 
 impl RawStack {
@@ -86,7 +85,7 @@ impl RawStack {
             queue: merge_nested(self.queue, over.queue),
             postgres: merge_nested(self.postgres, over.postgres),
             monitoring: merge_nested(self.monitoring, over.monitoring),
-            targets: merge_nested(self.targets, over.targets),
+            targets: merge_targets(self.targets, over.targets),
             environments: None,
         }
     }
@@ -114,6 +113,26 @@ fn merge_workers(
             }
             None => merged.push(item),
         }
+    }
+    Some(merged)
+}
+
+/// Target blocks merge by target id; each block merges field by field.
+fn merge_targets(
+    base: Option<BTreeMap<String, Sp<RawTarget>>>,
+    over: Option<BTreeMap<String, Sp<RawTarget>>>,
+) -> Option<BTreeMap<String, Sp<RawTarget>>> {
+    let Some(over) = over else { return base };
+    let mut merged = base.unwrap_or_default();
+    for (id, block) in over {
+        let value = match merged.remove(&id) {
+            Some(b) => Sp {
+                value: b.value.merge(block.value),
+                ..block
+            },
+            None => block,
+        };
+        merged.insert(id, value);
     }
     Some(merged)
 }

@@ -36,8 +36,8 @@ pub struct RawStack {
     pub postgres: Option<RawPostgres>,
     /// Metrics, logs and alerting.
     pub monitoring: Option<RawMonitoring>,
-    /// Per-target settings; a target may only be rendered when it is declared here.
-    pub targets: Option<RawTargets>,
+    /// Per-target settings by target id; a target may only be rendered when it is declared here.
+    pub targets: Option<BTreeMap<String, Sp<RawTarget>>>,
     /// Overlays merged over the base, selected with `--env`.
     pub environments: Option<BTreeMap<String, Sp<RawStack>>>,
 }
@@ -198,18 +198,6 @@ pub struct RawAlerts {
     pub slack_channel: Option<Sp<String>>,
     /// Name of the secret holding the Slack webhook URL.
     pub webhook_secret: Option<Sp<String>>,
-}
-
-/// `targets:`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTargets {
-    /// AWS EKS.
-    pub eks: Option<RawTarget>,
-    /// Google GKE.
-    pub gke: Option<RawTarget>,
-    /// Hetzner Cloud.
-    pub hetzner: Option<RawTarget>,
 }
 
 /// One target block. Which keys a target needs is checked in validation.

@@ -58,3 +58,12 @@ fn overlays_cannot_rename_and_must_exist() {
     let spec = format!("{BASE}environments:\n  prod: {{ name: other }}\n");
     insta::assert_snapshot!("validation_overlay_rename", report(&spec));
 }
+
+#[test]
+fn unknown_target_ids_are_refused_with_a_hint() {
+    let spec = BASE.replace(
+        "  eks: { region: eu-west-1 }\n",
+        "  eks: { region: eu-west-1 }\n  gkee: { project: acme-fred, region: europe-west1 }\n",
+    );
+    insta::assert_snapshot!("validation_unknown_target", report(&spec));
+}
