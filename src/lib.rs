@@ -149,7 +149,14 @@ impl Loaded {
                         "targets",
                         "no target is declared".into(),
                     )
-                    .hint("add `targets:` with at least one of eks, gke, hetzner"),
+                    .hint(format!(
+                        "add `targets:` with at least one of {}",
+                        target::TARGETS
+                            .iter()
+                            .map(|t| t.id())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 ],
             });
         }
