@@ -137,7 +137,8 @@ impl Loaded {
     }
 
     /// Validates every declared target × environment, collecting every distinct problem.
-    pub fn validate_all(&self) -> Result<usize> {
+    /// Returns the valid cases in declaration order.
+    pub fn validate_all(&self) -> Result<Vec<Case>> {
         let targets = self.declared_targets();
         if targets.is_empty() {
             return Err(Error::Spec {
@@ -167,16 +168,23 @@ impl Loaded {
             envs.iter().map(|e| Some(e.as_str())).collect()
         };
         let mut all: Vec<error::Diagnostic> = Vec::new();
-        let mut cases = 0;
+        let mut cases = Vec::new();
         for t in &targets {
             for env in &env_list {
-                cases += 1;
-                if let Err(Error::Spec { diagnostics, .. }) = self.stack(*t, *env) {
-                    for d in diagnostics {
-                        if !all.contains(&d) {
-                            all.push(d);
+                match self.stack(*t, *env) {
+                    Ok(stack) => cases.push(Case {
+                        target: t.id(),
+                        env: env.map(str::to_owned),
+                        kubernetes: stack.target.kubernetes,
+                    }),
+                    Err(Error::Spec { diagnostics, .. }) => {
+                        for d in diagnostics {
+                            if !all.contains(&d) {
+                                all.push(d);
+                            }
                         }
                     }
+                    Err(e) => return Err(e),
                 }
             }
         }
@@ -190,4 +198,15 @@ impl Loaded {
             })
         }
     }
+}
+
+/// One valid target × environment of a stack spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// Target id (`eks`, `gke`, ...).
+    pub target: &'static str,
+    /// Environment name, when the spec declares environments.
+    pub env: Option<String>,
+    /// Kubernetes minor version the case renders for.
+    pub kubernetes: String,
 }

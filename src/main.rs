@@ -33,9 +33,19 @@ fn run(command: Command) -> Result<u8> {
             let cases = loaded.validate_all()?;
             let _ = writeln!(
                 stdout,
-                "{}: valid for {cases} target × environment case(s)",
-                loaded.file
+                "{}: valid for {} target × environment case(s)",
+                loaded.file,
+                cases.len()
             );
+            for c in &cases {
+                let _ = writeln!(
+                    stdout,
+                    "  {} {} kubernetes {}",
+                    c.target,
+                    c.env.as_deref().unwrap_or("-"),
+                    c.kubernetes
+                );
+            }
             Ok(0)
         }
         Command::Render(args) => {

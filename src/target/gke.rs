@@ -1,4 +1,4 @@
-//! Stage 3 — the Google GKE backend: VPC-native network, private regional GKE, Cloud SQL, Gateway.
+//! Stage 3 — the Google GKE backend: VPC-native network, private regional GKE, Cloud SQL, GKE Ingress.
 
 use super::*;
 use crate::model::Placement;
@@ -13,7 +13,7 @@ impl Target for Gke {
         "gke"
     }
     fn describe(&self) -> &'static str {
-        "Google GKE: VPC-native network + Cloud NAT, private regional GKE, Cloud SQL, GKE Gateway, Cloud DNS, Secret Manager"
+        "Google GKE: VPC-native network + Cloud NAT, private regional GKE, Cloud SQL, GKE Ingress, Cloud DNS, Secret Manager"
     }
     fn supported_kubernetes(&self) -> &'static [&'static str] {
         // REGULAR channel minors in Nov 2026 (1.37 is in RAPID only).

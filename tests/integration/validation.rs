@@ -12,7 +12,12 @@ const BASE: &str = "name: fred\ndomain: fred.example.com\nfrontend:\n  image: gh
 #[test]
 fn a_valid_base_is_accepted() {
     let loaded = fredgen::parse("ok.yaml", BASE.to_string()).expect("parses");
-    assert_eq!(loaded.validate_all().expect("valid"), 1);
+    let cases = loaded.validate_all().expect("valid");
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].target, "eks");
+    assert_eq!(cases[0].env, None);
+    // The EKS default is the newest version in standard support, not an extended-support one.
+    assert_eq!(cases[0].kubernetes, "1.36");
 }
 
 #[test]
