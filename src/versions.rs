@@ -30,6 +30,12 @@ pub static SHARED: &[(&str, &str)] = &[
     ("chart_loki", "7.3.0"),
     // vmware-tanzu/velero (reference: 12.1.0, Velero 1.18.1).
     ("chart_velero", "12.1.0"),
+    // velero/velero-plugin-for-aws image (EKS S3, Hetzner Object Storage), for chart_velero's
+    // Velero 1.18: plugin v1.14.x is the line built against Velero 1.18 (plugin go.mod at v1.14.2:
+    // vmware-tanzu/velero v1.18.0; compatibility matrix 1.14.x <-> 1.18.x). v1.14.2 is the newest
+    // tag read in the plugin's repository here; later patches were seen only second-hand, so
+    // they are not pinned unverified. Bump together with chart_velero.
+    ("velero_plugin_aws", "v1.14.2"),
     // rabbitmq/cluster-operator release (CRD schema in reference: v2.22.3).
     ("rabbitmq_cluster_operator", "2.22.3"),
     // rabbitmq/messaging-topology-operator release (reference: v1.20.1).

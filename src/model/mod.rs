@@ -129,6 +129,8 @@ pub struct Worker {
     pub resources: Resources,
     /// Whether the worker may reach the internet.
     pub egress_internet: bool,
+    /// Probe command (argv) when the worker has no metrics endpoint to probe; empty otherwise.
+    pub health_command: Vec<String>,
     /// Literal environment.
     pub env: Vec<EnvVar>,
     /// Secret names.

@@ -199,6 +199,9 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let queue_names: Vec<String> = queue.as_ref().map(|q| q.queues.clone()).unwrap_or_default();
     let frontend = frontend(v, raw, &name);
     let workers = workers(v, raw, &name, &queue_names);
+    if matches!(env, Some("prod" | "production")) {
+        prod_replicas(v, raw, &frontend, &workers);
+    }
     let postgres = postgres(v, raw, &name, target);
     let monitoring = monitoring(v, raw);
     let settings = target_settings(v, raw, target);
@@ -375,6 +378,18 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
                 false
             }
         };
+        if let Some(h) = &w.health
+            && h.command.as_ref().is_none_or(|c| c.is_empty())
+        {
+            v.error(
+                None,
+                &format!("{path}.health.command"),
+                "`health` needs a non-empty `command`".into(),
+            )
+            .hint = Some(
+                "a command that exits 0 while the worker is healthy, e.g. [celery, -A, app, inspect, ping]".into(),
+            );
+        }
         let min_floor = if consumes.is_some() { 0 } else { 1 };
         out.push(Worker {
             name: format!("{stack}-{short}"),
@@ -395,6 +410,11 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
             short_name: short,
             consumes,
             egress_internet,
+            health_command: w
+                .health
+                .as_ref()
+                .map(|h| strings(&h.command))
+                .unwrap_or_default(),
         });
     }
     out
@@ -788,6 +808,44 @@ fn metrics(
             .map(|p| port(v, p, &format!("{path}.port")))
             .unwrap_or(default_port),
     })
+}
+
+/// In a production environment a single replica is an outage on every node drain: the frontend runs
+/// at least 2, a worker at least 2 or 0 (scaled from zero by KEDA on its queue).
+fn prod_replicas(v: &mut Validator, raw: &RawStack, frontend: &Frontend, workers: &[Worker]) {
+    let min_at = |r: Option<&RawReplicas>| {
+        r.and_then(|r| r.min.as_ref())
+            .and_then(|m| Pos::from_location(&m.referenced))
+    };
+    if frontend.replicas.min < 2 {
+        let at = min_at(raw.frontend.as_ref().and_then(|f| f.replicas.as_ref()));
+        v.error(
+            at,
+            "frontend.replicas.min",
+            format!(
+                "a production environment runs at least 2 frontend replicas, found {}",
+                frontend.replicas.min
+            ),
+        )
+        .hint =
+            Some("set `replicas.min: 2` or more; keep smaller values in other environments".into());
+    }
+    for (i, w) in workers.iter().enumerate() {
+        if w.replicas.min == 1 {
+            let at = min_at(
+                raw.workers
+                    .as_ref()
+                    .and_then(|ws| ws.get(i))
+                    .and_then(|w| w.replicas.as_ref()),
+            );
+            v.error(
+                at,
+                &format!("workers[{i}].replicas.min"),
+                "a production environment runs a worker with 0 or at least 2 replicas, found 1".to_string(),
+            )
+            .hint = Some("2 or more keep it available through node drains; 0 lets KEDA scale it from zero on its queue".into());
+        }
+    }
 }
 
 fn replicas(

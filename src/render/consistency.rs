@@ -71,6 +71,39 @@ fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// A `LabelSelector` (matchLabels and matchExpressions) against a pod's labels. The empty
+/// selector `{}` selects every pod; a missing one selects none.
+fn label_selector(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
+    let Some(sel) = selector.as_object() else {
+        return false;
+    };
+    let by_labels = string_map(&selector["matchLabels"])
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let by_expressions = sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .all(|e| {
+            let value = e["key"].as_str().and_then(|k| labels.get(k));
+            let values: Vec<&str> = e["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            match e["operator"].as_str() {
+                Some("In") => value.is_some_and(|v| values.contains(&v.as_str())),
+                Some("NotIn") => value.is_none_or(|v| !values.contains(&v.as_str())),
+                Some("Exists") => value.is_some(),
+                Some("DoesNotExist") => value.is_none(),
+                _ => false,
+            }
+        });
+    by_labels && by_expressions
+}
+
 /// Checks one output; returns every problem found.
 pub fn check(out: &Output) -> Vec<String> {
     let mut objs = Vec::new();
@@ -203,8 +236,10 @@ pub fn check(out: &Output) -> Vec<String> {
                 } else {
                     "selector"
                 };
-                let sel = string_map(&spec[key]["matchLabels"]);
-                if !has_pods(ns, &sel) {
+                if !pods
+                    .iter()
+                    .any(|(pns, l)| pns == ns && label_selector(&spec[key], l))
+                {
                     problems.push(format!("{}: selects no pods", o.at()));
                 }
             }

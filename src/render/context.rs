@@ -22,7 +22,42 @@ pub struct Platform {
     /// Containers every app pod runs beside the app (e.g. the Cloud SQL Auth Proxy as a native
     /// sidecar), as Kubernetes container objects.
     pub pod_sidecars: Vec<serde_json::Value>,
+    /// NetworkPolicy peers the public load balancer's traffic (and health checks) to the frontend
+    /// comes from.
+    pub lb_peers: Vec<serde_json::Value>,
+    /// Extra NetworkPolicy egress rules of the app's pods (frontend, workers, migration Job): the
+    /// managed database and what its access path needs.
+    pub app_egress: Vec<serde_json::Value>,
+    /// NetworkPolicy egress rules of pods that authenticate with the platform's workload identity
+    /// (the in-cluster PostgreSQL's backups).
+    pub identity_egress: Vec<serde_json::Value>,
+    /// `DATABASE_URL` as a plain value when it holds no credential (GKE: IAM login through the
+    /// Cloud SQL Auth Proxy); otherwise it is read from the database's app Secret.
+    pub database_url: Option<String>,
 }
+
+/// A NetworkPolicy egress rule to one CIDR on the given TCP ports.
+pub fn egress_to(cidr: &str, ports: &[u16]) -> serde_json::Value {
+    serde_json::json!({
+        "to": [{ "ipBlock": { "cidr": cidr } }],
+        "ports": ports.iter().map(|p| serde_json::json!({ "protocol": "TCP", "port": p })).collect::<Vec<_>>(),
+    })
+}
+
+/// A NetworkPolicy egress rule to public addresses (no private or link-local ranges).
+pub fn public_egress(ports: &[u16]) -> serde_json::Value {
+    let mut rule = egress_to("0.0.0.0/0", ports);
+    rule["to"][0]["ipBlock"]["except"] = serde_json::json!(PRIVATE_RANGES);
+    rule
+}
+
+/// Private and link-local IPv4 ranges, excluded from "public" egress.
+const PRIVATE_RANGES: [&str; 4] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+];
 
 /// The location of one secret in the platform's store.
 #[derive(Debug, Clone, Serialize)]

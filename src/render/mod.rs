@@ -25,7 +25,10 @@ use include_dir::{Dir, include_dir};
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Error, Result};
-pub use context::{KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext};
+pub use context::{
+    KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext, egress_to,
+    public_egress,
+};
 
 /// Every template, embedded.
 pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -65,7 +68,9 @@ pub fn environment() -> &'static Environment<'static> {
 
 /// The `toyaml` filter: a value as block-style YAML (without a trailing newline).
 fn toyaml(value: minijinja::Value) -> std::result::Result<String, minijinja::Error> {
-    serde_saphyr::to_string(&value)
+    // Sequences indented under their key, like the hand-written templates.
+    let options = serde_saphyr::ser_options! { compact_list_indent: false };
+    serde_saphyr::to_string_with_options(&value, options)
         .map(|s| s.trim_end().to_string())
         .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
 }

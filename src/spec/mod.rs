@@ -130,6 +130,16 @@ pub struct RawWorker {
     pub secrets: Option<Vec<Sp<String>>>,
     /// `internet` to allow outbound internet access; `none` by default.
     pub egress: Option<Sp<String>>,
+    /// How to tell that the worker is alive when it serves no metrics endpoint.
+    pub health: Option<RawWorkerHealth>,
+}
+
+/// `workers[].health:` — a command that exits 0 while the worker is healthy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkerHealth {
+    /// Command (argv) run in the worker container by the liveness and readiness probes.
+    pub command: Option<Vec<Sp<String>>>,
 }
 
 /// `queue:`.

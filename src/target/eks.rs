@@ -1,8 +1,9 @@
 //! Stage 3 — the AWS EKS backend: VPC, EKS with Karpenter, RDS, Pod Identity, ALB, Route 53.
 
 use super::*;
+use crate::model::Placement;
 use crate::model::validate::refuse_keys;
-use crate::render::SecretRef;
+use crate::render::{SecretRef, egress_to};
 
 /// AWS EKS.
 pub struct Eks;
@@ -40,8 +41,22 @@ impl Target for Eks {
         }
     }
     fn platform(&self, stack: &Stack) -> Platform {
+        let managed_db = stack
+            .postgres
+            .as_ref()
+            .is_some_and(|p| p.placement == Placement::Managed);
         Platform {
             storage_class: "gp3".into(),
+            // The ALB (target type ip) reaches pods from its ENIs in the VPC (10-network: 10.0.0.0/16).
+            lb_peers: vec![serde_json::json!({ "ipBlock": { "cidr": VPC_CIDR } })],
+            // RDS lives in the database subnets 10.0.100.0/24-10.0.102.0/24 (10-network).
+            app_egress: if managed_db {
+                vec![egress_to("10.0.100.0/22", &[5432])]
+            } else {
+                Vec::new()
+            },
+            // EKS Pod Identity agent (credentials for the Barman Cloud backups to S3).
+            identity_egress: vec![egress_to("169.254.170.23/32", &[80])],
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
@@ -53,6 +68,9 @@ impl Target for Eks {
         VERSIONS
     }
 }
+
+/// The VPC CIDR of terraform/10-network (`local.vpc_cidr` there).
+const VPC_CIDR: &str = "10.0.0.0/16";
 
 fn is_aws_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -89,6 +107,8 @@ pub static VERSIONS: &[(&str, &str)] = &[
     ("eks_module_s3_bucket", "5.15.4"),
     // terraform-aws-modules/kms/aws latest release in reference (2026-01-08).
     ("eks_module_kms", "4.2.0"),
+    // terraform-aws-modules/security-group/aws latest release in reference (v5.3.1, 2025-10-21).
+    ("eks_module_security_group", "5.3.1"),
     // terraform-aws-modules/eks-pod-identity/aws latest release in reference (2026-05-29).
     ("eks_module_pod_identity", "2.8.1"),
     // oci://public.ecr.aws/karpenter charts karpenter and karpenter-crd v1.14.1 (reference

@@ -3,7 +3,7 @@
 use super::*;
 use crate::model::Placement;
 use crate::model::validate::refuse_keys;
-use crate::render::SecretRef;
+use crate::render::{SecretRef, egress_to, public_egress};
 
 /// Google GKE.
 pub struct Gke;
@@ -82,8 +82,37 @@ impl Target for Gke {
             )
         };
         let wi = "iam.gke.io/gcp-service-account".to_string();
+        // Workload Identity on Dataplane V2: the GKE metadata server answers on 169.254.169.254:80
+        // (169.254.169.252:988 behind it).
+        let identity_egress = vec![
+            egress_to("169.254.169.254/32", &[80]),
+            egress_to("169.254.169.252/32", &[988]),
+        ];
         Platform {
             storage_class: "standard-rwo".into(),
+            // The global external Application Load Balancer's proxies and health checks.
+            lb_peers: ["35.191.0.0/16", "130.211.0.0/22"]
+                .iter()
+                .map(|c| serde_json::json!({ "ipBlock": { "cidr": c } }))
+                .collect(),
+            // The Cloud SQL Auth Proxy sidecar: the instance's private IP in the private services
+            // access range (10-network default 10.30.0.0/16) on 3307, the Cloud SQL Admin API on
+            // 443, and the metadata server for its Workload Identity token.
+            app_egress: managed_db
+                .map(|_| {
+                    let mut rules = vec![egress_to("10.30.0.0/16", &[3307]), public_egress(&[443])];
+                    rules.extend(identity_egress.iter().cloned());
+                    rules
+                })
+                .unwrap_or_default(),
+            identity_egress,
+            // IAM database login: the user is the app's service account, there is no password.
+            database_url: managed_db.map(|db| {
+                format!(
+                    "postgresql://{}-app%40{project}.iam@127.0.0.1:5432/{}?sslmode=disable",
+                    stack.prefix, db.database
+                )
+            }),
             // Workload Identity: app pods act as the app's Google service account (Cloud SQL IAM login).
             service_account_annotations: managed_db
                 .map(|_| BTreeMap::from([(wi.clone(), gsa("app"))]))
@@ -122,6 +151,7 @@ fn cloud_sql_proxy(instance: &str, _db: &crate::model::Postgres) -> serde_json::
     serde_json::json!({
         "name": "cloud-sql-proxy",
         "image": format!("gcr.io/cloud-sql-connectors/cloud-sql-proxy:{image}"),
+        "imagePullPolicy": "Always",
         "restartPolicy": "Always",
         "args": [
             "--private-ip", "--auto-iam-authn", "--structured-logs", "--port=5432", "--health-check",
@@ -170,5 +200,9 @@ pub static VERSIONS: &[(&str, &str)] = &[
     ("gke_module_kubernetes_engine", "44.2.0"),
     ("gke_module_sql_db", "28.1.1"),
     ("gke_cloud_sql_proxy", "2.25.3"),
+    // velero/velero-plugin-for-gcp image for the shared chart_velero (Velero 1.18): plugin v1.14.x
+    // is built against Velero 1.18 (plugin go.mod at v1.14.2: vmware-tanzu/velero v1.18.0); v1.14.2
+    // is the newest tag read in the plugin's repository here. Bump together with chart_velero.
+    ("gke_velero_plugin_gcp", "v1.14.2"),
     ("gke_kubernetes_default", "1.36"),
 ];

@@ -45,6 +45,10 @@ impl Target for Hetzner {
     fn platform(&self, stack: &Stack) -> Platform {
         Platform {
             storage_class: "hcloud-volumes".into(),
+            // Traefik (namespace traefik) terminates TLS and forwards to the frontend.
+            lb_peers: vec![serde_json::json!({
+                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "traefik" } }
+            })],
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {

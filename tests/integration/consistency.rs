@@ -165,7 +165,18 @@ fn network_policies_and_routes_by_number_are_checked() {
         "k8s/httproute.yaml".into(),
         "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n  namespace: fred\nspec:\n  rules:\n    - backendRefs:\n        - name: fred-web\n          port: 8080\n".into(),
     );
+    // matchExpressions count: a component no pod has selects nothing; the empty selector of the
+    // default deny selects every pod, so it is not reported.
+    out.files.insert(
+        "k8s/netpol-expr.yaml".into(),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: cron-only\n  namespace: fred\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/part-of: fred\n    matchExpressions:\n      - key: app.kubernetes.io/component\n        operator: In\n        values: [cron]\n".into(),
+    );
     let problems = check(&out);
     reported(&problems, "NetworkPolicy fred/x: selects no pods");
+    reported(&problems, "NetworkPolicy fred/cron-only: selects no pods");
     reported(&problems, "routes to port 8080");
+    assert!(
+        !problems.iter().any(|p| p.contains("default-deny")),
+        "the empty selector selects every pod: {problems:?}"
+    );
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod consistency;
 mod invariants;
+mod posture;
 mod snapshots;
 mod support;
 mod validation;

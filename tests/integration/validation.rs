@@ -72,3 +72,47 @@ fn unknown_target_ids_are_refused_with_a_hint() {
     );
     insta::assert_snapshot!("validation_unknown_target", report(&spec));
 }
+
+#[test]
+fn production_refuses_single_replicas_with_positions() {
+    let spec = format!(
+        "{BASE}workers:\n  - name: agent\n    image: ghcr.io/acme/agent:1.0.0\n    replicas: {{ min: 1, max: 3 }}\nenvironments:\n  staging: {{}}\n  prod:\n    frontend: {{ replicas: {{ min: 1 }} }}\n"
+    );
+    let loaded = fredgen::parse("ha.yaml", spec).expect("parses");
+    let target = fredgen::target::find("eks").expect("eks");
+    assert!(
+        loaded.stack(target, Some("staging")).is_ok(),
+        "staging may run one replica"
+    );
+    let report = match loaded.stack(target, Some("prod")) {
+        Err(e) => e.report(),
+        Ok(_) => panic!("prod with single replicas was accepted"),
+    };
+    assert!(
+        report.contains("ha.yaml:15:"),
+        "frontend min of the prod overlay has its line:\n{report}"
+    );
+    assert!(report.contains("frontend.replicas.min"), "{report}");
+    assert!(
+        report.contains("ha.yaml:11:"),
+        "worker min has its line:\n{report}"
+    );
+    assert!(report.contains("workers[0].replicas.min"), "{report}");
+    assert!(
+        report.contains("0 lets KEDA scale it from zero"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_worker_health_section_needs_a_command() {
+    let spec = format!(
+        "{BASE}workers:\n  - name: agent\n    image: ghcr.io/acme/agent:1.0.0\n    health: {{ command: [] }}\n"
+    );
+    let err = fredgen::parse("h.yaml", spec)
+        .and_then(|l| l.validate_all().map(|_| ()))
+        .expect_err("an empty health command is refused");
+    let report = err.report();
+    assert!(report.contains("workers[0].health.command"), "{report}");
+    assert!(report.contains("non-empty `command`"), "{report}");
+}
