@@ -34,6 +34,9 @@ pub struct Platform {
     /// `DATABASE_URL` as a plain value when it holds no credential (GKE: IAM login through the
     /// Cloud SQL Auth Proxy); otherwise it is read from the database's app Secret.
     pub database_url: Option<String>,
+    /// The frontend's TLS certificate is issued in the cluster by cert-manager (so its expiry is
+    /// the stack's to watch); otherwise the platform manages it.
+    pub cert_manager: bool,
 }
 
 /// A NetworkPolicy egress rule to one CIDR on the given TCP ports.
@@ -52,7 +55,7 @@ pub fn public_egress(ports: &[u16]) -> serde_json::Value {
 }
 
 /// Private and link-local IPv4 ranges, excluded from "public" egress.
-const PRIVATE_RANGES: [&str; 4] = [
+pub const PRIVATE_RANGES: [&str; 4] = [
     "10.0.0.0/8",
     "172.16.0.0/12",
     "192.168.0.0/16",

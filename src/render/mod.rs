@@ -25,6 +25,7 @@ use include_dir::{Dir, include_dir};
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Error, Result};
+use context::PRIVATE_RANGES;
 pub use context::{
     KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext, egress_to,
     public_egress,
@@ -56,6 +57,11 @@ pub fn environment() -> &'static Environment<'static> {
         );
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("toyaml", toyaml);
+        // Addresses "public" egress rules exclude, declared once for Rust and templates.
+        env.add_global(
+            "private_ranges",
+            PRIVATE_RANGES.into_iter().collect::<minijinja::Value>(),
+        );
         for file in template_files(&TEMPLATES) {
             let id = file.path().to_str().expect("template paths are UTF-8");
             let source = file.contents_utf8().expect("templates are UTF-8");

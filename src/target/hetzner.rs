@@ -49,6 +49,7 @@ impl Target for Hetzner {
             lb_peers: vec![serde_json::json!({
                 "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "traefik" } }
             })],
+            cert_manager: true,
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
