@@ -122,7 +122,8 @@ impl Loaded {
 
     /// Validates the spec for one target and environment.
     pub fn stack(&self, target: &dyn target::Target, env: Option<&str>) -> Result<model::Stack> {
-        model::validate::build(&self.file, &self.raw, env, target).map_err(|diagnostics| {
+        model::validate::build(&self.file, &self.raw, env, target).map_err(|mut diagnostics| {
+            spec::locate_missing(&self.text, &mut diagnostics);
             Error::Spec {
                 source_text: Some(self.text.clone()),
                 diagnostics,

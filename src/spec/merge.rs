@@ -127,10 +127,10 @@ fn merge_targets(
     let mut merged = base.unwrap_or_default();
     for (id, block) in over {
         let value = match merged.remove(&id) {
-            Some(b) => Sp {
-                value: b.value.merge(block.value),
-                ..block
-            },
+            Some(b) => Sp(serde_saphyr::Spanned {
+                value: b.0.value.merge(block.0.value),
+                ..block.0
+            }),
             None => block,
         };
         merged.insert(id, value);

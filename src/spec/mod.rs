@@ -10,16 +10,47 @@
 //! and deep nesting, errors with line and column, and `Spanned<T>` for positions of values.
 
 pub mod merge;
+pub mod tree;
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
-pub use serde_saphyr::Spanned as Sp;
 
 use crate::error::{Diagnostic, Pos};
 
+/// A value with the position it was written at. A newtype over [`serde_saphyr::Spanned`] so the
+/// JSON Schema of the spec ([`schema_json`]) describes the value alone: the schema is derived from
+/// these same types, so the editor's view of the spec and the parser's cannot drift apart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Sp<T>(pub serde_saphyr::Spanned<T>);
+
+impl<T> std::ops::Deref for Sp<T> {
+    type Target = serde_saphyr::Spanned<T>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
 /// The whole spec file (also the shape of one environment overlay).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[schemars(title = "fredgen stack spec")]
 #[serde(deny_unknown_fields)]
 pub struct RawStack {
     /// DNS-1123 label; prefixes every resource.
@@ -43,7 +74,7 @@ pub struct RawStack {
 }
 
 /// `frontend:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFrontend {
     /// Image reference with an exact tag or digest.
@@ -69,7 +100,7 @@ pub struct RawFrontend {
 }
 
 /// `frontend.health:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHealth {
     /// HTTP path.
@@ -77,7 +108,7 @@ pub struct RawHealth {
 }
 
 /// `*.metrics:` — where the process serves Prometheus metrics.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMetrics {
     /// HTTP path.
@@ -87,7 +118,7 @@ pub struct RawMetrics {
 }
 
 /// `*.replicas:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawReplicas {
     /// Minimum replicas.
@@ -97,7 +128,7 @@ pub struct RawReplicas {
 }
 
 /// `*.resources:` — requests; limits are derived.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResources {
     /// CPU request, e.g. `250m`.
@@ -107,7 +138,7 @@ pub struct RawResources {
 }
 
 /// One item of `workers:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorker {
     /// Worker name (DNS-1123 label).
@@ -135,7 +166,7 @@ pub struct RawWorker {
 }
 
 /// `workers[].health:` — a command that exits 0 while the worker is healthy.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkerHealth {
     /// Command (argv) run in the worker container by the liveness and readiness probes.
@@ -143,7 +174,7 @@ pub struct RawWorkerHealth {
 }
 
 /// `queue:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawQueue {
     /// RabbitMQ through the RabbitMQ Cluster Operator.
@@ -151,7 +182,7 @@ pub struct RawQueue {
 }
 
 /// `queue.rabbitmq:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRabbitmq {
     /// Version (minor for RabbitMQ, major for PostgreSQL).
@@ -165,7 +196,7 @@ pub struct RawRabbitmq {
 }
 
 /// `postgres:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPostgres {
     /// Version (minor for RabbitMQ, major for PostgreSQL).
@@ -181,7 +212,7 @@ pub struct RawPostgres {
 }
 
 /// `postgres.backup:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBackup {
     /// Days backups are kept (1 to 35).
@@ -189,7 +220,7 @@ pub struct RawBackup {
 }
 
 /// `monitoring:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMonitoring {
     /// Prometheus metrics, ServiceMonitors and alert rules.
@@ -201,7 +232,7 @@ pub struct RawMonitoring {
 }
 
 /// `monitoring.alerts:`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlerts {
     /// Slack channel, e.g. `#alerts`.
@@ -211,7 +242,7 @@ pub struct RawAlerts {
 }
 
 /// One target block. Which keys a target needs is checked in validation.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     /// AWS or GCP region.
@@ -226,8 +257,23 @@ pub struct RawTarget {
     pub api_allowed_cidrs: Option<Vec<Sp<String>>>,
 }
 
+/// The JSON Schema of the spec, derived from the raw types above (draft-07, which editors'
+/// YAML language servers support best).
+pub fn schema() -> schemars::Schema {
+    schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<RawStack>()
+}
+
+/// [`schema`] as pretty-printed JSON with a trailing newline, as `fredgen schema` prints it.
+pub fn schema_json() -> String {
+    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// Limits that keep hostile input cheap: specs are small, so anything past these is refused.
-fn options() -> serde_saphyr::Options {
+pub(crate) fn options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_aliases = 64;
     budget.max_anchors = 64;
@@ -273,12 +319,38 @@ pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
         let pos = err.location().and_then(|l| Pos::from_location(&l));
         let message = first_line(&err.to_string());
         let path = pos.map(|p| key_path_at(text, p.line)).unwrap_or_default();
-        let mut d = Diagnostic::new(file, pos, &path, message.clone());
+        let mut first = Diagnostic::new(file, pos, &path, message.clone());
         if let Some(hint) = did_you_mean(&message) {
-            d = d.hint(hint);
+            first = first.hint(hint);
         }
-        vec![d]
+        // serde stops at the first problem; when the YAML itself is well-formed, the schema check
+        // over the generic tree lists every unknown key and wrong type in one run.
+        let mut all = tree::parse(text)
+            .map(|root| tree::check(file, &root))
+            .unwrap_or_default();
+        if !all.iter().any(|d| d.pos == first.pos) {
+            all.push(first);
+        }
+        all.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
+        all
     })
+}
+
+/// Gives each diagnostic that has a key path but no position the position of the deepest part of
+/// that path present in the spec: a missing key is reported at the mapping that lacks it.
+pub fn locate_missing(text: &str, diagnostics: &mut [Diagnostic]) {
+    if diagnostics
+        .iter()
+        .all(|d| d.pos.is_some() || d.path.is_empty())
+    {
+        return;
+    }
+    let Some(root) = tree::parse(text) else {
+        return;
+    };
+    for d in diagnostics.iter_mut().filter(|d| d.pos.is_none()) {
+        d.pos = tree::locate(&root, &d.path);
+    }
 }
 
 /// serde-saphyr's messages carry their own location suffix; keep the first line without it.
@@ -307,11 +379,15 @@ fn did_you_mean(message: &str) -> Option<String> {
         .split(", ")
         .map(|k| k.trim_matches(|c| c == '`' || c == ' '))
         .collect();
-    let best = keys.iter().map(|k| (edit_distance(unknown, k), *k)).min()?;
-    if best.0 <= 2.max(unknown.len() / 3) {
-        Some(format!("did you mean `{}`?", best.1))
-    } else {
-        Some(format!("expected one of: {}", keys.join(", ")))
+    Some(suggest(unknown, &keys))
+}
+
+/// "did you mean `x`?" when one known key is close to `unknown`, else the list of known keys.
+pub fn suggest(unknown: &str, known: &[&str]) -> String {
+    let best = known.iter().map(|k| (edit_distance(unknown, k), *k)).min();
+    match best {
+        Some((d, k)) if d <= 2.max(unknown.len() / 3) => format!("did you mean `{k}`?"),
+        _ => format!("expected one of: {}", known.join(", ")),
     }
 }
 

@@ -5,6 +5,7 @@ mod cli;
 mod consistency;
 mod invariants;
 mod posture;
+mod schema;
 mod snapshots;
 mod support;
 mod validation;
