@@ -1,8 +1,13 @@
-//! CLI edge — the command line (clap derive): one `Cli`, one `Command` enum of `...Args` structs.
+//! CLI edge — the command line (clap derive): one `Cli`, one `Command` enum of `...Args` structs,
+//! and the `--format json` report shape that `validate`, `diff` and `check` print.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+use serde::Serialize;
+
+use crate::error::{Diagnostic, Error};
+use crate::output::Change;
 
 /// fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes manifests that
 /// stand the stack up on AWS EKS, Google GKE or Hetzner Cloud.
@@ -24,13 +29,31 @@ pub enum Command {
     /// Render the output for one target and environment into a directory.
     Render(RenderArgs),
     /// Show a unified diff between the directory and what would be rendered; writes nothing.
-    Diff(RenderArgs),
-    /// Exit 1 when the directory differs from what would be rendered (for CI); writes nothing.
-    Check(RenderArgs),
+    Diff(CompareArgs),
+    /// For CI: list files that differ from what would be rendered, exit 1 if any.
+    Check(CompareArgs),
     /// Validate the spec for every target and environment it declares.
-    Validate(SpecArgs),
+    Validate(ValidateArgs),
     /// List the target backends.
     Targets,
+    /// Write a commented starter spec (and its JSON Schema); never overwrites a spec.
+    Init(InitArgs),
+    /// Print the JSON Schema of the stack spec.
+    Schema(SchemaArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+/// How `validate`, `diff` and `check` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// Text for people; errors on stderr.
+    #[default]
+    Human,
+    /// One JSON object on stdout, errors included (see the README for its shape).
+    Json,
 }
 
 /// Where the spec is.
@@ -41,12 +64,24 @@ pub struct SpecArgs {
         short = 'f',
         long = "file",
         default_value = "fredgen.yaml",
-        value_name = "SPEC"
+        value_name = "SPEC",
+        value_hint = ValueHint::FilePath
     )]
     pub file: PathBuf,
 }
 
-/// Arguments of render, diff and check.
+/// Arguments of validate.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Where the spec is.
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// How to report.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Arguments of render (and, with `--format`, of diff and check).
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The target backend (see `fredgen targets`).
@@ -60,12 +95,63 @@ pub struct RenderArgs {
         short = 'f',
         long = "file",
         default_value = "fredgen.yaml",
-        value_name = "SPEC"
+        value_name = "SPEC",
+        value_hint = ValueHint::FilePath
     )]
     pub file: PathBuf,
     /// The output directory [default: deploy/<target>/<env>, or deploy/<target> without environments].
-    #[arg(short, long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of diff and check.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// What to render.
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// How to report.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Arguments of init.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The spec file to create; `fredgen.schema.json` is written next to it.
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "fredgen.yaml",
+        value_name = "SPEC",
+        value_hint = ValueHint::FilePath
+    )]
+    pub file: PathBuf,
+}
+
+/// Arguments of schema.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write the schema to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of completions.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of man.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write fredgen.1 and a fredgen-<command>.1 per command into this existing directory
+    /// instead of printing fredgen.1.
+    #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub out_dir: Option<PathBuf>,
 }
 
 impl RenderArgs {
@@ -84,4 +170,201 @@ pub fn default_out_dir(target: &str, env: Option<&str>) -> PathBuf {
         p.push(env);
     }
     p
+}
+
+/// The one JSON object `--format json` prints. Keys come in declaration order; `command`, `ok`,
+/// `exit_code` and `errors` are always present, the others whenever the arguments parsed.
+#[derive(Debug, Serialize)]
+pub struct JsonReport {
+    /// `validate`, `diff` or `check`.
+    pub command: &'static str,
+    /// True exactly when the exit code is 0.
+    pub ok: bool,
+    /// The process exit code: 0 ok, 1 the directory differs, 2 error.
+    pub exit_code: u8,
+    /// The spec file as given with `-f`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
+    /// What the command found (cases, or target, output directory and changes).
+    #[serde(flatten)]
+    pub result: Option<JsonResult>,
+    /// Every error; empty unless `exit_code` is 2.
+    pub errors: Vec<JsonError>,
+}
+
+/// The command-specific part of a [`JsonReport`].
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum JsonResult {
+    /// `validate`.
+    Validate {
+        /// The valid target × environment cases; empty on error.
+        cases: Vec<JsonCase>,
+    },
+    /// `diff` and `check`.
+    Compare {
+        /// The target id as given with `--target`.
+        target: String,
+        /// The environment as given with `--env`, or null.
+        env: Option<String>,
+        /// The output directory compared; null when an error came first.
+        output: Option<String>,
+        /// Every file that differs, sorted by path; empty on error.
+        changes: Vec<JsonChange>,
+    },
+}
+
+/// One valid case of `validate`.
+#[derive(Debug, Serialize)]
+pub struct JsonCase {
+    /// Target id.
+    pub target: &'static str,
+    /// Environment, or null for a spec without environments.
+    pub env: Option<String>,
+    /// The Kubernetes minor the case renders for.
+    pub kubernetes: String,
+}
+
+impl From<&crate::Case> for JsonCase {
+    fn from(c: &crate::Case) -> JsonCase {
+        JsonCase {
+            target: c.target,
+            env: c.env.clone(),
+            kubernetes: c.kubernetes.clone(),
+        }
+    }
+}
+
+/// One file of `diff` or `check`.
+#[derive(Debug, Serialize)]
+pub struct JsonChange {
+    /// `added` (rendered, not on disk), `modified`, or `removed` (generated before, no longer
+    /// rendered, still on disk).
+    pub change: &'static str,
+    /// Relative to the output directory.
+    pub path: String,
+    /// `diff` only: the unified diff of this file (`--- a/<path>` / `+++ b/<path>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl JsonChange {
+    /// A change, with its unified diff for `diff`.
+    pub fn new(change: &Change, diff: Option<String>) -> JsonChange {
+        JsonChange {
+            change: match change {
+                Change::Added(_) => "added",
+                Change::Modified(_) => "modified",
+                Change::Removed(_) => "removed",
+            },
+            path: change.path().to_string(),
+            diff,
+        }
+    }
+}
+
+/// One error, flat: a spec diagnostic with its position, or any other error without one.
+#[derive(Debug, Serialize)]
+pub struct JsonError {
+    /// `spec` (a problem in the spec), `usage` (a bad argument), `io`, `unsafe` (a file fredgen
+    /// must not touch) or `bug` (in fredgen).
+    pub kind: &'static str,
+    /// The spec file for `spec`; the file concerned for `io` and `unsafe`; null otherwise.
+    pub file: Option<String>,
+    /// 1-based line, or null when unknown.
+    pub line: Option<usize>,
+    /// 1-based column, or null when unknown.
+    pub column: Option<usize>,
+    /// The key path in the spec (`workers[0].replicas.max`); empty for the whole file or n/a.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, or null.
+    pub hint: Option<String>,
+}
+
+impl From<&Diagnostic> for JsonError {
+    fn from(d: &Diagnostic) -> JsonError {
+        JsonError {
+            kind: "spec",
+            file: Some(d.file.clone()),
+            line: d.pos.map(|p| p.line),
+            column: d.pos.map(|p| p.column),
+            path: d.path.clone(),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        }
+    }
+}
+
+impl JsonError {
+    /// Every error an [`Error`] holds: each diagnostic of a spec error, else one.
+    pub fn all(err: &Error) -> Vec<JsonError> {
+        let other = |kind, file: Option<&Path>, hint: Option<&String>| JsonError {
+            kind,
+            file: file.map(|p| p.display().to_string()),
+            line: None,
+            column: None,
+            path: String::new(),
+            message: err.to_string(),
+            hint: hint.cloned(),
+        };
+        match err {
+            Error::Spec { diagnostics, .. } => diagnostics.iter().map(JsonError::from).collect(),
+            Error::Usage { hint, .. } => vec![other("usage", None, hint.as_ref())],
+            Error::Io { path, .. } => vec![other("io", Some(path), None)],
+            Error::Unsafe { path, .. } => vec![other("unsafe", Some(path), None)],
+            Error::Template { .. } | Error::ParseBack { .. } => vec![other("bug", None, None)],
+        }
+    }
+
+    /// A usage error from the argument parser.
+    pub fn usage(message: String, hint: Option<String>) -> JsonError {
+        JsonError {
+            kind: "usage",
+            file: None,
+            line: None,
+            column: None,
+            path: String::new(),
+            message,
+            hint,
+        }
+    }
+}
+
+impl JsonReport {
+    /// A report of a finished command: `errors` empty, `ok` from the exit code.
+    pub fn new(command: &'static str, exit_code: u8, spec: &Path, result: JsonResult) -> Self {
+        JsonReport {
+            command,
+            ok: exit_code == 0,
+            exit_code,
+            spec: Some(spec.display().to_string()),
+            result: Some(result),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A report of a command that failed with `err` (exit code 2).
+    pub fn failed(command: &'static str, spec: &Path, result: JsonResult, err: &Error) -> Self {
+        JsonReport {
+            errors: JsonError::all(err),
+            ..JsonReport::new(command, 2, spec, result)
+        }
+    }
+
+    /// Pretty-printed JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            serde_json::json!({
+                "command": self.command,
+                "ok": false,
+                "exit_code": 2,
+                "errors": [{ "kind": "bug", "message": format!("bug in fredgen: {e}") }],
+            })
+            .to_string()
+        });
+        s.push('\n');
+        s
+    }
 }

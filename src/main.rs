@@ -1,15 +1,24 @@
 //! CLI edge — parse arguments, run one command, map the result to an exit code (0, 1, 2).
 
+mod init;
+
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use fredgen::cli::{Cli, Command, RenderArgs};
-use fredgen::error::Result;
-use fredgen::output;
+use clap::{CommandFactory, Parser};
+use fredgen::cli::{
+    Cli, Command, CompareArgs, Format, JsonCase, JsonChange, JsonError, JsonReport, JsonResult,
+    ManArgs, RenderArgs, SchemaArgs, ValidateArgs,
+};
+use fredgen::error::{Error, Result};
+use fredgen::output::{self, Change};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return argument_error(err),
+    };
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
@@ -20,72 +29,283 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> Result<u8> {
-    let mut stdout = std::io::stdout().lock();
     match command {
-        Command::Targets => {
-            for t in fredgen::target::TARGETS {
-                let _ = writeln!(stdout, "{:<8} {}", t.id(), t.describe());
-            }
-            Ok(0)
-        }
-        Command::Validate(args) => {
-            let loaded = fredgen::load(&args.file)?;
-            let cases = loaded.validate_all()?;
-            let _ = writeln!(
-                stdout,
-                "{}: valid for {} target × environment case(s)",
-                loaded.file,
+        Command::Render(args) => render(&args),
+        Command::Diff(args) => compare(&args, Compare::Diff),
+        Command::Check(args) => compare(&args, Compare::Check),
+        Command::Validate(args) => validate(&args),
+        Command::Targets => targets(),
+        Command::Init(args) => init::run(&args, &mut std::io::stdout().lock()),
+        Command::Schema(args) => schema(&args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man(args) => man(&args),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`fredgen man | head`) is not an error.
+fn print(bytes: &[u8]) {
+    let _ = std::io::stdout().lock().write_all(bytes);
+}
+
+/// Prints a `--format json` report and returns its exit code.
+fn emit(report: &JsonReport) -> Result<u8> {
+    print(report.to_json().as_bytes());
+    Ok(report.exit_code)
+}
+
+/// A command line clap refused: as JSON when it asked for `--format json`, else clap's own
+/// message (help and version included).
+fn argument_error(err: clap::Error) -> ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let Some(command) = json_command(&args).filter(|_| err.use_stderr()) else {
+        err.exit()
+    };
+    // clap's text: "error: <message>" (perhaps over several lines), then paragraphs such as
+    // "  tip: ...", "Usage: ..." and "For more information, try '--help'.".
+    let text = err.to_string();
+    let mut paragraphs = text
+        .split("\n\n")
+        .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(" "));
+    let message = paragraphs
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let hint = paragraphs
+        .find_map(|p| p.strip_prefix("tip: ").map(str::to_string))
+        .unwrap_or_else(|| format!("see `fredgen {command} --help`"));
+    let report = JsonReport {
+        command,
+        ok: false,
+        exit_code: 2,
+        spec: None,
+        result: None,
+        errors: vec![JsonError::usage(message, Some(hint))],
+    };
+    print(report.to_json().as_bytes());
+    ExitCode::from(2)
+}
+
+/// The subcommand, when the command line is one of validate, diff or check with `--format json`.
+fn json_command(args: &[String]) -> Option<&'static str> {
+    let command = ["validate", "diff", "check"]
+        .into_iter()
+        .find(|c| args.first().is_some_and(|a| a == c))?;
+    let rest = &args[1..];
+    let json = rest.iter().any(|a| a == "--format=json")
+        || rest
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "json");
+    json.then_some(command)
+}
+
+fn targets() -> Result<u8> {
+    let mut text = String::new();
+    for t in fredgen::target::TARGETS {
+        text.push_str(&format!("{:<8} {}\n", t.id(), t.describe()));
+    }
+    print(text.as_bytes());
+    Ok(0)
+}
+
+fn validate(args: &ValidateArgs) -> Result<u8> {
+    let file = &args.spec.file;
+    let cases = fredgen::load(file).and_then(|loaded| loaded.validate_all());
+    match args.format {
+        Format::Human => {
+            let cases = cases?;
+            let mut text = format!(
+                "{}: valid for {} target × environment case(s)\n",
+                file.display(),
                 cases.len()
             );
             for c in &cases {
-                let _ = writeln!(
-                    stdout,
-                    "  {} {} kubernetes {}",
+                text.push_str(&format!(
+                    "  {} {} kubernetes {}\n",
                     c.target,
                     c.env.as_deref().unwrap_or("-"),
                     c.kubernetes
-                );
+                ));
             }
+            print(text.as_bytes());
             Ok(0)
         }
-        Command::Render(args) => {
-            let (out, dir) = prepare(&args)?;
-            let changes = output::write(&out, &dir)?;
-            let _ = writeln!(
-                stdout,
-                "rendered {} files into {} ({} changed)",
-                out.files.len(),
-                dir.display(),
-                changes.len()
-            );
-            Ok(0)
-        }
-        Command::Diff(args) => {
-            let (out, dir) = prepare(&args)?;
-            let changes = output::changes(&out, &dir)?;
-            let _ = stdout.write_all(output::unified_diff(&out, &dir, &changes)?.as_bytes());
+        Format::Json => emit(&match cases {
+            Ok(cases) => JsonReport::new(
+                "validate",
+                0,
+                file,
+                JsonResult::Validate {
+                    cases: cases.iter().map(JsonCase::from).collect(),
+                },
+            ),
+            Err(err) => JsonReport::failed(
+                "validate",
+                file,
+                JsonResult::Validate { cases: Vec::new() },
+                &err,
+            ),
+        }),
+    }
+}
+
+fn render(args: &RenderArgs) -> Result<u8> {
+    let (out, dir) = prepare(args)?;
+    let changes = output::write(&out, &dir)?;
+    print(
+        format!(
+            "rendered {} files into {} ({} changed)\n",
+            out.files.len(),
+            dir.display(),
+            changes.len()
+        )
+        .as_bytes(),
+    );
+    Ok(0)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    Diff,
+    Check,
+}
+
+/// diff and check: exit 1 when the directory differs.
+fn compare(args: &CompareArgs, mode: Compare) -> Result<u8> {
+    let found = changes(&args.render, mode == Compare::Diff);
+    match args.format {
+        Format::Human => {
+            let (dir, changes) = found?;
+            let mut text = String::new();
+            for (change, diff) in &changes {
+                match (mode, diff) {
+                    (Compare::Diff, Some(diff)) => text.push_str(diff),
+                    (Compare::Diff, None) => {}
+                    (Compare::Check, _) => {
+                        let what = match change {
+                            Change::Added(_) => "missing ",
+                            Change::Modified(_) => "modified",
+                            Change::Removed(_) => "stale   ",
+                        };
+                        text.push_str(&format!("{what} {}\n", dir.join(change.path()).display()));
+                    }
+                }
+            }
+            if mode == Compare::Check && changes.is_empty() {
+                text.push_str(&format!("{} is up to date\n", dir.display()));
+            }
+            print(text.as_bytes());
             Ok(u8::from(!changes.is_empty()))
         }
-        Command::Check(args) => {
-            let (out, dir) = prepare(&args)?;
-            let changes = output::changes(&out, &dir)?;
-            for c in &changes {
-                let what = match c {
-                    output::Change::Added(_) => "missing ",
-                    output::Change::Modified(_) => "modified",
-                    output::Change::Removed(_) => "stale   ",
-                };
-                let _ = writeln!(stdout, "{what} {}", dir.join(c.path()).display());
-            }
-            if changes.is_empty() {
-                let _ = writeln!(stdout, "{} is up to date", dir.display());
-            }
-            Ok(u8::from(!changes.is_empty()))
+        Format::Json => {
+            let command = match mode {
+                Compare::Diff => "diff",
+                Compare::Check => "check",
+            };
+            let result = |output: Option<PathBuf>, changes| JsonResult::Compare {
+                target: args.render.target.clone(),
+                env: args.render.env.clone(),
+                output: output.map(|d| d.display().to_string()),
+                changes,
+            };
+            emit(&match found {
+                Ok((dir, changes)) => JsonReport::new(
+                    command,
+                    u8::from(!changes.is_empty()),
+                    &args.render.file,
+                    result(
+                        Some(dir),
+                        changes
+                            .into_iter()
+                            .map(|(c, diff)| JsonChange::new(&c, diff))
+                            .collect(),
+                    ),
+                ),
+                Err(err) => {
+                    JsonReport::failed(command, &args.render.file, result(None, Vec::new()), &err)
+                }
+            })
         }
     }
 }
 
-fn prepare(args: &RenderArgs) -> Result<(fredgen::render::Output, std::path::PathBuf)> {
+/// Every change, each with its unified diff (for `diff`).
+type Changes = Vec<(Change, Option<String>)>;
+
+/// The output directory and every change, each with its unified diff when `with_diff`.
+fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
+    let (out, dir) = prepare(args)?;
+    let mut all = Vec::new();
+    for change in output::changes(&out, &dir)? {
+        let diff = if with_diff {
+            Some(output::unified_diff(
+                &out,
+                &dir,
+                std::slice::from_ref(&change),
+            )?)
+        } else {
+            None
+        };
+        all.push((change, diff));
+    }
+    Ok((dir, all))
+}
+
+fn schema(args: &SchemaArgs) -> Result<u8> {
+    let text = fredgen::spec::schema_json();
+    match &args.out {
+        None => print(text.as_bytes()),
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| Error::io("writing", path, e))?;
+            print(format!("wrote {}\n", path.display()).as_bytes());
+        }
+    }
+    Ok(0)
+}
+
+fn completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "fredgen", &mut script);
+    print(&script);
+    Ok(0)
+}
+
+fn man(args: &ManArgs) -> Result<u8> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let Some(dir) = &args.out_dir else {
+        let (_, page) = man_page(cmd)?;
+        print(&page);
+        return Ok(0);
+    };
+    let mut commands = vec![cmd.clone()];
+    commands.extend(cmd.get_subcommands().cloned());
+    let mut written = String::new();
+    for command in commands {
+        let (name, page) = man_page(command)?;
+        let path = dir.join(name);
+        std::fs::write(&path, page).map_err(|e| Error::io("writing", &path, e))?;
+        written.push_str(&format!("wrote {}\n", path.display()));
+    }
+    print(written.as_bytes());
+    Ok(0)
+}
+
+/// One man page: its file name (`fredgen-render.1`) and roff text, the exit codes (the command's
+/// after-help) under EXIT STATUS.
+fn man_page(command: clap::Command) -> Result<(String, Vec<u8>)> {
+    let man = clap_mangen::Man::new(command);
+    let mut roff = Vec::new();
+    man.render(&mut roff)
+        .map_err(|e| Error::io("rendering the man page into", "memory", e))?;
+    let roff = String::from_utf8_lossy(&roff).replace("\n.SH EXTRA\n", "\n.SH \"EXIT STATUS\"\n");
+    Ok((man.get_filename(), roff.into_bytes()))
+}
+
+fn prepare(args: &RenderArgs) -> Result<(fredgen::render::Output, PathBuf)> {
     let target = fredgen::target::find(&args.target)?;
     let loaded = fredgen::load(&args.file)?;
     let env = loaded.resolve_env(args.env.as_deref())?;

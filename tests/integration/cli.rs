@@ -204,3 +204,293 @@ fn targets_lists_every_backend() {
         assert!(s.lines().any(|l| l.starts_with(id)), "{s}");
     }
 }
+
+/// Parses the one JSON object a `--format json` run prints, and checks nothing went to stderr.
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.stderr.is_empty(), "{}", text(out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(out)))
+}
+
+#[test]
+fn validate_json_lists_cases_or_every_error_with_its_position() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = example_spec("minimal");
+    let spec = spec.to_str().expect("utf8");
+    let good = fredgen(tmp.path(), &["validate", "-f", spec, "--format", "json"]);
+    assert_eq!(good.status.code(), Some(0), "{}", text(&good));
+    let v = json(&good);
+    assert_eq!(v["command"], "validate");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["spec"], spec);
+    assert_eq!(v["errors"], serde_json::json!([]));
+    let targets: Vec<&str> = v["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| c["target"].as_str().expect("target"))
+        .collect();
+    assert_eq!(targets, ["eks", "gke", "hetzner"]);
+    assert_eq!(v["cases"][0]["env"], serde_json::Value::Null);
+
+    let bad = "name: bad
+domain: bad.example.com
+frontend:
+  image: ghcr.io/acme/bad:1.0.0
+  port: 99999
+  replicass: { min: 2 }
+targets: { eks: { region: eu-west-1 } }
+";
+    fs::write(tmp.path().join("bad.yaml"), bad).expect("write");
+    let out = fredgen(tmp.path(), &["validate", "-f", "bad.yaml", "--format=json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["exit_code"], 2);
+    assert_eq!(v["cases"], serde_json::json!([]));
+    let errors = v["errors"].as_array().expect("errors");
+    let unknown = errors
+        .iter()
+        .find(|e| e["path"] == "frontend.replicass")
+        .unwrap_or_else(|| panic!("no error at frontend.replicass: {v:#}"));
+    assert_eq!(unknown["kind"], "spec");
+    assert_eq!(unknown["file"], "bad.yaml");
+    assert_eq!(unknown["line"], 6);
+    assert_eq!(unknown["column"], 3);
+    assert!(
+        unknown["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("replicas")),
+        "{v:#}"
+    );
+    for e in errors {
+        let keys: Vec<&String> = e.as_object().expect("object").keys().collect();
+        assert_eq!(
+            keys,
+            // serde_json's map sorts keys; fredgen prints them in the README's order.
+            ["column", "file", "hint", "kind", "line", "message", "path"],
+            "{v:#}"
+        );
+    }
+
+    let missing = fredgen(
+        tmp.path(),
+        &["validate", "-f", "nope.yaml", "--format", "json"],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    let v = json(&missing);
+    assert_eq!(v["errors"][0]["kind"], "io");
+    assert_eq!(v["errors"][0]["file"], "nope.yaml");
+    assert_eq!(v["errors"][0]["line"], serde_json::Value::Null);
+
+    let human = fredgen(tmp.path(), &["validate", "-f", "bad.yaml"]);
+    assert_eq!(human.status.code(), Some(2));
+    assert!(human.stdout.is_empty(), "human errors go to stderr");
+}
+
+#[test]
+fn check_and_diff_json_report_changed_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = example_spec("minimal");
+    let spec = spec.to_str().expect("utf8");
+    let args = |cmd: &'static str| [cmd, "-f", spec, "--target", "gke", "-o", "out"];
+    let render = fredgen(tmp.path(), &args("render"));
+    assert_eq!(render.status.code(), Some(0), "{}", text(&render));
+
+    let clean = fredgen(
+        tmp.path(),
+        &[&args("check")[..], &["--format", "json"]].concat(),
+    );
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+    let v = json(&clean);
+    assert_eq!(v["command"], "check");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["target"], "gke");
+    assert_eq!(v["env"], serde_json::Value::Null);
+    assert_eq!(v["output"], "out");
+    assert_eq!(v["changes"], serde_json::json!([]));
+
+    let web = tmp.path().join("out/k8s/web.yaml");
+    let mut edited = fs::read_to_string(&web).expect("read");
+    edited.push_str("# edited by hand\n");
+    fs::write(&web, edited).expect("write");
+    let check = fredgen(
+        tmp.path(),
+        &[&args("check")[..], &["--format", "json"]].concat(),
+    );
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    let v = json(&check);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(
+        v["changes"],
+        serde_json::json!([{ "change": "modified", "path": "k8s/web.yaml" }])
+    );
+
+    let diff = fredgen(
+        tmp.path(),
+        &[&args("diff")[..], &["--format", "json"]].concat(),
+    );
+    assert_eq!(diff.status.code(), Some(1), "{}", text(&diff));
+    let v = json(&diff);
+    assert_eq!(v["command"], "diff");
+    assert_eq!(v["changes"][0]["change"], "modified");
+    let d = v["changes"][0]["diff"].as_str().expect("diff text");
+    assert!(
+        d.starts_with("--- a/k8s/web.yaml\n+++ b/k8s/web.yaml\n")
+            && d.contains("-# edited by hand"),
+        "{d}"
+    );
+    let human = fredgen(tmp.path(), &args("diff"));
+    assert_eq!(String::from_utf8_lossy(&human.stdout), d);
+
+    let unknown = fredgen(
+        tmp.path(),
+        &["check", "-f", spec, "--target", "azure", "--format", "json"],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    let v = json(&unknown);
+    assert_eq!(v["output"], serde_json::Value::Null);
+    assert_eq!(v["errors"][0]["kind"], "usage");
+    assert_eq!(
+        v["errors"][0]["hint"],
+        "available targets: eks, gke, hetzner"
+    );
+
+    let bad_arg = fredgen(tmp.path(), &["diff", "--format", "json", "--bogus"]);
+    assert_eq!(bad_arg.status.code(), Some(2));
+    let v = json(&bad_arg);
+    assert_eq!(v["command"], "diff");
+    assert_eq!(v["errors"][0]["kind"], "usage");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--bogus")),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bash = fredgen(tmp.path(), &["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0), "{}", text(&bash));
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(
+        script.contains("render") && script.contains("--format"),
+        "{script}"
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = fredgen(tmp.path(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("validate"),
+            "{shell}"
+        );
+    }
+
+    let man = fredgen(tmp.path(), &["man"]);
+    assert_eq!(man.status.code(), Some(0), "{}", text(&man));
+    let page = String::from_utf8_lossy(&man.stdout);
+    // clap_mangen puts a two-line quote-character preamble before the title.
+    let title = page
+        .lines()
+        .find(|l| l.starts_with('.') && !l.starts_with(".ie") && !l.starts_with(".el"));
+    assert!(
+        title.is_some_and(|l| l.starts_with(".TH fredgen 1")),
+        "{page}"
+    );
+    assert!(
+        page.contains(".SH \"EXIT STATUS\"") && page.contains("fredgen\\-init"),
+        "{page}"
+    );
+
+    fs::create_dir(tmp.path().join("man")).expect("mkdir");
+    let pages = fredgen(tmp.path(), &["man", "-o", "man"]);
+    assert_eq!(pages.status.code(), Some(0), "{}", text(&pages));
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("man/fredgen.1")).expect("fredgen.1"),
+        page
+    );
+    let check = fs::read_to_string(tmp.path().join("man/fredgen-check.1")).expect("check page");
+    assert!(check.contains("\\-\\-format"), "{check}");
+}
+
+#[test]
+fn init_writes_a_starter_that_validates_and_renders_everywhere() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let init = fredgen(tmp.path(), &["init"]);
+    assert_eq!(init.status.code(), Some(0), "{}", text(&init));
+    let spec = fs::read_to_string(tmp.path().join("fredgen.yaml")).expect("spec written");
+    assert_eq!(
+        spec.lines().next(),
+        Some("# yaml-language-server: $schema=./fredgen.schema.json")
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("fredgen.schema.json")).expect("schema written"),
+        fredgen::spec::schema_json()
+    );
+
+    let validate = fredgen(tmp.path(), &["validate", "--format", "json"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", text(&validate));
+    let cases = json(&validate)["cases"].as_array().expect("cases").clone();
+    assert_eq!(cases.len(), 6, "3 targets × staging, prod: {cases:?}");
+    for case in &cases {
+        let (target, env) = (
+            case["target"].as_str().expect("target"),
+            case["env"].as_str().expect("env"),
+        );
+        let render = fredgen(tmp.path(), &["render", "--target", target, "--env", env]);
+        assert_eq!(
+            render.status.code(),
+            Some(0),
+            "{target} {env}: {}",
+            text(&render)
+        );
+    }
+    assert!(tmp.path().join("deploy/eks/prod/k8s/web.yaml").is_file());
+
+    let schema = fredgen(tmp.path(), &["schema"]);
+    assert_eq!(schema.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&schema.stdout),
+        fredgen::spec::schema_json()
+    );
+}
+
+#[test]
+fn init_never_overwrites_a_spec_and_keeps_an_existing_schema() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::write(tmp.path().join("fredgen.yaml"), "name: mine\n").expect("write");
+    let refused = fredgen(tmp.path(), &["init"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("`fredgen.yaml` already exists") && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(tmp.path().join("fredgen.yaml")).expect("read"),
+        b"name: mine\n"
+    );
+    assert!(
+        !tmp.path().join("fredgen.schema.json").exists(),
+        "a refused init writes nothing"
+    );
+
+    fs::create_dir(tmp.path().join("other")).expect("mkdir");
+    fs::write(tmp.path().join("other/fredgen.schema.json"), "{}\n").expect("write");
+    let ok = fredgen(tmp.path(), &["init", "-f", "other/stack.yaml"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(
+        text(&ok).contains("kept other/fredgen.schema.json"),
+        "{}",
+        text(&ok)
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("other/fredgen.schema.json")).expect("read"),
+        "{}\n"
+    );
+    let validate = fredgen(tmp.path(), &["validate", "-f", "other/stack.yaml"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", text(&validate));
+}
