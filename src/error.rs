@@ -71,11 +71,12 @@ impl Diagnostic {
                     self.file, pos.line, pos.column
                 ));
                 if let Some(line) = source.and_then(|s| s.lines().nth(pos.line - 1)) {
+                    let (line, column) = window(line, pos.column);
                     let gutter = pos.line.to_string();
                     let pad = " ".repeat(gutter.len());
                     let caret_pad: String = line
                         .chars()
-                        .take(pos.column.saturating_sub(1))
+                        .take(column.saturating_sub(1))
                         .map(|c| if c == '\t' { '\t' } else { ' ' })
                         .collect();
                     out.push_str(&format!(
@@ -91,6 +92,29 @@ impl Diagnostic {
         out
     }
 }
+
+/// At most [`WINDOW`] characters of a long source line around `column`, marked with `…` where
+/// cut, and the column within what is shown.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WINDOW {
+        return (line.to_string(), column);
+    }
+    let start = column.saturating_sub(WINDOW / 2).min(chars.len() - WINDOW);
+    let end = start + WINDOW;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, column - start + usize::from(start > 0))
+}
+
+/// The widest source excerpt shown under a diagnostic.
+const WINDOW: usize = 100;
 
 /// Everything fredgen's library can fail with. The CLI maps these to exit code 2.
 #[derive(Debug, thiserror::Error)]

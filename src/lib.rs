@@ -140,28 +140,6 @@ impl Loaded {
     /// Validates every declared target × environment, collecting every distinct problem.
     /// Returns the valid cases in declaration order.
     pub fn validate_all(&self) -> Result<Vec<Case>> {
-        let targets = self.declared_targets();
-        if targets.is_empty() {
-            return Err(Error::Spec {
-                source_text: Some(self.text.clone()),
-                diagnostics: vec![
-                    error::Diagnostic::new(
-                        &self.file,
-                        None,
-                        "targets",
-                        "no target is declared".into(),
-                    )
-                    .hint(format!(
-                        "add `targets:` with at least one of {}",
-                        target::TARGETS
-                            .iter()
-                            .map(|t| t.id())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                ],
-            });
-        }
         let envs = self.environments();
         let env_list: Vec<Option<&str>> = if envs.is_empty() {
             vec![None]
@@ -170,6 +148,22 @@ impl Loaded {
         };
         let mut all: Vec<error::Diagnostic> = Vec::new();
         let mut cases = Vec::new();
+        let targets = self.declared_targets();
+        if targets.is_empty() {
+            all.push(
+                error::Diagnostic::new(&self.file, None, "targets", "no target is declared".into())
+                    .hint(format!(
+                        "add `targets:` with at least one of {}",
+                        target::TARGETS
+                            .iter()
+                            .map(|t| t.id())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+            );
+            // Still report what is wrong whatever the target: the problems every backend finds.
+            all.extend(self.common_problems(&env_list)?);
+        }
         for t in &targets {
             for env in &env_list {
                 match self.stack(*t, *env) {
@@ -198,6 +192,35 @@ impl Loaded {
                 diagnostics: all,
             })
         }
+    }
+}
+
+impl Loaded {
+    /// For a spec that declares no target: the problems that every registered backend reports
+    /// (so none that depends on the target, nor "target not declared" itself).
+    fn common_problems(&self, env_list: &[Option<&str>]) -> Result<Vec<error::Diagnostic>> {
+        let mut common: Option<Vec<error::Diagnostic>> = None;
+        for t in target::TARGETS {
+            let mut found = Vec::new();
+            for env in env_list {
+                match self.stack(*t, *env) {
+                    Ok(_) => {}
+                    Err(Error::Spec { diagnostics, .. }) => found.extend(diagnostics),
+                    Err(e) => return Err(e),
+                }
+            }
+            common = Some(match common {
+                None => found,
+                Some(prev) => prev.into_iter().filter(|d| found.contains(d)).collect(),
+            });
+        }
+        let mut out: Vec<error::Diagnostic> = Vec::new();
+        for d in common.unwrap_or_default() {
+            if !d.path.starts_with("targets") && !out.contains(&d) {
+                out.push(d);
+            }
+        }
+        Ok(out)
     }
 }
 

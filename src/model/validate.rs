@@ -169,7 +169,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     {
         v.error(
             None,
-            "environments",
+            &format!("environments.{env}"),
             format!("environment name `{env}` is not a DNS-1123 label of at most 12 characters"),
         );
     }

@@ -308,19 +308,24 @@ pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
             .hint("a stack spec is a few kilobytes; is this the right file?"),
         ]);
     }
-    if text.trim().is_empty() {
+    let blank = text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    });
+    if blank {
         return Err(vec![
-            Diagnostic::new(file, None, "", "spec is empty".to_string()).hint(
+            Diagnostic::new(file, None, "", "the spec is empty".to_string()).hint(
                 "start from one of the specs in examples/, or see the spec reference in the README",
             ),
         ]);
     }
     serde_saphyr::from_str_with_options::<RawStack>(text, options()).map_err(|err| {
         let pos = err.location().and_then(|l| Pos::from_location(&l));
-        let message = first_line(&err.to_string());
+        let raw = err.to_string();
+        let message = first_line(&raw);
         let path = pos.map(|p| key_path_at(text, p.line)).unwrap_or_default();
         let mut first = Diagnostic::new(file, pos, &path, message.clone());
-        if let Some(hint) = did_you_mean(&message) {
+        if let Some(hint) = did_you_mean(&raw).or_else(|| syntax_hint(&message)) {
             first = first.hint(hint);
         }
         // serde stops at the first problem; when the YAML itself is well-formed, the schema check
@@ -353,18 +358,65 @@ pub fn locate_missing(text: &str, diagnostics: &mut [Diagnostic]) {
     }
 }
 
-/// serde-saphyr's messages carry their own location suffix; keep the first line without it.
+/// serde-saphyr's messages carry their own location suffix; keep the first line without it, and
+/// say the parser's messages in the words the rest of fredgen uses.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or("invalid YAML").trim();
-    let line = match line.rfind(" at line ") {
+    let line = match line
+        .find(" (defined at line ")
+        .or_else(|| line.rfind(" at line "))
+    {
         Some(i) => &line[..i],
         None => line,
     };
+    if let Some(breach) = line.strip_prefix("budget breached: ") {
+        let what = breach.split([' ', '{', '(']).next().unwrap_or(breach);
+        return match what {
+            "Documents" => "the spec holds more than one YAML document".to_string(),
+            "Aliases" | "Anchors" => {
+                "the spec uses more than 64 YAML anchors or aliases".to_string()
+            }
+            "Depth" => "the spec nests deeper than 32 levels".to_string(),
+            _ => format!("the spec is too large to be a stack spec ({what})"),
+        };
+    }
+    if let Some(rest) = line.strip_prefix("unknown field `")
+        && let Some((key, _)) = rest.split_once('`')
+    {
+        return format!("unknown key `{key}`");
+    }
+    if let Some(key) = line.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(", set DuplicateKeyPolicy").next().unwrap_or(key);
+        return format!("duplicate key `{key}`");
+    }
     match line.strip_prefix("invalid ") {
         Some("i64" | "u64" | "i32" | "u32") => "expected an integer".to_string(),
         Some("bool" | "boolean") => "expected `true` or `false`".to_string(),
+        _ if line == "expected string scalar" => "expected a string".to_string(),
         _ => line.to_string(),
     }
+}
+
+/// A hint for the parser's own messages, where one helps.
+fn syntax_hint(message: &str) -> Option<String> {
+    let hint = if message.starts_with("the spec holds more than one") {
+        "a stack spec is one document: remove the `---` line and what follows, or split the file"
+    } else if message.starts_with("the spec uses more than 64")
+        || message.starts_with("the spec nests")
+    {
+        "stack specs are small and flat; fredgen refuses alias bombs and deep nesting"
+    } else if message.starts_with("duplicate key") {
+        "a key may appear once in a mapping; keep one of them"
+    } else if message.contains("found a tab") {
+        "YAML indents with spaces, never tabs"
+    } else if message.contains("mapping values are not allowed") {
+        "check this line's indentation against the lines above; quote a value that contains `: `"
+    } else if message.contains("did not find expected") || message.contains("quoted scalar") {
+        "a bracket, brace or quote opened earlier is not closed"
+    } else {
+        return None;
+    };
+    Some(hint.to_string())
 }
 
 /// For "unknown field `x`, expected one of a, b": the closest expected key, if one is close.
