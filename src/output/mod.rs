@@ -1,15 +1,24 @@
 //! Stage 5 — the only module that touches the file system: write an [`Output`] to a directory,
 //! or compare it with one (`diff`, `check`).
 //!
-//! fredgen owns only what it generated. The output directory holds a manifest
-//! ([`MANIFEST`]) listing the files fredgen wrote there; a render removes stale files from that
-//! list, overwrites listed files, writes new ones, and refuses to overwrite any other file.
-//! Each file is written to a temporary sibling and renamed into place, and nothing is written at
-//! all until every path has been checked.
+//! fredgen owns only what it generated. The output directory holds a manifest ([`MANIFEST`])
+//! listing the files fredgen wrote there. A render overwrites listed files, writes new ones, drops
+//! listed files the spec no longer needs, and refuses to overwrite any other file; every other
+//! entry (hand-written files, `.terraform/` caches, local state) is carried over untouched.
+//!
+//! A render is atomic for the whole directory. Every path is checked first; then `stage` builds
+//! the complete new directory in a sibling `.<name>.fredgen-staging-<pid>` (hand-written files
+//! hard-linked, never written through), and `swap` exchanges it with the live directory in one
+//! `renameat2(RENAME_EXCHANGE)` (two renames where the system has no exchange, recovered by the
+//! next run), carries over whatever appeared in the live directory meanwhile, and removes the old
+//! tree. An interrupted render leaves the previous output in place; its leftovers are removed by
+//! the next render. A render that would change nothing writes nothing.
+
+mod stage;
+mod swap;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use similar::TextDiff;
@@ -41,19 +50,29 @@ impl Change {
     }
 }
 
-/// Paths listed in the directory's manifest (empty when there is none).
+/// Paths listed in the directory's manifest (empty when there is none). Lines that are not a
+/// plain relative path (`..`, absolute) and the manifest's own name are ignored; a manifest that is
+/// a symbolic link or not a file is refused.
 pub fn owned(dir: &Path) -> Result<BTreeSet<String>> {
     let path = dir.join(MANIFEST);
-    match fs::read_to_string(&path) {
-        Ok(text) => Ok(text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter(|l| is_safe_relative(l))
-            .map(str::to_string)
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeSet::new()),
-        Err(e) => Err(Error::io("reading", path, e)),
+    match fs::symlink_metadata(&path) {
+        Ok(m) if !m.is_file() => {
+            return Err(Error::Unsafe {
+                path,
+                reason: "fredgen's manifest is not a regular file".into(),
+            });
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(e) => return Err(Error::io("inspecting", path, e)),
     }
+    let text = fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter(|l| is_safe_relative(l) && *l != MANIFEST)
+        .map(str::to_string)
+        .collect())
 }
 
 /// True for a relative path with no `..`, root or prefix component.
@@ -83,7 +102,7 @@ fn read_if_file(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// Refuses a path whose parent directories inside `dir` include a symbolic link.
+/// Refuses a path whose parent directories inside `dir` include a symbolic link or a file.
 fn check_parents(dir: &Path, rel: &str) -> Result<()> {
     let mut cur = dir.to_path_buf();
     let parts: Vec<_> = Path::new(rel).components().collect();
@@ -107,6 +126,17 @@ fn check_parents(dir: &Path, rel: &str) -> Result<()> {
     Ok(())
 }
 
+/// True when every parent of `rel` inside `dir` is a real directory: the path lies inside `dir`
+/// and does not pass through a symbolic link.
+fn parents_are_directories(dir: &Path, rel: &str) -> bool {
+    let mut cur = dir.to_path_buf();
+    let parts: Vec<_> = Path::new(rel).components().collect();
+    parts[..parts.len().saturating_sub(1)].iter().all(|c| {
+        cur.push(c);
+        fs::symlink_metadata(&cur).is_ok_and(|m| m.is_dir())
+    })
+}
+
 /// Compares the output with the directory.
 pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     let owned = owned(dir)?;
@@ -120,7 +150,8 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
         }
     }
     for rel in owned.iter().filter(|p| !out.files.contains_key(*p)) {
-        if read_if_file(&dir.join(rel))?.is_some() {
+        // A listed path behind a symbolic link is not in the output directory: not fredgen's.
+        if parents_are_directories(dir, rel) && read_if_file(&dir.join(rel))?.is_some() {
             changes.push(Change::Removed(rel.clone()));
         }
     }
@@ -152,18 +183,13 @@ pub fn unified_diff(out: &Output, dir: &Path, changes: &[Change]) -> Result<Stri
     Ok(text)
 }
 
-/// Writes the output into `dir`: checks every path first, then writes changed files atomically,
-/// removes stale generated files and records the manifest. Returns what changed.
+/// Writes the output into `dir`, atomically for the whole directory, and returns what changed.
+///
+/// In order: refuses unsafe generated paths and a symbolic-linked output directory; takes the
+/// parent directory's lock, restores a directory a killed render left renamed away and removes
+/// the leftovers of killed renders; refuses to overwrite a file fredgen did not generate; returns
+/// at once when nothing changed; stages the new directory next to `dir`; swaps it in.
 pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
-    if let Ok(m) = fs::symlink_metadata(dir)
-        && m.file_type().is_symlink()
-    {
-        return Err(Error::Unsafe {
-            path: dir.into(),
-            reason: "the output directory is a symbolic link".into(),
-        });
-    }
-    let owned = owned(dir)?;
     for rel in out.files.keys() {
         if !is_safe_relative(rel) || rel == MANIFEST {
             return Err(Error::Unsafe {
@@ -172,6 +198,13 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
             });
         }
     }
+    refuse_symlink(dir)?;
+    let site = swap::Site::new(dir)?;
+    let _lock = site.lock()?;
+    site.recover()?;
+    let live = site.live()?;
+
+    let owned = owned(dir)?;
     let changes = changes(out, dir)?;
     for change in &changes {
         if let Change::Modified(rel) = change
@@ -183,19 +216,47 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
             });
         }
     }
-    fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
-    for change in &changes {
-        match change {
-            Change::Added(rel) | Change::Modified(rel) => {
-                write_atomic(&dir.join(rel), &out.files[rel])?
-            }
-            Change::Removed(rel) => {
-                let path = dir.join(rel);
-                fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e))?;
-                remove_empty_parents(dir, &path);
-            }
-        }
+    let manifest = manifest(out);
+    if changes.is_empty()
+        && live
+        && fs::read(dir.join(MANIFEST)).ok().as_deref() == Some(manifest.as_bytes())
+    {
+        return Ok(changes);
     }
+
+    // Everything fredgen owns, had or will have: never carried over from the live directory.
+    let generated: BTreeSet<PathBuf> = owned
+        .iter()
+        .map(String::as_str)
+        .chain(out.files.keys().map(String::as_str))
+        .chain([MANIFEST])
+        .map(PathBuf::from)
+        .collect();
+    let stale: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Removed(rel) => Some(rel.as_str()),
+            _ => None,
+        })
+        .collect();
+    let staging = site.staging()?;
+    let plan = stage::Plan {
+        generated: &generated,
+        files: &out.files,
+        manifest: &manifest,
+        stale: &stale,
+    };
+    if let Err(e) = stage::build(live.then_some(dir), &staging, &plan) {
+        // Best effort: a leftover is removed by the next render anyway.
+        let _ = swap::remove_tree(&staging);
+        return Err(e);
+    }
+    site.swap_in(&staging, live, &generated)?;
+    Ok(changes)
+}
+
+/// The manifest's text for an output.
+fn manifest(out: &Output) -> String {
     let mut manifest = String::from(
         "# Files generated by fredgen in this directory. fredgen rewrites or removes only these.\n",
     );
@@ -203,31 +264,15 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
         manifest.push_str(rel);
         manifest.push('\n');
     }
-    write_atomic(&dir.join(MANIFEST), &manifest)?;
-    Ok(changes)
+    manifest
 }
 
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let parent = path.parent().expect("output files have a parent");
-    fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
-    let name = path
-        .file_name()
-        .expect("output files have a name")
-        .to_string_lossy();
-    let tmp: PathBuf = parent.join(format!(".{name}.fredgen-tmp"));
-    let mut f = fs::File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::io("writing", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io("renaming into place", path, e))
-}
-
-fn remove_empty_parents(dir: &Path, file: &Path) {
-    let mut cur = file.parent();
-    while let Some(p) = cur {
-        if p == dir || fs::remove_dir(p).is_err() {
-            break;
-        }
-        cur = p.parent();
+fn refuse_symlink(dir: &Path) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::Unsafe {
+            path: dir.into(),
+            reason: "the output directory is a symbolic link".into(),
+        }),
+        _ => Ok(()),
     }
 }

@@ -1,0 +1,531 @@
+//! Stage 5 — safe writes, through the real binary: a render killed at random points leaves the
+//! output directory all-old or all-new, hand-written files survive every render, stale generated
+//! files go, and nothing outside the output directory is ever touched.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{example_spec, fredgen};
+
+const ARGS: [&str; 4] = ["--target", "eks", "--env", "prod"];
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Spec A (the fred example) and spec B (another image tag and domain, no queue: most files
+/// differ, one is dropped), written into `dir` as `a.yaml` and `b.yaml`.
+fn specs(dir: &Path) -> (PathBuf, PathBuf) {
+    let a = fs::read_to_string(example_spec("fred")).expect("read");
+    let b = a
+        .replace("1.4.2", "1.5.0")
+        .replace("fred.example.com", "fred.example.org")
+        .replace("    consumes: fred.tasks\n", "")
+        .replace(
+            "queue:\n  rabbitmq: { version: \"4.3\", replicas: 3, queues: [fred.tasks] }\n",
+            "",
+        );
+    assert_ne!(a, b);
+    let (pa, pb) = (dir.join("a.yaml"), dir.join("b.yaml"));
+    fs::write(&pa, a).expect("write");
+    fs::write(&pb, b).expect("write");
+    (pa, pb)
+}
+
+/// `fredgen <cmd> -f <spec> --target eks --env prod -o <out>`, in `cwd`.
+fn run(cwd: &Path, cmd: &str, spec: &Path, out: &Path) -> std::process::Output {
+    let (spec, out) = (spec.to_str().expect("utf8"), out.to_str().expect("utf8"));
+    let mut args = vec![cmd, "-f", spec, "-o", out];
+    args.extend(ARGS);
+    fredgen(cwd, &args)
+}
+
+fn render_ok(cwd: &Path, spec: &Path, out: &Path) -> String {
+    let r = run(cwd, "render", spec, out);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    text(&r)
+}
+
+/// Every file under `dir` (not following links): relative path → bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).expect("inside");
+            (
+                rel.to_string_lossy().into_owned(),
+                fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect()
+}
+
+/// Names next to `out` that a render leaves only when it was interrupted.
+fn siblings(out: &Path) -> Vec<String> {
+    let name = out
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!(".{name}.fredgen-");
+    let mut found: Vec<String> = fs::read_dir(out.parent().expect("parent"))
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    found.sort();
+    found
+}
+
+/// A small deterministic PRNG (splitmix64), so a failing iteration can be replayed.
+fn splitmix(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(unix)]
+fn nlink(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).expect("stat").nlink()
+}
+
+#[cfg(unix)]
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).expect("stat").ino()
+}
+
+/// Hand-written files to put into an output directory: notes, a provider cache (many files, as a
+/// real `.terraform/` has, which also widens the window a kill can hit).
+fn hand_written() -> BTreeMap<String, Vec<u8>> {
+    let mut hand = BTreeMap::from([
+        ("NOTES.md".to_string(), b"mine\n".to_vec()),
+        ("k8s/web.yaml.orig".to_string(), b"# my copy\n".to_vec()),
+        (
+            "terraform/20-cluster/.terraform/x".to_string(),
+            b"provider cache\n".to_vec(),
+        ),
+        (
+            "terraform/00-bootstrap/terraform.tfstate".to_string(),
+            b"{\"version\": 4}\n".to_vec(),
+        ),
+    ]);
+    for i in 0..300 {
+        hand.insert(
+            format!("terraform/20-cluster/.terraform/providers/p{}/f{i}", i % 7),
+            format!("blob {i}\n").into_bytes(),
+        );
+    }
+    hand
+}
+
+fn add(out: &Path, hand: &BTreeMap<String, Vec<u8>>) {
+    for (rel, bytes) in hand {
+        let path = out.join(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, bytes).expect("write");
+    }
+}
+
+/// The generated part of a directory: everything but the hand-written files.
+fn generated(out: &Path, hand: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    let mut all = files(out);
+    all.retain(|rel, _| !hand.contains_key(rel));
+    all
+}
+
+fn assert_hand_written_intact(out: &Path, hand: &BTreeMap<String, Vec<u8>>, context: &str) {
+    let all = files(out);
+    for (rel, bytes) in hand {
+        assert_eq!(
+            all.get(rel),
+            Some(bytes),
+            "{context}: {rel} changed or vanished"
+        );
+    }
+}
+
+#[test]
+fn a_killed_render_leaves_all_old_or_all_new_and_hand_written_files_intact() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let reference = |spec: &Path, name: &str| {
+        let dir = tmp.path().join(name);
+        render_ok(tmp.path(), spec, &dir);
+        files(&dir)
+    };
+    let (ref_a, ref_b) = (reference(&a, "ref-a"), reference(&b, "ref-b"));
+    assert_ne!(ref_a, ref_b);
+    assert!(ref_a.contains_key("k8s/rabbitmq.yaml") && !ref_b.contains_key("k8s/rabbitmq.yaml"));
+
+    let out = tmp.path().join("deploy/out");
+    render_ok(tmp.path(), &a, &out);
+    let hand = hand_written();
+    add(&out, &hand);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("web.yaml", out.join("k8s/current")).expect("symlink");
+
+    // A kill lands within the duration of one full render, measured here and then on the last
+    // un-killed render, so the spread follows the machine's load.
+    let started = Instant::now();
+    render_ok(tmp.path(), &b, &out);
+    let mut last = started.elapsed();
+    render_ok(tmp.path(), &a, &out);
+
+    let iterations = 40u64;
+    // Where the kills landed: before anything was written, while staging (leftover, old
+    // output), after the swap but before cleaning up (leftover, new output), after the end.
+    let (mut before, mut staging, mut swapped, mut after) = (0, 0, 0, 0);
+    for i in 0..iterations {
+        // Even iterations go A → B, odd ones B → A.
+        let (from, to, spec) = if i % 2 == 0 {
+            (&ref_a, &ref_b, &b)
+        } else {
+            (&ref_b, &ref_a, &a)
+        };
+        let delay = Duration::from_nanos(
+            splitmix(i) % u64::try_from(last.as_nanos()).expect("fits").max(1),
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fredgen"))
+            .current_dir(tmp.path())
+            .args(["render", "-f"])
+            .arg(spec)
+            .arg("-o")
+            .arg(&out)
+            .args(ARGS)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        // SIGKILL on Unix: no handler runs, nothing is cleaned up.
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        let context = format!("iteration {i} (killed after {delay:?}, {status})");
+
+        let now = generated(&out, &hand);
+        let leftovers = siblings(&out);
+        if now == *to {
+            if leftovers.is_empty() {
+                after += 1;
+            } else {
+                swapped += 1;
+            }
+        } else {
+            assert!(
+                now == *from,
+                "{context}: the output is neither all-old nor all-new; differs from old in {:?}",
+                now.keys()
+                    .chain(from.keys())
+                    .filter(|k| now.get(*k) != from.get(*k))
+                    .collect::<Vec<_>>()
+            );
+            if leftovers.is_empty() {
+                before += 1;
+            } else {
+                staging += 1;
+            }
+        }
+        assert_hand_written_intact(&out, &hand, &context);
+        #[cfg(unix)]
+        assert_eq!(
+            fs::read_link(out.join("k8s/current")).expect("link"),
+            Path::new("web.yaml"),
+            "{context}"
+        );
+
+        // The next render completes the change and clears what the killed one left.
+        let started = Instant::now();
+        render_ok(tmp.path(), spec, &out);
+        last = started.elapsed();
+        assert_eq!(
+            generated(&out, &hand),
+            *to,
+            "{context}: after a full render"
+        );
+        assert_eq!(siblings(&out), Vec::<String>::new(), "{context}: leftovers");
+        assert_hand_written_intact(&out, &hand, &context);
+        #[cfg(unix)]
+        assert_eq!(
+            nlink(&out.join("NOTES.md")),
+            1,
+            "{context}: a staging tree still links the hand-written file"
+        );
+    }
+    eprintln!(
+        "kill test: {iterations} renders killed: {before} before writing, {staging} while staging, {swapped} after the swap before cleaning up, {after} after finishing"
+    );
+    assert_eq!(before + staging + swapped + after, iterations);
+    assert!(
+        staging + swapped > 0,
+        "no kill landed mid-way: the test did not exercise an interrupted render"
+    );
+}
+
+#[test]
+fn hand_written_files_survive_render_after_render() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    let hand = hand_written();
+    add(&out, &hand);
+    for spec in [&b, &a, &b, &a] {
+        render_ok(tmp.path(), spec, &out);
+        assert_hand_written_intact(&out, &hand, &spec.display().to_string());
+        let check = run(tmp.path(), "check", spec, &out);
+        assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_render_that_changes_nothing_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    let (dir, web) = (inode(&out), inode(&out.join("k8s/web.yaml")));
+    let again = render_ok(tmp.path(), &a, &out);
+    assert!(again.contains("(0 changed)"), "{again}");
+    assert_eq!((inode(&out), inode(&out.join("k8s/web.yaml"))), (dir, web));
+}
+
+#[test]
+fn an_edited_generated_file_is_reported_by_check_and_overwritten_by_render() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    let reference = files(&out);
+    fs::write(out.join("k8s/web.yaml"), "# edited by hand\n").expect("write");
+    fs::write(out.join("NOTES.md"), "mine\n").expect("write");
+
+    let check = run(tmp.path(), "check", &a, &out);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(
+        text(&check).contains("modified") && text(&check).contains("k8s/web.yaml"),
+        "{}",
+        text(&check)
+    );
+    let diff = run(tmp.path(), "diff", &a, &out);
+    assert_eq!(diff.status.code(), Some(1));
+    assert!(text(&diff).contains("-# edited by hand"), "{}", text(&diff));
+
+    let rendered = render_ok(tmp.path(), &a, &out);
+    assert!(rendered.contains("(1 changed)"), "{rendered}");
+    let mut now = files(&out);
+    assert_eq!(now.remove("NOTES.md"), Some(b"mine\n".to_vec()));
+    assert_eq!(now, reference);
+}
+
+#[test]
+fn a_stale_generated_file_is_removed_but_a_similar_hand_written_one_is_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    assert!(out.join("k8s/rabbitmq.yaml").is_file());
+    for similar in [
+        "k8s/rabbitmq.yaml.orig",
+        "k8s/rabbitmq.yml",
+        "rabbitmq.yaml",
+    ] {
+        fs::write(out.join(similar), "mine\n").expect("write");
+    }
+    let check = run(tmp.path(), "check", &b, &out);
+    assert_eq!(check.status.code(), Some(1));
+    let listed = text(&check);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("stale") && l.ends_with("k8s/rabbitmq.yaml")),
+        "{listed}"
+    );
+    assert_eq!(listed.matches("rabbitmq").count(), 1, "{listed}");
+
+    render_ok(tmp.path(), &b, &out);
+    assert!(!out.join("k8s/rabbitmq.yaml").exists());
+    for similar in [
+        "k8s/rabbitmq.yaml.orig",
+        "k8s/rabbitmq.yml",
+        "rabbitmq.yaml",
+    ] {
+        assert_eq!(
+            fs::read_to_string(out.join(similar)).expect("kept"),
+            "mine\n"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_output_directory_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let real = tmp.path().join("real");
+    fs::create_dir(&real).expect("mkdir");
+    let out = tmp.path().join("out");
+    std::os::unix::fs::symlink(&real, &out).expect("symlink");
+    let r = run(tmp.path(), "render", &a, &out);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    assert!(text(&r).contains("symbolic link"), "{}", text(&r));
+    assert!(files(&real).is_empty());
+    assert!(siblings(&out).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_where_a_generated_directory_belongs_is_refused_and_nothing_outside_is_written() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let outside = tmp.path().join("outside");
+    fs::create_dir(&outside).expect("mkdir");
+    let out = tmp.path().join("out");
+    fs::create_dir(&out).expect("mkdir");
+    std::os::unix::fs::symlink(&outside, out.join("k8s")).expect("symlink");
+    let r = run(tmp.path(), "render", &a, &out);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    assert!(text(&r).contains("symbolic link"), "{}", text(&r));
+    assert!(files(&outside).is_empty(), "nothing is written outside");
+    assert!(files(&out).is_empty(), "nothing is written at all");
+    assert!(siblings(&out).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_manifest_listing_paths_outside_the_directory_touches_none_of_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+
+    let escape = tmp.path().join("escape");
+    fs::write(&escape, "not fredgen's\n").expect("write");
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir(&elsewhere).expect("mkdir");
+    let victim = elsewhere.join("victim");
+    fs::write(&victim, "not fredgen's either\n").expect("write");
+    std::os::unix::fs::symlink(&elsewhere, out.join("link")).expect("symlink");
+    let passwd = fs::read("/etc/passwd").ok();
+    let before = [inode(&escape), inode(&victim)];
+
+    let manifest = out.join(".fredgen-manifest");
+    let mut listed = fs::read_to_string(&manifest).expect("read");
+    listed.push_str(&format!(
+        "../escape\n/etc/passwd\n{}\nlink/victim\n.fredgen-manifest\n",
+        victim.display()
+    ));
+    fs::write(&manifest, &listed).expect("write");
+
+    let check = run(tmp.path(), "check", &a, &out);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    render_ok(tmp.path(), &a, &out);
+    render_ok(tmp.path(), &a, &out);
+
+    assert_eq!(
+        fs::read_to_string(&escape).expect("kept"),
+        "not fredgen's\n"
+    );
+    assert_eq!(
+        fs::read_to_string(&victim).expect("kept"),
+        "not fredgen's either\n"
+    );
+    assert_eq!([inode(&escape), inode(&victim)], before);
+    assert_eq!(fs::read("/etc/passwd").ok(), passwd);
+    assert!(
+        fs::symlink_metadata(out.join("link"))
+            .expect("kept")
+            .is_symlink()
+    );
+    let rewritten = fs::read_to_string(&manifest).expect("read");
+    for line in ["../escape", "/etc/passwd", "link/victim"] {
+        assert!(!rewritten.lines().any(|l| l == line), "{rewritten}");
+    }
+}
+
+#[test]
+fn leftovers_of_killed_renders_are_cleared_and_only_those() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    let staging = tmp.path().join(".out.fredgen-staging-999999");
+    fs::create_dir_all(staging.join("k8s")).expect("mkdir");
+    fs::write(staging.join("k8s/web.yaml"), "half-written").expect("write");
+    let old = tmp.path().join(".out.fredgen-old-999998");
+    fs::create_dir(&old).expect("mkdir");
+    let not_ours = [
+        ".out.fredgen-staging-999999.keep",
+        ".out.fredgen-staging-",
+        ".other.fredgen-staging-1",
+        "out.fredgen-staging-1",
+    ];
+    for name in not_ours {
+        fs::create_dir(tmp.path().join(name)).expect("mkdir");
+    }
+    render_ok(tmp.path(), &a, &out);
+    assert!(!staging.exists() && !old.exists());
+    for name in not_ours {
+        assert!(tmp.path().join(name).is_dir(), "{name} was removed");
+    }
+}
+
+#[test]
+fn an_output_directory_a_killed_render_left_renamed_away_is_restored() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    fs::write(out.join("NOTES.md"), "mine\n").expect("write");
+    // What a render without an atomic exchange leaves when killed between its two renames.
+    fs::rename(&out, tmp.path().join(".out.fredgen-old-4242")).expect("rename");
+    fs::create_dir(tmp.path().join(".out.fredgen-staging-4242")).expect("mkdir");
+
+    let check = run(tmp.path(), "check", &b, &out);
+    assert_eq!(check.status.code(), Some(1));
+    render_ok(tmp.path(), &b, &out);
+    assert_eq!(
+        fs::read_to_string(out.join("NOTES.md")).expect("restored"),
+        "mine\n"
+    );
+    assert!(!out.join("k8s/rabbitmq.yaml").exists());
+    assert!(siblings(&out).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn hand_written_directories_keep_their_permissions_and_links_stay_links() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    let private = out.join("secrets");
+    fs::create_dir(&private).expect("mkdir");
+    fs::write(private.join("key"), "k").expect("write");
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o500)).expect("chmod");
+    std::os::unix::fs::symlink("/nonexistent/target", out.join("dangling")).expect("symlink");
+
+    render_ok(tmp.path(), &b, &out);
+    let mode = fs::metadata(&private).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o500);
+    assert_eq!(fs::read_to_string(private.join("key")).expect("read"), "k");
+    assert_eq!(
+        fs::read_link(out.join("dangling")).expect("link"),
+        Path::new("/nonexistent/target")
+    );
+    assert!(siblings(&out).is_empty());
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).expect("chmod");
+}
