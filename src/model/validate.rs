@@ -71,6 +71,30 @@ pub fn is_dns_label(s: &str, max: usize) -> bool {
         && !s.ends_with('-')
 }
 
+/// True for a word YAML 1.1 tools read as a boolean or null (`true`, `no`, `on`, `~` ...): a name
+/// like that would turn into a non-string wherever a manifest or values file writes it plainly.
+pub fn is_yaml_word(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+    )
+}
+
+impl Validator<'_> {
+    /// Refuses a name that YAML tools would read as a boolean or null.
+    fn refuse_yaml_word(&mut self, pos: Option<Pos>, path: &str, name: &str) {
+        if is_yaml_word(name) {
+            self.error(
+                pos,
+                path,
+                format!("`{name}` reads as a boolean or null in YAML, not as a name"),
+            )
+            .hint =
+                Some("choose another name; Kubernetes and Helm tools would read it as YAML".into());
+        }
+    }
+}
+
 /// The store secret holding Grafana's admin password (when metrics are on).
 pub const GRAFANA_ADMIN_SECRET: &str = "GRAFANA_ADMIN_PASSWORD";
 
@@ -163,6 +187,12 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
             ),
         )
         .hint = Some("use lowercase letters, digits and `-`, starting with a letter".into());
+    }
+    if let Some(n) = &raw.name {
+        v.refuse_yaml_word(Pos::from_location(&n.referenced), "name", &n.value);
+    }
+    if let Some(env) = env {
+        v.refuse_yaml_word(None, &format!("environments.{env}"), env);
     }
     if let Some(env) = env
         && !is_dns_label(env, 12)
@@ -312,7 +342,7 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
             1,
         ),
         resources: resources(v, &f.resources, "frontend.resources"),
-        env: env_vars(v, &f.env, "frontend.env"),
+        env: env_vars(v, &f.env, &f.secrets, "frontend.env"),
         secrets: secret_names(v, &f.secrets, "frontend.secrets"),
         migrate,
         migrate_job,
@@ -339,6 +369,12 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
                         "`{}` is not a DNS-1123 label of at most 20 characters other than `web`",
                         n.value
                     ),
+                );
+            } else if is_yaml_word(&n.value) {
+                v.refuse_yaml_word(
+                    Pos::from_location(&n.referenced),
+                    &format!("{path}.name"),
+                    &n.value,
                 );
             } else if let Some(first) = seen.insert(n.value.clone(), i) {
                 v.error_at(
@@ -404,7 +440,7 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
                 min_floor,
             ),
             resources: resources(v, &w.resources, &format!("{path}.resources")),
-            env: env_vars(v, &w.env, &format!("{path}.env")),
+            env: env_vars(v, &w.env, &w.secrets, &format!("{path}.env")),
             secrets: secret_names(v, &w.secrets, &format!("{path}.secrets")),
             service_account: format!("{stack}-{short}"),
             short_name: short,
@@ -486,6 +522,12 @@ fn queue(v: &mut Validator, raw: &RawStack, stack: &str) -> Option<Queue> {
                 format!("`{}` is not a valid queue name", name.value),
             )
             .hint = Some("use letters, digits, `.`, `-` and `_`".into());
+        } else if is_yaml_word(&name.value) {
+            v.refuse_yaml_word(
+                Pos::from_location(&name.referenced),
+                &format!("queue.rabbitmq.queues[{i}]"),
+                &name.value,
+            );
         } else if queues.contains(&name.value) {
             v.error_at(
                 name,
@@ -900,7 +942,7 @@ fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resourc
                     &format!("{path}.cpu"),
                     format!("`{}` is not a CPU quantity", c.value),
                 )
-                .hint = Some("e.g. `250m` or `1`".into());
+                .hint = Some("e.g. `250m` or `1`; at least `1m`".into());
             }
             c.value.clone()
         }
@@ -947,7 +989,7 @@ fn is_cpu(s: &str) -> bool {
     let ok = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && digits.matches('.').count() <= 1;
-    ok && digits.parse::<f64>().is_ok_and(|x| x > 0.0)
+    ok && millicores(s).is_some_and(|m| m >= 1)
 }
 
 /// Bytes of a Kubernetes memory quantity with a binary or decimal suffix.
@@ -1047,11 +1089,21 @@ const SECRET_WORDS: &[&str] = &[
 fn env_vars(
     v: &mut Validator,
     env: &Option<BTreeMap<String, Sp<String>>>,
+    secrets: &Option<Vec<Sp<String>>>,
     path: &str,
 ) -> Vec<EnvVar> {
     let mut out = Vec::new();
     for (key, value) in env.iter().flatten() {
         let key_path = format!("{path}.{key}");
+        v.refuse_yaml_word(None, &key_path, key);
+        if secrets.iter().flatten().any(|s| s.value == *key) {
+            v.error(
+                None,
+                &key_path,
+                format!("`{key}` is set in `env` and also listed under `secrets`"),
+            )
+            .hint = Some("keep one: a literal in `env`, or a secret from the store".into());
+        }
         let valid = !key.is_empty()
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !key.as_bytes()[0].is_ascii_digit();
@@ -1082,6 +1134,7 @@ fn env_vars(
 }
 
 fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
+    v.refuse_yaml_word(Pos::from_location(&s.referenced), path, &s.value);
     let ok = !s.value.is_empty()
         && s.value.len() <= 64
         && s.value

@@ -6,6 +6,7 @@ mod cli;
 mod consistency;
 mod invariants;
 mod posture;
+mod property;
 mod safe_writes;
 mod schema;
 mod snapshots;
