@@ -41,7 +41,7 @@ pub struct Output {
     pub files: BTreeMap<String, String>,
 }
 
-/// The template environment, built once per process.
+/// The template environment, built once per process; templates compile on first use.
 pub fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -62,12 +62,14 @@ pub fn environment() -> &'static Environment<'static> {
             "private_ranges",
             PRIVATE_RANGES.into_iter().collect::<minijinja::Value>(),
         );
-        for file in template_files(&TEMPLATES) {
-            let id = file.path().to_str().expect("template paths are UTF-8");
-            let source = file.contents_utf8().expect("templates are UTF-8");
-            env.add_template(id, source)
-                .unwrap_or_else(|e| panic!("bug: template `{id}` does not compile: {e:#}"));
-        }
+        // Templates are compiled on first use, once per process: a render compiles only its
+        // own target's templates and the shared ones (a test compiles every one of them).
+        env.set_loader(|id| {
+            Ok(TEMPLATES
+                .get_file(id)
+                .and_then(|f| f.contents_utf8())
+                .map(str::to_string))
+        });
         env
     })
 }
@@ -155,10 +157,12 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let readme_section = format!("{}/README.section.md.j2", ctx.target_id);
     jobs.extend(own.into_iter().filter(|(id, _)| *id != readme_section));
 
+    // The context becomes a template value once, not once per template.
+    let value = minijinja::Value::from(minijinja::value::Serde(ctx));
     let mut files = BTreeMap::new();
     let mut sources = BTreeMap::new();
     for (id, path) in jobs {
-        let mut text = strip_trailing_spaces(&render_template(&id, ctx)?);
+        let mut text = strip_trailing_spaces(&render_template(&id, &value)?);
         if path.ends_with(".yaml") {
             text = tidy_yaml(&text);
         }
@@ -192,7 +196,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let section = render_template(&readme_section, ctx)?;
+    let section = render_template(&readme_section, &value)?;
     let rctx = ReadmeContext {
         ctx,
         roots,
@@ -250,4 +254,21 @@ pub fn strip_trailing_spaces(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_compiles() {
+        let files = template_files(&TEMPLATES);
+        assert!(files.len() > 20, "found only {} templates", files.len());
+        for file in files {
+            let id = file.path().to_str().expect("template paths are UTF-8");
+            if let Err(e) = environment().get_template(id) {
+                panic!("template `{id}` does not compile: {e:#}");
+            }
+        }
+    }
 }
