@@ -47,6 +47,34 @@ fn reported(problems: &[String], needle: &str) {
     );
 }
 
+/// Specs the fuzzer found rendering inconsistent output (`fuzz/regressions/`): each must now
+/// render consistently on every target it declares.
+#[test]
+fn fuzz_regressions_render_consistently() {
+    let dir = crate::support::root().join("fuzz/regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("fuzz/regressions exists") {
+        let path = entry.expect("readable").path();
+        let loaded = fredgen::load(&path).expect("a regression spec parses");
+        for case in loaded.validate_all().expect("a regression spec validates") {
+            let target = fredgen::target::find(case.target).expect("target");
+            let out = loaded
+                .render(target, case.env.as_deref())
+                .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.report()));
+            let problems = check(&out);
+            assert!(
+                problems.is_empty(),
+                "{} on {}:\n{}",
+                path.display(),
+                case.target,
+                problems.join("\n")
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "no regression spec was rendered");
+}
+
 #[test]
 fn each_kind_of_broken_reference_is_reported() {
     let out = fred_eks();
