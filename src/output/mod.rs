@@ -13,6 +13,13 @@
 //! next run), carries over whatever appeared in the live directory meanwhile, and removes the old
 //! tree. An interrupted render leaves the previous output in place; its leftovers are removed by
 //! the next render. A render that would change nothing writes nothing.
+//!
+//! Nothing is fsynced. The swap protects against the render process dying (Ctrl-C, `kill -9`, a
+//! full disk: each shows up as an error before the swap, or not at all); what it cannot protect
+//! against is the machine losing power before the kernel wrote the new files, and fsyncing each
+//! file to cover that would make a render take tens of milliseconds instead of a few. Generated
+//! files are a pure function of the spec, so `fredgen render` restores them at any time, and the
+//! user's own files are hard-linked, never rewritten.
 
 mod stage;
 mod swap;

@@ -6,8 +6,7 @@
 //! everything else hard-linked — a `.terraform/` cache can be hundreds of megabytes — and a regular
 //! file that cannot be hard-linked is copied. A mount point inside the directory is refused. The
 //! staged tree shares those inodes with the live one, so nothing here ever writes into a
-//! carried-over file: generated files and the manifest are created new (`create_new`), written and
-//! synced, and the staged directories are synced before the swap.
+//! carried-over file: generated files and the manifest are created new (`create_new`) and written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -60,7 +59,6 @@ pub(super) fn build(live: Option<&Path>, staging: &Path, plan: &Plan<'_>) -> Res
     for rel in plan.stale {
         remove_empty_parents(staging, &staging.join(rel));
     }
-    sync_dirs(staging)?;
     for (dir, perms) in dirs.iter().rev() {
         match fs::set_permissions(dir, perms.clone()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -128,7 +126,7 @@ fn same_file_system(_a: &fs::Metadata, _b: &fs::Metadata) -> bool {
 }
 
 /// Creates a new file (never opening an existing one, which could be a hard link to a user's
-/// file), writes it and syncs it.
+/// file) and writes it. Not fsynced: see the module documentation of [`super`].
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -136,16 +134,14 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
         .open(path)
         .map_err(|e| Error::io("creating", path, e))?;
     f.write_all(bytes)
-        .map_err(|e| Error::io("writing", path, e))?;
-    f.sync_all().map_err(|e| Error::io("syncing", path, e))
+        .map_err(|e| Error::io("writing", path, e))
 }
 
-/// Copies a file that cannot be hard-linked, with its permissions, and syncs the copy.
+/// Copies a file that cannot be hard-linked, with its permissions.
 fn copy(from: &Path, to: &Path) -> Result<()> {
-    fs::copy(from, to).map_err(|e| Error::io("copying", from, e))?;
-    fs::File::open(to)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("syncing", to, e))
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| Error::io("copying", from, e))
 }
 
 #[cfg(unix)]
@@ -181,25 +177,4 @@ fn remove_empty_parents(root: &Path, file: &Path) {
         }
         cur = p.parent();
     }
-}
-
-/// Syncs every directory of the staged tree, so its entries are durable before the swap.
-#[cfg(unix)]
-fn sync_dirs(dir: &Path) -> Result<()> {
-    let entries = fs::read_dir(dir).map_err(|e| Error::io("reading", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("reading", dir, e))?;
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            sync_dirs(&entry.path())?;
-        }
-    }
-    fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("syncing", dir, e))
-}
-
-/// Directories cannot be opened for syncing here.
-#[cfg(not(unix))]
-fn sync_dirs(_dir: &Path) -> Result<()> {
-    Ok(())
 }

@@ -113,7 +113,6 @@ impl Site {
                 [] => {}
                 [old] => {
                     fs::rename(old, &self.dir).map_err(|e| Error::io("restoring", old, e))?;
-                    sync_dir(&self.parent)?;
                 }
                 _ => {
                     return Err(Error::Unsafe {
@@ -181,7 +180,6 @@ impl Site {
                 return Err(e);
             }
         };
-        sync_dir(&self.parent)?;
         let Some(old) = old else { return Ok(()) };
         let mut conflicts = Vec::new();
         reconcile(&old, &self.dir, Path::new(""), generated, &mut conflicts)?;
@@ -390,20 +388,6 @@ fn make_dirs_writable(dir: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn make_dirs_writable(_dir: &Path) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
-}
-
-/// Syncs a directory, so the renames in it are durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("syncing", dir, e))
-}
-
-/// Directories cannot be opened for syncing here.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
