@@ -162,11 +162,17 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let mut files = BTreeMap::new();
     let mut sources = BTreeMap::new();
     for (id, path) in jobs {
-        let mut text = strip_trailing_spaces(&render_template(&id, &value)?);
+        let rendered = render_template(&id, &value)?;
+        // The header first, then the tidied body, in one buffer: a large file is not copied again.
+        let mut text = header(&path, ctx);
+        let body = text.len();
         if path.ends_with(".yaml") {
-            text = tidy_yaml(&text);
+            tidy_yaml_into(&mut text, &rendered);
+        } else {
+            strip_trailing_spaces_into(&mut text, &rendered);
         }
-        if text.trim().is_empty() {
+        drop(rendered);
+        if text[body..].trim().is_empty() {
             continue;
         }
         sources.insert(path.clone(), id);
@@ -182,7 +188,8 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let kctx = KustomizationContext { resources };
     files.insert(
         "k8s/kustomization.yaml".into(),
-        render_template("shared/kustomization.yaml.j2", &kctx)?,
+        header("k8s/kustomization.yaml", ctx)
+            + &render_template("shared/kustomization.yaml.j2", &kctx)?,
     );
     sources.insert(
         "k8s/kustomization.yaml".into(),
@@ -203,57 +210,65 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         files: files.keys().cloned().collect(),
         target_section: section,
     };
-    files.insert(
-        "README.md".into(),
-        render_template("shared/README.md.j2", &rctx)?,
-    );
+    let readme = header("README.md", ctx) + &render_template("shared/README.md.j2", &rctx)?;
+    files.insert("README.md".into(), readme);
     sources.insert("README.md".into(), "shared/README.md.j2".into());
 
     let mut out = Output::default();
     for (path, text) in files {
         let template = &sources[&path];
         parse_back::check(&path, template, &text)?;
-        let mut full = header(&path, ctx);
-        full.push_str(&text);
-        out.files.insert(path, full);
+        out.files.insert(path, text);
     }
     Ok(out)
 }
 
 /// Drops empty YAML documents that conditional blocks leave behind (leading, doubled or trailing
-/// `---` separators), and ends the file with exactly one newline.
-pub fn tidy_yaml(text: &str) -> String {
-    let mut docs: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for line in text.lines() {
-        if line.trim_end() == "---" {
-            docs.push(std::mem::take(&mut cur));
-        } else {
-            cur.push_str(line);
-            cur.push('\n');
+/// `---` separators), strips trailing spaces, ends with exactly one newline, and appends to `out`.
+pub fn tidy_yaml_into(out: &mut String, text: &str) {
+    // One pass over borrowed document slices: large outputs (a thousand workers) are not copied
+    // document by document.
+    out.reserve(text.len());
+    let mut first = true;
+    let mut start = 0;
+    let mut push = |doc: &str| {
+        let meaningful = doc
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+        if meaningful {
+            if !first {
+                out.push_str("---\n");
+            }
+            first = false;
+            let begin = out.len();
+            for line in doc.lines() {
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+            while out.len() > begin + 1 && out.ends_with("\n\n") {
+                out.pop();
+            }
         }
-    }
-    docs.push(cur);
-    let meaningful = |d: &String| {
-        d.lines()
-            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
     };
-    let kept: Vec<String> = docs
-        .into_iter()
-        .filter(meaningful)
-        .map(|d| d.trim_end().to_string() + "\n")
-        .collect();
-    kept.join("---\n")
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    push(&text[start..]);
 }
 
-/// Removes trailing spaces that empty macro calls and conditionals leave on otherwise blank lines.
-pub fn strip_trailing_spaces(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Appends `text` to `out` without the trailing spaces that empty macro calls and conditionals
+/// leave on otherwise blank lines.
+pub fn strip_trailing_spaces_into(out: &mut String, text: &str) {
+    out.reserve(text.len());
     for line in text.lines() {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out
 }
 
 #[cfg(test)]
