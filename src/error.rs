@@ -25,7 +25,7 @@ impl Pos {
 }
 
 /// One problem in a spec, with where it is, what was expected, and a hint where one helps.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Diagnostic {
     /// The spec file as the user named it.
     pub file: String,

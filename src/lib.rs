@@ -147,6 +147,7 @@ impl Loaded {
             envs.iter().map(|e| Some(e.as_str())).collect()
         };
         let mut all: Vec<error::Diagnostic> = Vec::new();
+        let mut seen: std::collections::BTreeSet<error::Diagnostic> = Default::default();
         let mut cases = Vec::new();
         let targets = self.declared_targets();
         if targets.is_empty() {
@@ -163,6 +164,7 @@ impl Loaded {
             );
             // Still report what is wrong whatever the target: the problems every backend finds.
             all.extend(self.common_problems(&env_list)?);
+            seen.extend(all.iter().cloned());
         }
         for t in &targets {
             for env in &env_list {
@@ -174,7 +176,7 @@ impl Loaded {
                     }),
                     Err(Error::Spec { diagnostics, .. }) => {
                         for d in diagnostics {
-                            if !all.contains(&d) {
+                            if seen.insert(d.clone()) {
                                 all.push(d);
                             }
                         }
@@ -211,12 +213,16 @@ impl Loaded {
             }
             common = Some(match common {
                 None => found,
-                Some(prev) => prev.into_iter().filter(|d| found.contains(d)).collect(),
+                Some(prev) => {
+                    let found: std::collections::BTreeSet<_> = found.into_iter().collect();
+                    prev.into_iter().filter(|d| found.contains(d)).collect()
+                }
             });
         }
         let mut out: Vec<error::Diagnostic> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for d in common.unwrap_or_default() {
-            if !d.path.starts_with("targets") && !out.contains(&d) {
+            if !d.path.starts_with("targets") && seen.insert(d.clone()) {
                 out.push(d);
             }
         }

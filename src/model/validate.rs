@@ -508,6 +508,7 @@ fn queue(v: &mut Validator, raw: &RawStack, stack: &str) -> Option<Queue> {
         None => "20Gi".to_string(),
     };
     let mut queues = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for (i, name) in r.queues.iter().flatten().enumerate() {
         let ok = !name.value.is_empty()
             && name.value.len() <= 200
@@ -528,7 +529,7 @@ fn queue(v: &mut Validator, raw: &RawStack, stack: &str) -> Option<Queue> {
                 &format!("queue.rabbitmq.queues[{i}]"),
                 &name.value,
             );
-        } else if queues.contains(&name.value) {
+        } else if !seen.insert(name.value.clone()) {
             v.error_at(
                 name,
                 &format!("queue.rabbitmq.queues[{i}]"),
@@ -1093,10 +1094,11 @@ fn env_vars(
     path: &str,
 ) -> Vec<EnvVar> {
     let mut out = Vec::new();
+    let secrets: BTreeSet<&str> = secrets.iter().flatten().map(|s| s.value.as_str()).collect();
     for (key, value) in env.iter().flatten() {
         let key_path = format!("{path}.{key}");
         v.refuse_yaml_word(None, &key_path, key);
-        if secrets.iter().flatten().any(|s| s.value == *key) {
+        if secrets.contains(key.as_str()) {
             v.error(
                 None,
                 &key_path,
@@ -1152,9 +1154,10 @@ fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
 
 fn secret_names(v: &mut Validator, secrets: &Option<Vec<Sp<String>>>, path: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (i, s) in secrets.iter().flatten().enumerate() {
         check_secret_name(v, s, &format!("{path}[{i}]"));
-        if out.contains(&s.value) {
+        if !seen.insert(s.value.as_str()) {
             v.error_at(
                 s,
                 &format!("{path}[{i}]"),
