@@ -16,7 +16,9 @@
 
 pub mod consistency;
 pub mod context;
+pub mod parallel;
 pub mod parse_back;
+pub mod tidy;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -104,16 +106,26 @@ fn collect(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<
 
 /// Renders one template by id.
 pub fn render_template<S: serde::Serialize>(id: &str, ctx: &S) -> Result<String> {
-    let env = environment();
-    let tmpl = env.get_template(id).map_err(|e| Error::Template {
+    environment()
+        .get_template(id)
+        .and_then(|t| t.render(minijinja::value::Serde(ctx)))
+        .map_err(|e| template_error(id, e))
+}
+
+/// Renders one template by id into `out`.
+pub fn render_into(id: &str, ctx: &minijinja::Value, out: &mut impl std::io::Write) -> Result<()> {
+    environment()
+        .get_template(id)
+        .and_then(|t| t.render_captured_to(ctx.clone(), out))
+        .map(drop)
+        .map_err(|e| template_error(id, e))
+}
+
+fn template_error(id: &str, e: impl std::fmt::Display) -> Error {
+    Error::Template {
         template: id.into(),
         message: format!("{e}"),
-    })?;
-    tmpl.render(minijinja::value::Serde(ctx))
-        .map_err(|e| Error::Template {
-            template: id.into(),
-            message: format!("{e}"),
-        })
+    }
 }
 
 /// The templates of one folder of `templates/` with the output path each renders to.
@@ -157,26 +169,23 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let readme_section = format!("{}/README.section.md.j2", ctx.target_id);
     jobs.extend(own.into_iter().filter(|(id, _)| *id != readme_section));
 
-    // The context becomes a template value once, not once per template.
+    // The context becomes a template value once, not once per template. Templates render on
+    // every core; results come back in job order.
     let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+    let rendered = parallel::map(&jobs, |(id, path)| -> Result<Option<String>> {
+        // Rendered straight into a tidying writer that starts with the header: a large file is
+        // never held twice.
+        let mut text = tidy::Tidy::new(header(path, ctx), path.ends_with(".yaml"));
+        render_into(id, &value, &mut text)?;
+        text.finish().map_err(|e| template_error(id, e))
+    });
     let mut files = BTreeMap::new();
     let mut sources = BTreeMap::new();
-    for (id, path) in jobs {
-        let rendered = render_template(&id, &value)?;
-        // The header first, then the tidied body, in one buffer: a large file is not copied again.
-        let mut text = header(&path, ctx);
-        let body = text.len();
-        if path.ends_with(".yaml") {
-            tidy_yaml_into(&mut text, &rendered);
-        } else {
-            strip_trailing_spaces_into(&mut text, &rendered);
+    for ((id, path), text) in jobs.into_iter().zip(rendered) {
+        if let Some(text) = text? {
+            sources.insert(path.clone(), id);
+            files.insert(path, text);
         }
-        drop(rendered);
-        if text[body..].trim().is_empty() {
-            continue;
-        }
-        sources.insert(path.clone(), id);
-        files.insert(path, text);
     }
 
     let resources: Vec<String> = files
@@ -214,61 +223,15 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     files.insert("README.md".into(), readme);
     sources.insert("README.md".into(), "shared/README.md.j2".into());
 
-    let mut out = Output::default();
-    for (path, text) in files {
-        let template = &sources[&path];
-        parse_back::check(&path, template, &text)?;
-        out.files.insert(path, text);
+    // Every file is parsed back, large YAML files in pieces, on every core.
+    let mut pieces = Vec::new();
+    for (path, text) in &files {
+        parse_back::pieces(path, &sources[path], text, &mut pieces);
     }
-    Ok(out)
-}
-
-/// Drops empty YAML documents that conditional blocks leave behind (leading, doubled or trailing
-/// `---` separators), strips trailing spaces, ends with exactly one newline, and appends to `out`.
-pub fn tidy_yaml_into(out: &mut String, text: &str) {
-    // One pass over borrowed document slices: large outputs (a thousand workers) are not copied
-    // document by document.
-    out.reserve(text.len());
-    let mut first = true;
-    let mut start = 0;
-    let mut push = |doc: &str| {
-        let meaningful = doc
-            .lines()
-            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-        if meaningful {
-            if !first {
-                out.push_str("---\n");
-            }
-            first = false;
-            let begin = out.len();
-            for line in doc.lines() {
-                out.push_str(line.trim_end());
-                out.push('\n');
-            }
-            while out.len() > begin + 1 && out.ends_with("\n\n") {
-                out.pop();
-            }
-        }
-    };
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            push(&text[start..offset]);
-            start = offset + line.len();
-        }
-        offset += line.len();
-    }
-    push(&text[start..]);
-}
-
-/// Appends `text` to `out` without the trailing spaces that empty macro calls and conditionals
-/// leave on otherwise blank lines.
-pub fn strip_trailing_spaces_into(out: &mut String, text: &str) {
-    out.reserve(text.len());
-    for line in text.lines() {
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
+    parallel::map(&pieces, parse_back::check_piece)
+        .into_iter()
+        .collect::<Result<()>>()?;
+    Ok(Output { files })
 }
 
 #[cfg(test)]

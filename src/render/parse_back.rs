@@ -8,28 +8,80 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// Checks one rendered file.
+/// A YAML file is parsed back in pieces of about this many bytes, each a run of whole documents,
+/// so that one large file (a thousand workers' manifests) is checked on every thread.
+const PIECE: usize = 64 * 1024;
+
+/// One piece of a rendered file to parse back: a whole `.tf` file, or a run of whole documents
+/// of a `.yaml` file.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece<'a> {
+    /// Output path.
+    pub path: &'a str,
+    /// The template the file came from.
+    pub template: &'a str,
+    /// The piece's text.
+    pub text: &'a str,
+    /// How many lines of the file come before the piece, for messages.
+    pub lines_before: usize,
+}
+
+/// Splits one rendered file into the pieces [`check_piece`] checks; other formats have none.
+///
+/// YAML is cut only before a `---` line: at the start of a line that marker ends any document,
+/// so every piece parses exactly as its documents do in the whole stream.
+pub fn pieces<'a>(path: &'a str, template: &'a str, text: &'a str, out: &mut Vec<Piece<'a>>) {
+    let piece = |text, lines_before| Piece {
+        path,
+        template,
+        text,
+        lines_before,
+    };
+    if path.ends_with(".tf") {
+        out.push(piece(text, 0));
+    } else if path.ends_with(".yaml") {
+        let (mut start, mut start_line, mut offset) = (0, 0, 0);
+        for (line_no, line) in text.split_inclusive('\n').enumerate() {
+            if offset - start >= PIECE && line.trim_end() == "---" {
+                out.push(piece(&text[start..offset], start_line));
+                (start, start_line) = (offset, line_no);
+            }
+            offset += line.len();
+        }
+        out.push(piece(&text[start..], start_line));
+    }
+}
+
+/// Checks one rendered file: every piece of it.
 pub fn check(path: &str, template: &str, text: &str) -> Result<()> {
+    let mut all = Vec::new();
+    pieces(path, template, text, &mut all);
+    all.iter().try_for_each(check_piece)
+}
+
+/// Checks one piece: HCL must parse; YAML must parse, and below `k8s/` (except the
+/// kustomization) every document must carry `apiVersion`, `kind` and `metadata.name`.
+pub fn check_piece(piece: &Piece) -> Result<()> {
     let fail = |format: &'static str, message: String| Error::ParseBack {
-        path: path.to_string(),
-        template: template.to_string(),
+        path: piece.path.to_string(),
+        template: piece.template.to_string(),
         format,
         message,
     };
-    if path.ends_with(".tf") {
-        hcl::parse(text).map_err(|e| fail("HCL", e.to_string()))?;
-    } else if path.ends_with(".yaml") {
-        let heads = yaml_heads(text).map_err(|m| fail("YAML", m))?;
-        if path.starts_with("k8s/") && !path.ends_with("kustomization.yaml") {
-            for (i, head) in heads.iter().enumerate() {
-                let Some(head) = head else { continue };
-                for (what, ok) in ["apiVersion", "kind", "metadata.name"].iter().zip(head) {
-                    if !ok {
-                        return Err(fail(
-                            "a Kubernetes object",
-                            format!("document {} has no `{what}`", i + 1),
-                        ));
-                    }
+    if piece.path.ends_with(".tf") {
+        hcl::parse(piece.text).map_err(|e| fail("HCL", e.to_string()))?;
+        return Ok(());
+    }
+    let heads = yaml_heads(piece.text, piece.lines_before).map_err(|m| fail("YAML", m))?;
+    if piece.path.starts_with("k8s/") && !piece.path.ends_with("kustomization.yaml") {
+        for (line, head) in heads {
+            let Some(head) = head else { continue };
+            for (what, ok) in ["apiVersion", "kind", "metadata.name"].iter().zip(head) {
+                if !ok {
+                    return Err(fail(
+                        "a Kubernetes object",
+                        format!("the document at line {line} has no `{what}`"),
+                    ));
                 }
             }
         }
@@ -40,6 +92,17 @@ pub fn check(path: &str, template: &str, text: &str) -> Result<()> {
 /// Whether one document has a scalar `apiVersion`, `kind` and `metadata.name`; `None` for an
 /// empty document.
 type Head = Option<[bool; 3]>;
+
+/// Where a node sits, as far as [`Head`] cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// The value of the top-level `apiVersion`, `kind`, or `metadata`'s `name`.
+    Head(usize),
+    /// The value of the top-level `metadata`.
+    Metadata,
+    /// Anything else.
+    Other,
+}
 
 /// What a collection being parsed is, for [`yaml_heads`].
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,20 +120,30 @@ struct Frame {
     role: Role,
     /// In a mapping: the next node is a key.
     expecting_key: bool,
-    /// In a mapping: the last key read.
-    key: String,
+    /// In a mapping: what the value of the last key read is.
+    slot: Slot,
 }
 
-/// Parses YAML (every document) at the event level, without building values, and reports each
-/// document's [`Head`]. Rendering calls this for every YAML file it writes, so it must be cheap:
-/// building a value tree per document costs more than rendering the templates.
-fn yaml_heads(text: &str) -> std::result::Result<Vec<Head>, String> {
+/// Parses YAML (every document) at the event level, without building values or copying keys,
+/// and reports each document's first line (counting `lines_before`) and [`Head`]. Rendering calls
+/// this for every YAML file it writes, so it must be cheap: building a value tree per document
+/// costs more than rendering the templates.
+fn yaml_heads(text: &str, lines_before: usize) -> std::result::Result<Vec<(usize, Head)>, String> {
     use granit_parser::{Event, Parser};
     let mut docs = Vec::new();
     let mut head: Head = None;
+    let mut doc_line = 0;
     let mut frames: Vec<Frame> = Vec::new();
     for item in Parser::new_from_str(text) {
-        let (event, _) = item.map_err(|e| first_line(&e.to_string()))?;
+        let (event, span) = item.map_err(|e| {
+            let info = e.info();
+            format!(
+                "{} at line {} column {}",
+                info.lines().next().unwrap_or("invalid YAML"),
+                e.marker().line() + lines_before,
+                e.marker().col() + 1
+            )
+        })?;
         let node = matches!(
             event,
             Event::Scalar(..)
@@ -78,30 +151,37 @@ fn yaml_heads(text: &str) -> std::result::Result<Vec<Head>, String> {
                 | Event::SequenceStart(..)
                 | Event::Alias(_)
         );
-        // For a node inside a mapping: is it a key, and which key does a value belong to?
-        let (is_key, parent, key) = match frames.last_mut() {
+        // For a node inside a mapping: is it a key, and what is the value of that key?
+        let (is_key, parent, slot) = match frames.last_mut() {
             Some(f) if node && f.mapping => {
                 let is_key = f.expecting_key;
                 f.expecting_key = !is_key;
-                (is_key, Some(f.role), f.key.clone())
+                (is_key, Some(f.role), f.slot)
             }
-            Some(f) => (false, Some(f.role), String::new()),
-            None => (false, None, String::new()),
+            Some(f) => (false, Some(f.role), Slot::Other),
+            None => (false, None, Slot::Other),
         };
         match event {
-            Event::DocumentStart(..) => head = None,
-            Event::DocumentEnd => docs.push(head.take()),
+            Event::DocumentStart(..) => {
+                head = None;
+                doc_line = span.start.line() + lines_before;
+            }
+            Event::DocumentEnd => docs.push((doc_line, head.take())),
             Event::Scalar(value, ..) => {
                 if is_key {
                     if let Some(f) = frames.last_mut() {
-                        f.key = value.into_owned();
+                        f.slot = match (f.role, value.as_ref()) {
+                            (Role::Top, "apiVersion") => Slot::Head(0),
+                            (Role::Top, "kind") => Slot::Head(1),
+                            (Role::Top, "metadata") => Slot::Metadata,
+                            (Role::Metadata, "name") => Slot::Head(2),
+                            _ => Slot::Other,
+                        };
                     }
                     continue;
                 }
-                match (parent, key.as_str(), head.as_mut()) {
-                    (Some(Role::Top), "apiVersion", Some(h)) => h[0] = true,
-                    (Some(Role::Top), "kind", Some(h)) => h[1] = true,
-                    (Some(Role::Metadata), "name", Some(h)) => h[2] = true,
+                match (parent, slot, head.as_mut()) {
+                    (Some(_), Slot::Head(i), Some(h)) => h[i] = true,
                     (None, _, _) if !matches!(value.as_ref(), "" | "~" | "null") => {
                         head = Some([false; 3]);
                     }
@@ -110,19 +190,19 @@ fn yaml_heads(text: &str) -> std::result::Result<Vec<Head>, String> {
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let mapping = matches!(event, Event::MappingStart(..));
-                let role = match (parent, key.as_str()) {
+                let role = match (parent, slot) {
                     (None, _) => {
                         head = Some([false; 3]);
                         if mapping { Role::Top } else { Role::Other }
                     }
-                    (Some(Role::Top), "metadata") if mapping && !is_key => Role::Metadata,
+                    (Some(Role::Top), Slot::Metadata) if mapping && !is_key => Role::Metadata,
                     _ => Role::Other,
                 };
                 frames.push(Frame {
                     mapping,
                     role,
                     expecting_key: true,
-                    key: String::new(),
+                    slot: Slot::Other,
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -161,7 +241,8 @@ mod tests {
         let headless = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: Service\nmetadata: {name: b}\n";
         let err = check("k8s/x.yaml", "t", headless).expect_err("no apiVersion");
         assert!(
-            err.to_string().contains("document 2 has no `apiVersion`"),
+            err.to_string()
+                .contains("the document at line 5 has no `apiVersion`"),
             "{err}"
         );
         let nameless = "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n";
