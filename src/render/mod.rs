@@ -160,31 +160,91 @@ pub fn header(path: &str, ctx: &TemplateContext) -> String {
     }
 }
 
+/// One unit of a render's first, parallel phase.
+enum Job {
+    /// A template that renders to a file (or to nothing).
+    File { id: String, path: String },
+    /// The target's README section, which the README embeds.
+    Section(String),
+    /// A template that renders after this phase, compiled now on whichever thread is free.
+    Compile(&'static str),
+}
+
+/// What a [`Job`] produced.
+enum Done {
+    /// A file (or `None`), and whether it was already parsed back.
+    File(Option<String>, bool),
+    Section(String),
+    Compiled,
+}
+
+const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
+const README: &str = "shared/README.md.j2";
+
 /// Renders a whole target: shared manifests, shared values, the target's own templates, the
 /// kustomization and the README. Parses everything back before returning.
+///
+/// Two phases run on every core. The first renders each template, and parses back at once any
+/// file small enough to be one piece; the second parses back the pieces of the large files, so a
+/// thousand workers' manifests are checked by every thread, not by the one that rendered them.
 pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
-    let mut jobs = folder("shared/k8s", "k8s/");
-    jobs.extend(folder("shared/values", "terraform/30-platform/values/"));
-    let own = folder(ctx.target_id, "");
     let readme_section = format!("{}/README.section.md.j2", ctx.target_id);
-    jobs.extend(own.into_iter().filter(|(id, _)| *id != readme_section));
+    let mut jobs: Vec<Job> = folder("shared/k8s", "k8s/")
+        .into_iter()
+        .chain(folder("shared/values", "terraform/30-platform/values/"))
+        .chain(folder(ctx.target_id, ""))
+        .filter(|(id, _)| *id != readme_section)
+        .map(|(id, path)| Job::File { id, path })
+        .collect();
+    jobs.extend([
+        Job::Section(readme_section),
+        Job::Compile(KUSTOMIZATION),
+        Job::Compile(README),
+    ]);
 
-    // The context becomes a template value once, not once per template. Templates render on
-    // every core; results come back in job order.
+    // The context becomes a template value once, not once per template. Results come back in
+    // job order, so neither the output nor the first error depends on scheduling.
     let value = minijinja::Value::from(minijinja::value::Serde(ctx));
-    let rendered = parallel::map(&jobs, |(id, path)| -> Result<Option<String>> {
-        // Rendered straight into a tidying writer that starts with the header: a large file is
-        // never held twice.
-        let mut text = tidy::Tidy::new(header(path, ctx), path.ends_with(".yaml"));
-        render_into(id, &value, &mut text)?;
-        text.finish().map_err(|e| template_error(id, e))
+    let done = parallel::map(&jobs, |job| -> Result<Done> {
+        match job {
+            Job::File { id, path } => {
+                // Rendered straight into a tidying writer that starts with the header: a large
+                // file is never held twice.
+                let mut text = tidy::Tidy::new(header(path, ctx), path.ends_with(".yaml"));
+                render_into(id, &value, &mut text)?;
+                let Some(text) = text.finish().map_err(|e| template_error(id, e))? else {
+                    return Ok(Done::File(None, true));
+                };
+                let mut pieces = Vec::new();
+                parse_back::pieces(path, id, &text, &mut pieces);
+                let small = pieces.len() <= 1;
+                if small {
+                    pieces.iter().try_for_each(parse_back::check_piece)?;
+                }
+                Ok(Done::File(Some(text), small))
+            }
+            Job::Section(id) => render_template(id, &value).map(Done::Section),
+            Job::Compile(id) => environment()
+                .get_template(id)
+                .map(|_| Done::Compiled)
+                .map_err(|e| template_error(id, e)),
+        }
     });
     let mut files = BTreeMap::new();
     let mut sources = BTreeMap::new();
-    for ((id, path), text) in jobs.into_iter().zip(rendered) {
-        if let Some(text) = text? {
-            sources.insert(path.clone(), id);
-            files.insert(path, text);
+    let mut unchecked = Vec::new();
+    let mut section = String::new();
+    for (job, done) in jobs.into_iter().zip(done) {
+        match (job, done?) {
+            (Job::File { id, path }, Done::File(Some(text), checked)) => {
+                if !checked {
+                    unchecked.push(path.clone());
+                }
+                sources.insert(path.clone(), id);
+                files.insert(path, text);
+            }
+            (_, Done::Section(text)) => section = text,
+            _ => {}
         }
     }
 
@@ -194,16 +254,10 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         .filter(|p| p.ends_with(".yaml"))
         .map(str::to_string)
         .collect();
-    let kctx = KustomizationContext { resources };
-    files.insert(
-        "k8s/kustomization.yaml".into(),
-        header("k8s/kustomization.yaml", ctx)
-            + &render_template("shared/kustomization.yaml.j2", &kctx)?,
-    );
-    sources.insert(
-        "k8s/kustomization.yaml".into(),
-        "shared/kustomization.yaml.j2".into(),
-    );
+    let kustomization = header("k8s/kustomization.yaml", ctx)
+        + &render_template(KUSTOMIZATION, &KustomizationContext { resources })?;
+    parse_back::check("k8s/kustomization.yaml", KUSTOMIZATION, &kustomization)?;
+    files.insert("k8s/kustomization.yaml".into(), kustomization);
 
     let roots: Vec<String> = files
         .keys()
@@ -212,21 +266,19 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let section = render_template(&readme_section, &value)?;
     let rctx = ReadmeContext {
         ctx,
         roots,
         files: files.keys().cloned().collect(),
         target_section: section,
     };
-    let readme = header("README.md", ctx) + &render_template("shared/README.md.j2", &rctx)?;
+    let readme = header("README.md", ctx) + &render_template(README, &rctx)?;
     files.insert("README.md".into(), readme);
-    sources.insert("README.md".into(), "shared/README.md.j2".into());
 
-    // Every file is parsed back, large YAML files in pieces, on every core.
+    // The large files, in pieces of whole documents, on every core.
     let mut pieces = Vec::new();
-    for (path, text) in &files {
-        parse_back::pieces(path, &sources[path], text, &mut pieces);
+    for path in &unchecked {
+        parse_back::pieces(path, &sources[path], &files[path], &mut pieces);
     }
     parallel::map(&pieces, parse_back::check_piece)
         .into_iter()
