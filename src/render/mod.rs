@@ -32,6 +32,7 @@ pub use context::{
     KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext, egress_to,
     public_egress,
 };
+use parse_back::Piece;
 
 /// Every template, embedded.
 pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -172,8 +173,7 @@ enum Job {
 
 /// What a [`Job`] produced.
 enum Done {
-    /// A file (or `None`), and whether it was already parsed back.
-    File(Option<String>, bool),
+    File(Option<String>),
     Section(String),
     Compiled,
 }
@@ -184,9 +184,10 @@ const README: &str = "shared/README.md.j2";
 /// Renders a whole target: shared manifests, shared values, the target's own templates, the
 /// kustomization and the README. Parses everything back before returning.
 ///
-/// Two phases run on every core. The first renders each template, and parses back at once any
-/// file small enough to be one piece; the second parses back the pieces of the large files, so a
-/// thousand workers' manifests are checked by every thread, not by the one that rendered them.
+/// Templates render on every core. Each file is parsed back by whichever thread is free: a large
+/// YAML file in pieces of whole documents, handed over while its template is still rendering the
+/// rest, so a thousand workers' manifests are checked by every thread, not only the one that
+/// renders them.
 pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let readme_section = format!("{}/README.section.md.j2", ctx.target_id);
     let mut jobs: Vec<Job> = folder("shared/k8s", "k8s/")
@@ -202,26 +203,41 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         Job::Compile(README),
     ]);
 
-    // The context becomes a template value once, not once per template. Results come back in
-    // job order, so neither the output nor the first error depends on scheduling.
+    // The context becomes a template value once, not once per template.
     let value = minijinja::Value::from(minijinja::value::Serde(ctx));
-    let done = parallel::map(&jobs, |job| -> Result<Done> {
+    let (done, parse_error) = parallel::run(&jobs, |job, handoff| -> Result<Done> {
         match job {
             Job::File { id, path } => {
+                // Parsed back on whichever thread is free.
+                let mut check = move |text: &str, lines_before: usize| {
+                    handoff.submit(text, move |text: &str| {
+                        parse_back::check_piece(&Piece {
+                            path,
+                            template: id,
+                            text,
+                            lines_before,
+                        })
+                    });
+                };
                 // Rendered straight into a tidying writer that starts with the header: a large
                 // file is never held twice.
-                let mut text = tidy::Tidy::new(header(path, ctx), path.ends_with(".yaml"));
-                render_into(id, &value, &mut text)?;
-                let Some(text) = text.finish().map_err(|e| template_error(id, e))? else {
-                    return Ok(Done::File(None, true));
-                };
-                let mut pieces = Vec::new();
-                parse_back::pieces(path, id, &text, &mut pieces);
-                let small = pieces.len() <= 1;
-                if small {
-                    pieces.iter().try_for_each(parse_back::check_piece)?;
+                let header = header(path, ctx);
+                if path.ends_with(".yaml") {
+                    let mut text = tidy::Tidy::with_pieces(header, check);
+                    render_into(id, &value, &mut text)?;
+                    text.finish().map(Done::File)
+                } else {
+                    let mut text = tidy::Tidy::new(header, false);
+                    render_into(id, &value, &mut text)?;
+                    let text = text.finish();
+                    if let Ok(Some(text)) = &text
+                        && parse_back::applies(path)
+                    {
+                        check(text, 0);
+                    }
+                    text.map(Done::File)
                 }
-                Ok(Done::File(Some(text), small))
+                .map_err(|e| template_error(id, e))
             }
             Job::Section(id) => render_template(id, &value).map(Done::Section),
             Job::Compile(id) => environment()
@@ -230,22 +246,20 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
                 .map_err(|e| template_error(id, e)),
         }
     });
+    // A template that failed to render is reported before any file that did not parse back.
     let mut files = BTreeMap::new();
-    let mut sources = BTreeMap::new();
-    let mut unchecked = Vec::new();
     let mut section = String::new();
     for (job, done) in jobs.into_iter().zip(done) {
         match (job, done?) {
-            (Job::File { id, path }, Done::File(Some(text), checked)) => {
-                if !checked {
-                    unchecked.push(path.clone());
-                }
-                sources.insert(path.clone(), id);
+            (Job::File { path, .. }, Done::File(Some(text))) => {
                 files.insert(path, text);
             }
             (_, Done::Section(text)) => section = text,
             _ => {}
         }
+    }
+    if let Some(e) = parse_error {
+        return Err(e);
     }
 
     let resources: Vec<String> = files
@@ -274,15 +288,6 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     };
     let readme = header("README.md", ctx) + &render_template(README, &rctx)?;
     files.insert("README.md".into(), readme);
-
-    // The large files, in pieces of whole documents, on every core.
-    let mut pieces = Vec::new();
-    for path in &unchecked {
-        parse_back::pieces(path, &sources[path], &files[path], &mut pieces);
-    }
-    parallel::map(&pieces, parse_back::check_piece)
-        .into_iter()
-        .collect::<Result<()>>()?;
     Ok(Output { files })
 }
 

@@ -8,12 +8,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// A YAML file is parsed back in pieces of about this many bytes, each a run of whole documents,
-/// so that one large file (a thousand workers' manifests) is checked on every thread.
-const PIECE: usize = 64 * 1024;
-
-/// One piece of a rendered file to parse back: a whole `.tf` file, or a run of whole documents
-/// of a `.yaml` file.
+/// One piece of a rendered file to parse back: a whole file, or a run of whole documents of a
+/// large `.yaml` file (see [`super::tidy::Tidy::with_pieces`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Piece<'a> {
     /// Output path.
@@ -26,37 +22,19 @@ pub struct Piece<'a> {
     pub lines_before: usize,
 }
 
-/// Splits one rendered file into the pieces [`check_piece`] checks; other formats have none.
-///
-/// YAML is cut only before a `---` line: at the start of a line that marker ends any document,
-/// so every piece parses exactly as its documents do in the whole stream.
-pub fn pieces<'a>(path: &'a str, template: &'a str, text: &'a str, out: &mut Vec<Piece<'a>>) {
-    let piece = |text, lines_before| Piece {
+/// Whether files at `path` are parsed back: `.tf` and `.yaml` files are.
+pub fn applies(path: &str) -> bool {
+    path.ends_with(".tf") || path.ends_with(".yaml")
+}
+
+/// Checks one whole rendered file.
+pub fn check(path: &str, template: &str, text: &str) -> Result<()> {
+    check_piece(&Piece {
         path,
         template,
         text,
-        lines_before,
-    };
-    if path.ends_with(".tf") {
-        out.push(piece(text, 0));
-    } else if path.ends_with(".yaml") {
-        let (mut start, mut start_line, mut offset) = (0, 0, 0);
-        for (line_no, line) in text.split_inclusive('\n').enumerate() {
-            if offset - start >= PIECE && line.trim_end() == "---" {
-                out.push(piece(&text[start..offset], start_line));
-                (start, start_line) = (offset, line_no);
-            }
-            offset += line.len();
-        }
-        out.push(piece(&text[start..], start_line));
-    }
-}
-
-/// Checks one rendered file: every piece of it.
-pub fn check(path: &str, template: &str, text: &str) -> Result<()> {
-    let mut all = Vec::new();
-    pieces(path, template, text, &mut all);
-    all.iter().try_for_each(check_piece)
+        lines_before: 0,
+    })
 }
 
 /// Checks one piece: HCL must parse; YAML must parse, and below `k8s/` (except the
@@ -70,6 +48,9 @@ pub fn check_piece(piece: &Piece) -> Result<()> {
     };
     if piece.path.ends_with(".tf") {
         hcl::parse(piece.text).map_err(|e| fail("HCL", e.to_string()))?;
+        return Ok(());
+    }
+    if !piece.path.ends_with(".yaml") {
         return Ok(());
     }
     let heads = yaml_heads(piece.text, piece.lines_before).map_err(|m| fail("YAML", m))?;

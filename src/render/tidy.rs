@@ -5,11 +5,21 @@
 //! receives the output in fragments and appends it, tidied line by line, to a buffer that already
 //! holds the file's header. Nothing is rendered into one buffer and copied into another, so a
 //! large file (a thousand workers' manifests) is in memory once.
+//!
+//! A YAML file can also be cut into pieces of whole documents while it renders
+//! ([`Tidy::with_pieces`]), so that other threads parse back the first pieces of a large file
+//! while its template is still rendering the rest.
 
 use std::io;
 
+/// A YAML file is cut into pieces of about this many bytes.
+pub const PIECE: usize = 64 * 1024;
+
+/// Receives each piece: its text and how many lines of the file come before it.
+type OnPiece<'a> = Box<dyn FnMut(&str, usize) + 'a>;
+
 /// A writer that tidies what a template writes into it; see the module docs.
-pub struct Tidy {
+pub struct Tidy<'a> {
     out: String,
     yaml: bool,
     /// The start of the body (after the header).
@@ -24,9 +34,13 @@ pub struct Tidy {
     meaningful: bool,
     /// YAML: no document has been kept yet (so the next one needs no separator).
     first: bool,
+    on_piece: Option<OnPiece<'a>>,
+    /// Where the next piece starts, and how many lines come before it.
+    sealed: usize,
+    sealed_lines: usize,
 }
 
-impl Tidy {
+impl<'a> Tidy<'a> {
     /// A writer that appends to `header`; `yaml` also drops empty documents.
     pub fn new(header: String, yaml: bool) -> Self {
         let body = header.len();
@@ -39,6 +53,30 @@ impl Tidy {
             doc_body: body,
             meaningful: false,
             first: true,
+            on_piece: None,
+            sealed: 0,
+            sealed_lines: 0,
+        }
+    }
+
+    /// A YAML writer that also hands `on_piece` the file in pieces of whole documents (the
+    /// header is in the first), each as soon as the next document starts past [`PIECE`] bytes,
+    /// and the rest when the file is finished. A `---` line at the start of a line ends any YAML
+    /// document, so every piece parses exactly as its documents do in the whole file.
+    pub fn with_pieces(header: String, on_piece: impl FnMut(&str, usize) + 'a) -> Self {
+        Tidy {
+            on_piece: Some(Box::new(on_piece)),
+            ..Tidy::new(header, true)
+        }
+    }
+
+    /// Hands everything from the last cut to `end` to `on_piece`.
+    fn seal(&mut self, end: usize) {
+        if let Some(on_piece) = self.on_piece.as_mut() {
+            let piece = &self.out[self.sealed..end];
+            on_piece(piece, self.sealed_lines);
+            self.sealed_lines += piece.bytes().filter(|&b| b == b'\n').count();
+            self.sealed = end;
         }
     }
 
@@ -52,7 +90,13 @@ impl Tidy {
         if self.yaml {
             self.end_document();
         }
-        Ok((!self.out[self.body..].trim().is_empty()).then_some(self.out))
+        if self.out[self.body..].trim().is_empty() {
+            return Ok(None);
+        }
+        if self.out.len() > self.sealed {
+            self.seal(self.out.len());
+        }
+        Ok(Some(std::mem::take(&mut self.out)))
     }
 
     /// Takes one whole line, without its newline.
@@ -73,6 +117,9 @@ impl Tidy {
     }
 
     fn begin_document(&mut self) {
+        if self.out.len() - self.sealed >= PIECE {
+            self.seal(self.out.len());
+        }
         self.doc_start = self.out.len();
         if !self.first {
             self.out.push_str("---\n");
@@ -99,7 +146,7 @@ fn utf8(bytes: &[u8]) -> io::Result<&str> {
     std::str::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-impl io::Write for Tidy {
+impl io::Write for Tidy<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut rest = buf;
         while let Some(end) = rest.iter().position(|&b| b == b'\n') {
@@ -149,6 +196,38 @@ mod tests {
         }
         assert_eq!(tidy("---\n# nothing\n---\n", true, 5), None);
         assert_eq!(tidy("a: 1", true, 5).as_deref(), Some("# h\na: 1\n"));
+    }
+
+    #[test]
+    fn large_yaml_is_handed_over_in_pieces_of_whole_documents_that_add_up_to_the_file() {
+        let doc = format!("a: {}\nb:\n  - c\n", "x".repeat(1000));
+        let raw = format!("---\n{}", vec![doc.as_str(); 300].join("---\n---\n"));
+        let mut pieces = Vec::new();
+        let mut t = Tidy::with_pieces("# h\n".into(), |piece: &str, lines: usize| {
+            pieces.push((piece.to_string(), lines))
+        });
+        for chunk in raw.as_bytes().chunks(333) {
+            t.write_all(chunk).expect("writes to memory");
+        }
+        let whole = t.finish().expect("valid UTF-8").expect("not blank");
+        assert!(pieces.len() >= 4, "{} pieces", pieces.len());
+        let joined: String = pieces.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(joined, whole);
+        let mut lines = 0;
+        for (i, (piece, before)) in pieces.iter().enumerate() {
+            assert_eq!(*before, lines);
+            lines += piece.matches('\n').count();
+            assert_eq!(
+                piece.starts_with("---\n"),
+                i > 0,
+                "piece {i} starts a document"
+            );
+            assert!(
+                piece.len() < PIECE + doc.len() + 8,
+                "piece {i} is {} bytes",
+                piece.len()
+            );
+        }
     }
 
     #[test]
