@@ -189,7 +189,7 @@ mod tests {
 
     /// Work that takes long for some items, so threads finish out of order.
     fn uneven(i: u64) -> u64 {
-        let spin = if i % 7 == 0 { 20_000 } else { 10 };
+        let spin = if i.is_multiple_of(7) { 20_000 } else { 10 };
         std::hint::black_box((0..spin).fold(0u64, |a, k| a.wrapping_add(k)));
         i
     }
