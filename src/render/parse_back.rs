@@ -47,7 +47,8 @@ pub fn check_piece(piece: &Piece) -> Result<()> {
         message,
     };
     if piece.path.ends_with(".tf") {
-        hcl::parse(piece.text).map_err(|e| fail("HCL", e.to_string()))?;
+        // hcl-rs parses with hcl-edit; calling it directly skips converting the tree.
+        hcl::edit::parser::parse_body(piece.text).map_err(|e| fail("HCL", e.to_string()))?;
         return Ok(());
     }
     if !piece.path.ends_with(".yaml") {
