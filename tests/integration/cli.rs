@@ -494,3 +494,65 @@ fn init_never_overwrites_a_spec_and_keeps_an_existing_schema() {
     let validate = fredgen(tmp.path(), &["validate", "-f", "other/stack.yaml"]);
     assert_eq!(validate.status.code(), Some(0), "{}", text(&validate));
 }
+
+/// A valid spec with `n` workers, the shape of `bench/gen-spec.py`.
+fn many_workers(n: usize) -> String {
+    let mut spec = String::from(
+        "name: many\ndomain: many.example.com\nfrontend:\n  image: ghcr.io/acme/web:1.0.0\n  port: 8000\n  health: { path: /healthz }\n  replicas: { min: 2, max: 4 }\n  resources: { cpu: 250m, memory: 256Mi }\nworkers:\n",
+    );
+    for i in 0..n {
+        spec += &format!(
+            "  - name: w{i}\n    image: ghcr.io/acme/worker:1.0.0\n    command: [celery, worker, -Q, q{q}]\n    consumes: q{q}\n    replicas: {{ min: 2, max: 4 }}\n    resources: {{ cpu: 100m, memory: 128Mi }}\n    health: {{ command: [celery, inspect, ping] }}\n",
+            q = i % 3
+        );
+    }
+    spec + "queue:\n  rabbitmq: { version: \"4.3\", replicas: 3, queues: [q0, q1, q2] }\npostgres:\n  version: \"17\"\n  storage: 20Gi\n  ha: true\n  backup: { retention_days: 7 }\nmonitoring:\n  metrics: true\n  logs: true\ntargets:\n  eks: { region: eu-west-1 }\n  gke: { project: many-prod, region: europe-west1 }\n  hetzner: { location: fsn1 }\n"
+}
+
+/// Every file below `dir`, relative path → bytes.
+fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).expect("readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).expect("below dir");
+                out.insert(
+                    rel.to_string_lossy().into_owned(),
+                    fs::read(&path).expect("readable"),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_large_render_is_the_same_bytes_on_one_thread_and_on_four() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::write(tmp.path().join("fredgen.yaml"), many_workers(150)).expect("writes");
+    for target in ["eks", "gke", "hetzner"] {
+        let mut trees = Vec::new();
+        for threads in ["1", "4"] {
+            let out = format!("out-{target}-{threads}");
+            let run = std::process::Command::new(env!("CARGO_BIN_EXE_fredgen"))
+                .current_dir(tmp.path())
+                .env("FREDGEN_THREADS", threads)
+                .args(["render", "--target", target, "-o", &out])
+                .output()
+                .expect("fredgen runs");
+            assert!(run.status.success(), "{target}/{threads}: {}", text(&run));
+            trees.push(tree(&tmp.path().join(out)));
+        }
+        // The manifests of 150 workers are parsed back in several pieces.
+        let workers = trees[0]["k8s/workers.yaml"].len();
+        assert!(
+            workers > 3 * fredgen::render::tidy::PIECE,
+            "{target}: workers.yaml is only {workers} bytes"
+        );
+        assert_eq!(trees[0], trees[1], "{target}: 1 and 4 threads differ");
+    }
+}
