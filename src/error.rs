@@ -57,8 +57,9 @@ impl Diagnostic {
         self
     }
 
-    /// Renders the diagnostic with the offending source line and a caret under the column.
-    pub fn render(&self, source: Option<&str>) -> String {
+    /// Renders the diagnostic with `source_line` (the line its position points at) and a caret
+    /// under the column. [`Error::report`] splits the source into lines once for all diagnostics.
+    pub fn render(&self, source_line: Option<&str>) -> String {
         let mut out = String::from("error");
         if !self.path.is_empty() {
             out.push_str(&format!(" at `{}`", self.path));
@@ -70,7 +71,7 @@ impl Diagnostic {
                     "  --> {}:{}:{}\n",
                     self.file, pos.line, pos.column
                 ));
-                if let Some(line) = source.and_then(|s| s.lines().nth(pos.line - 1)) {
+                if let Some(line) = source_line {
                     let (line, column) = window(line, pos.column);
                     let gutter = pos.line.to_string();
                     let pad = " ".repeat(gutter.len());
@@ -203,8 +204,14 @@ impl Error {
                 diagnostics,
             } => {
                 let mut out = String::new();
+                let lines: Vec<&str> = source_text
+                    .as_deref()
+                    .map_or(Vec::new(), |s| s.lines().collect());
                 for d in diagnostics {
-                    out.push_str(&d.render(source_text.as_deref()));
+                    let line = d
+                        .pos
+                        .and_then(|p| lines.get(p.line.checked_sub(1)?).copied());
+                    out.push_str(&d.render(line));
                     out.push('\n');
                 }
                 out.push_str(&format!("{self}\n"));

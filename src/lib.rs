@@ -54,8 +54,28 @@ pub fn parse(file: &str, text: String) -> Result<Loaded> {
 
 /// Reads and parses a spec file.
 pub fn load(path: &std::path::Path) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
+    use std::io::Read;
     let file = path.display().to_string();
+    let too_large = |len| Error::Spec {
+        source_text: None,
+        diagnostics: vec![spec::too_large(&file, len)],
+    };
+    // A file over the limit is refused before it is read, and a stream (a pipe, /dev/stdin) is
+    // read only to one byte past it: memory stays bounded whatever the path names.
+    let mut handle = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    let len = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > spec::MAX_SPEC_BYTES as u64 {
+        return Err(too_large(Some(len)));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    handle
+        .by_ref()
+        .take(spec::MAX_SPEC_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("reading", path, e))?;
+    if bytes.len() > spec::MAX_SPEC_BYTES {
+        return Err(too_large(None));
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(_) => {

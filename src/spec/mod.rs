@@ -292,21 +292,26 @@ pub(crate) fn options() -> serde_saphyr::Options {
 /// The largest spec file fredgen reads.
 pub const MAX_SPEC_BYTES: usize = 1 << 20;
 
+/// The diagnostic for a spec over [`MAX_SPEC_BYTES`]: `len` bytes, or more than the limit when
+/// the size is not known.
+pub fn too_large(file: &str, len: Option<u64>) -> Diagnostic {
+    let size = match len {
+        Some(len) => format!("spec is {len} bytes"),
+        None => "spec is larger than that".to_string(),
+    };
+    Diagnostic::new(
+        file,
+        None,
+        "",
+        format!("{size}; the limit is {MAX_SPEC_BYTES}"),
+    )
+    .hint("a stack spec is a few kilobytes; is this the right file?")
+}
+
 /// Parses spec text. `file` is used only in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
     if text.len() > MAX_SPEC_BYTES {
-        return Err(vec![
-            Diagnostic::new(
-                file,
-                None,
-                "",
-                format!(
-                    "spec is {} bytes; the limit is {MAX_SPEC_BYTES}",
-                    text.len()
-                ),
-            )
-            .hint("a stack spec is a few kilobytes; is this the right file?"),
-        ]);
+        return Err(vec![too_large(file, Some(text.len() as u64))]);
     }
     let blank = text.lines().all(|l| {
         let l = l.trim();
