@@ -177,11 +177,6 @@ pub fn run<'s, T: Sync, R: Send, E: Send + 's>(
     (results, error)
 }
 
-/// Applies `f` to every item on up to [`threads`] threads; results in item order.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    run::<T, R, ()>(items, |item, _| f(item)).0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,8 +192,9 @@ mod tests {
     #[test]
     fn results_come_back_in_item_order_whatever_the_threads() {
         let items: Vec<u64> = (0..500).collect();
-        assert_eq!(map(&items, |&i| uneven(i)), items);
-        assert!(map(&[] as &[u8], |&b| b).is_empty());
+        let (results, error) = run::<_, _, ()>(&items, |&i, _| uneven(i));
+        assert_eq!((results, error), (items, None));
+        assert!(run::<u8, u8, ()>(&[], |&b, _| b).0.is_empty());
     }
 
     #[test]
