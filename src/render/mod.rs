@@ -209,7 +209,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         match job {
             Job::File { id, path } => {
                 // Parsed back on whichever thread is free.
-                let mut check = move |text: &str, lines_before: usize| {
+                let check = move |text: &str, lines_before: usize| {
                     handoff.submit(text, move |text: &str| {
                         parse_back::check_piece(&Piece {
                             path,
@@ -221,23 +221,16 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
                 };
                 // Rendered straight into a tidying writer that starts with the header: a large
                 // file is never held twice.
-                let header = header(path, ctx);
-                if path.ends_with(".yaml") {
-                    let mut text = tidy::Tidy::with_pieces(header, check);
-                    render_into(id, &value, &mut text)?;
-                    text.finish().map(Done::File)
+                let (header, yaml) = (header(path, ctx), path.ends_with(".yaml"));
+                let mut text = if parse_back::applies(path) {
+                    tidy::Tidy::with_pieces(header, yaml, check)
                 } else {
-                    let mut text = tidy::Tidy::new(header, false);
-                    render_into(id, &value, &mut text)?;
-                    let text = text.finish();
-                    if let Ok(Some(text)) = &text
-                        && parse_back::applies(path)
-                    {
-                        check(text, 0);
-                    }
-                    text.map(Done::File)
-                }
-                .map_err(|e| template_error(id, e))
+                    tidy::Tidy::new(header, yaml)
+                };
+                render_into(id, &value, &mut text)?;
+                text.finish()
+                    .map(Done::File)
+                    .map_err(|e| template_error(id, e))
             }
             Job::Section(id) => render_template(id, &value).map(Done::Section),
             Job::Compile(id) => environment()

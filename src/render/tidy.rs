@@ -8,7 +8,7 @@
 //!
 //! A YAML file can also be cut into pieces of whole documents while it renders
 //! ([`Tidy::with_pieces`]), so that other threads parse back the first pieces of a large file
-//! while its template is still rendering the rest.
+//! while its template is still rendering the rest; any other file is handed over whole.
 
 use std::io;
 
@@ -59,14 +59,15 @@ impl<'a> Tidy<'a> {
         }
     }
 
-    /// A YAML writer that also hands `on_piece` the file in pieces of whole documents (the
-    /// header is in the first), each as soon as the next document starts past [`PIECE`] bytes,
-    /// and the rest when the file is finished. A `---` line at the start of a line ends any YAML
-    /// document, so every piece parses exactly as its documents do in the whole file.
-    pub fn with_pieces(header: String, on_piece: impl FnMut(&str, usize) + 'a) -> Self {
+    /// A writer that also hands `on_piece` what it wrote: a YAML file in pieces of whole
+    /// documents (the header is in the first), each as soon as the next document starts past
+    /// [`PIECE`] bytes, and the rest when the file is finished; any other file whole, when it is
+    /// finished. A `---` line at the start of a line ends any YAML document, so every piece parses
+    /// exactly as its documents do in the whole file.
+    pub fn with_pieces(header: String, yaml: bool, on_piece: impl FnMut(&str, usize) + 'a) -> Self {
         Tidy {
             on_piece: Some(Box::new(on_piece)),
-            ..Tidy::new(header, true)
+            ..Tidy::new(header, yaml)
         }
     }
 
@@ -203,7 +204,7 @@ mod tests {
         let doc = format!("a: {}\nb:\n  - c\n", "x".repeat(1000));
         let raw = format!("---\n{}", vec![doc.as_str(); 300].join("---\n---\n"));
         let mut pieces = Vec::new();
-        let mut t = Tidy::with_pieces("# h\n".into(), |piece: &str, lines: usize| {
+        let mut t = Tidy::with_pieces("# h\n".into(), true, |piece: &str, lines: usize| {
             pieces.push((piece.to_string(), lines))
         });
         for chunk in raw.as_bytes().chunks(333) {

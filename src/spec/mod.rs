@@ -292,20 +292,14 @@ pub(crate) fn options() -> serde_saphyr::Options {
 /// The largest spec file fredgen reads.
 pub const MAX_SPEC_BYTES: usize = 1 << 20;
 
-/// The diagnostic for a spec over [`MAX_SPEC_BYTES`]: `len` bytes, or more than the limit when
-/// the size is not known.
+/// The diagnostic for a spec over [`MAX_SPEC_BYTES`]: `len` bytes, when the size is known.
 pub fn too_large(file: &str, len: Option<u64>) -> Diagnostic {
-    let size = match len {
-        Some(len) => format!("spec is {len} bytes"),
-        None => "spec is larger than that".to_string(),
+    let message = match len {
+        Some(len) => format!("spec is {len} bytes; the limit is {MAX_SPEC_BYTES}"),
+        None => format!("spec is more than {MAX_SPEC_BYTES} bytes, the limit"),
     };
-    Diagnostic::new(
-        file,
-        None,
-        "",
-        format!("{size}; the limit is {MAX_SPEC_BYTES}"),
-    )
-    .hint("a stack spec is a few kilobytes; is this the right file?")
+    Diagnostic::new(file, None, "", message)
+        .hint("a stack spec is a few kilobytes; is this the right file?")
 }
 
 /// Parses spec text. `file` is used only in diagnostics.

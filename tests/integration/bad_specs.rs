@@ -59,7 +59,7 @@ fn an_endless_stream_is_read_only_to_one_byte_past_the_limit() {
     // /dev/zero has no length to check first: reading it whole would never end.
     let report = validate(&root(), "/dev/zero");
     assert!(
-        report.contains("spec is larger than that; the limit is 1048576"),
+        report.contains("spec is more than 1048576 bytes, the limit"),
         "{report}"
     );
 }
