@@ -240,6 +240,27 @@ struct TargetBlock {
     api_allowed_cidrs: Option<Vec<Sc>>,
 }
 
+/// The keys of a target block in field order, as each target's strategy draws them.
+type TargetKeys = (
+    Option<Sc>,
+    Option<Sc>,
+    Option<Sc>,
+    Option<Sc>,
+    Option<Vec<Sc>>,
+);
+
+impl From<TargetKeys> for TargetBlock {
+    fn from((region, project, location, kubernetes, api_allowed_cidrs): TargetKeys) -> Self {
+        TargetBlock {
+            region,
+            project,
+            location,
+            kubernetes,
+            api_allowed_cidrs,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Targets {
     /// Which of eks, gke, hetzner are declared (indices into the three blocks).
@@ -483,12 +504,22 @@ fn env_map(bad: Bad) -> BoxedStrategy<BTreeMap<String, Sc>> {
 
 fn secrets(bad: Bad) -> BoxedStrategy<Vec<Sc>> {
     let valid = subsequence(secret_names(), 0..=3).prop_map(|v| strs(&v));
+    spoil_list(bad, valid, bad_secret_names())
+}
+
+/// A list of valid names which, in proportion to `bad`, gains one of `invalid` and a duplicate
+/// of its first name.
+fn spoil_list(
+    bad: Bad,
+    valid: impl Strategy<Value = Vec<Sc>> + 'static,
+    invalid: Vec<Sc>,
+) -> BoxedStrategy<Vec<Sc>> {
     if bad.0 == 0 {
         return valid.boxed();
     }
     (
         valid,
-        opt(f64::from(bad.0) / 100.0, select(bad_secret_names())),
+        opt(f64::from(bad.0) / 100.0, select(invalid)),
         prop::bool::weighted(f64::from(bad.0) / 200.0),
     )
         .prop_map(|(mut v, extra, dup)| {
@@ -738,28 +769,11 @@ fn worker(bad: Bad) -> BoxedStrategy<Worker> {
 
 fn queue(bad: Bad) -> BoxedStrategy<Queue> {
     let names = subsequence(queue_names(), 1..=3).prop_map(|v| strs(&v));
-    let names = if bad.0 == 0 {
-        names.boxed()
-    } else {
-        (
-            names,
-            opt(
-                f64::from(bad.0) / 100.0,
-                select(vec![s("bad name"), s(""), s("q/1"), s("ü"), Sc::I(7)]),
-            ),
-            prop::bool::weighted(f64::from(bad.0) / 200.0),
-        )
-            .prop_map(|(mut v, extra, dup)| {
-                if let Some(x) = extra {
-                    v.push(x);
-                }
-                if dup && let Some(first) = v.first().cloned() {
-                    v.push(first);
-                }
-                v
-            })
-            .boxed()
-    };
+    let names = spoil_list(
+        bad,
+        names,
+        vec![s("bad name"), s(""), s("q/1"), s("ü"), Sc::I(7)],
+    );
     let rabbitmq = (
         opt(
             0.6,
@@ -933,15 +947,7 @@ fn targets(bad: Bad) -> BoxedStrategy<Targets> {
         opt(0.4, kubernetes(bad, &["1.36", "1.35", "1.34"])),
         opt(0.4, cidrs(bad)),
     )
-        .prop_map(
-            |(region, project, location, kubernetes, api_allowed_cidrs)| TargetBlock {
-                region,
-                project,
-                location,
-                kubernetes,
-                api_allowed_cidrs,
-            },
-        );
+        .prop_map(TargetBlock::from);
     let gke = (
         opt(
             bad.required(),
@@ -968,15 +974,7 @@ fn targets(bad: Bad) -> BoxedStrategy<Targets> {
         opt(0.4, kubernetes(bad, &["1.36", "1.35", "1.34"])),
         opt(0.4, cidrs(bad)),
     )
-        .prop_map(
-            |(region, project, location, kubernetes, api_allowed_cidrs)| TargetBlock {
-                region,
-                project,
-                location,
-                kubernetes,
-                api_allowed_cidrs,
-            },
-        );
+        .prop_map(TargetBlock::from);
     let hetzner = (
         stray(bad, &["eu-central-1"]),
         stray(bad, &["acme-fred"]),
@@ -991,15 +989,7 @@ fn targets(bad: Bad) -> BoxedStrategy<Targets> {
         opt(0.3, kubernetes(bad, &["1.34"])),
         opt(0.4, cidrs(bad)),
     )
-        .prop_map(
-            |(region, project, location, kubernetes, api_allowed_cidrs)| TargetBlock {
-                region,
-                project,
-                location,
-                kubernetes,
-                api_allowed_cidrs,
-            },
-        );
+        .prop_map(TargetBlock::from);
     (
         // One target most often: every declared target is rendered, so this keeps the cost per
         // spec down while all three targets still come up often.
