@@ -90,6 +90,29 @@ pub fn is_safe_relative(p: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// The entries of `base/rel` that fredgen did not generate: each one's path relative to the
+/// output directory and its own metadata (a symbolic link is not followed). Staging carries these
+/// over, and the swap reconciles them.
+fn user_entries(
+    base: &Path,
+    rel: &Path,
+    generated: &BTreeSet<PathBuf>,
+) -> Result<Vec<(PathBuf, fs::Metadata)>> {
+    let dir = base.join(rel);
+    let mut out = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(|e| Error::io("reading", &dir, e))? {
+        let entry = entry.map_err(|e| Error::io("reading", &dir, e))?;
+        let rel = rel.join(entry.file_name());
+        if generated.contains(&rel) {
+            continue;
+        }
+        let path = base.join(&rel);
+        let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("inspecting", &path, e))?;
+        out.push((rel, meta));
+    }
+    Ok(out)
+}
+
 fn read_if_file(path: &Path) -> Result<Option<String>> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => Err(Error::Unsafe {

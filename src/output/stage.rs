@@ -79,16 +79,8 @@ fn carry(
     generated: &BTreeSet<PathBuf>,
     dirs: &mut Vec<(PathBuf, fs::Permissions)>,
 ) -> Result<()> {
-    let from_dir = live.join(rel);
-    let entries = fs::read_dir(&from_dir).map_err(|e| Error::io("reading", &from_dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("reading", &from_dir, e))?;
-        let rel = rel.join(entry.file_name());
-        if generated.contains(&rel) {
-            continue;
-        }
+    for (rel, meta) in super::user_entries(live, rel, generated)? {
         let (from, to) = (live.join(&rel), staging.join(&rel));
-        let meta = fs::symlink_metadata(&from).map_err(|e| Error::io("inspecting", &from, e))?;
         if !same_file_system(root, &meta) {
             // Moving the tree would leave the mount behind, and removing the old tree would
             // empty it.

@@ -276,16 +276,8 @@ fn reconcile(
     generated: &BTreeSet<PathBuf>,
     conflicts: &mut Vec<PathBuf>,
 ) -> Result<()> {
-    let from_dir = old.join(rel);
-    let entries = fs::read_dir(&from_dir).map_err(|e| Error::io("reading", &from_dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("reading", &from_dir, e))?;
-        let rel = rel.join(entry.file_name());
-        if generated.contains(&rel) {
-            continue;
-        }
+    for (rel, was) in super::user_entries(old, rel, generated)? {
         let (from, to) = (old.join(&rel), live.join(&rel));
-        let was = fs::symlink_metadata(&from).map_err(|e| Error::io("inspecting", &from, e))?;
         let is = match fs::symlink_metadata(&to) {
             Ok(m) => Some(m),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
