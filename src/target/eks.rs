@@ -93,9 +93,10 @@ pub static VERSIONS: &[(&str, &str)] = &[
     // standard support ends 2026-12-02); kubernetes-validate 1.37.0 in the checker venv has 1.36
     // schemas. Used only as the default for `target.eks.kubernetes`.
     ("eks_kubernetes_default", "1.36"),
-    // hashicorp/aws, the schema in /work/shared/reference/tf-providers (cdktf provider-aws
-    // 21.22.1).
-    ("eks_provider_aws", "6.25.0"),
+    // hashicorp/aws: one exact 6.x that every module called satisfies (s3-bucket 5.15.4 needs
+    // >= 6.42; vpc, eks, rds, kms, eks-pod-identity >= 6.28). 6.58.0 is the newest argument set in
+    // shared/reference; verify's category h proves init resolves.
+    ("eks_provider_aws", "6.58.0"),
     // terraform-aws-modules/vpc/aws latest release in reference (2026-01-08).
     ("eks_module_vpc", "6.6.0"),
     // terraform-aws-modules/eks/aws (also `//modules/karpenter`) latest release in reference
