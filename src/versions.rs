@@ -8,14 +8,17 @@ pub static SHARED: &[(&str, &str)] = &[
     ("terraform_required", ">= 1.10.0"),
     // hashicorp/helm; schema in shared/reference is 3.1.1.
     ("provider_helm", "3.1.1"),
-    // hashicorp/kubernetes; schema in shared/reference is 2.38.0.
-    ("provider_kubernetes", "2.38.0"),
+    // hashicorp/kubernetes 3.x (3.0.0 on 2025-12-04; 3.2.1 on 2026-06-30, the newest argument set
+    // in shared/reference); kube-hetzner 3.x requires >= 3.1.0.
+    ("provider_kubernetes", "3.2.1"),
     // prometheus-community/kube-prometheus-stack (reference: 88.5.3).
     ("chart_kube_prometheus_stack", "88.5.3"),
     // grafana/alloy (reference: 1.11.1, Alloy v1.18.1).
     ("chart_alloy", "1.11.1"),
-    // kedacore/keda (reference: 2.20.2).
-    ("chart_keda", "2.20.2"),
+    // kedacore/keda 2.21: the release whose tested window (keda.sh "Kubernetes compatibility":
+    // v2.21 = v1.34-v1.36) covers every default Kubernetes minor (1.36); 2.20 stops at 1.35 and
+    // 2.22's matrix is still "TBD". The chart's version is the KEDA version. Reference: 2.20.2.
+    ("chart_keda", "2.21.0"),
     // external-secrets (reference: 2.9.0).
     ("chart_external_secrets", "2.9.0"),
     // cloudnative-pg operator (reference: 0.29.0, CNPG 1.30.0).
