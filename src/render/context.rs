@@ -105,6 +105,13 @@ pub struct KustomizationContext {
     pub resources: Vec<String>,
 }
 
+/// The context of `shared/apply.sh.j2`.
+#[derive(Debug, Serialize)]
+pub struct ApplyContext<'a> {
+    /// The steps to run.
+    pub plan: &'a crate::render::Plan,
+}
+
 /// The context of `shared/README.md.j2`.
 #[derive(Debug, Serialize)]
 pub struct ReadmeContext<'a> {
@@ -116,4 +123,6 @@ pub struct ReadmeContext<'a> {
     pub files: Vec<String>,
     /// The target's own README section, rendered.
     pub target_section: String,
+    /// The apply plan, shown as "Apply, in this order".
+    pub plan: &'a crate::render::Plan,
 }

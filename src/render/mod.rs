@@ -14,10 +14,12 @@
 //! and every HCL file and YAML document is parsed back before anything is returned, so a template
 //! bug is an [`Error::Template`] or [`Error::ParseBack`] naming the template, never a broken file.
 
+pub mod apply_model;
 pub mod consistency;
 pub mod context;
 pub mod parallel;
 pub mod parse_back;
+pub mod plan;
 pub mod tidy;
 
 use std::collections::BTreeMap;
@@ -29,19 +31,23 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::error::{Error, Result};
 use context::PRIVATE_RANGES;
 pub use context::{
-    KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext, egress_to,
-    public_egress,
+    ApplyContext, KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext,
+    egress_to, public_egress,
 };
 use parse_back::Piece;
+pub use plan::{Plan, Step};
 
 /// Every template, embedded.
 pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
-/// The rendered output of one target and environment: relative path → file text, sorted.
+/// The rendered output of one target and environment: relative path → file text, sorted, and
+/// the apply plan its README and `apply.sh` were rendered from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Output {
     /// Path → text.
     pub files: BTreeMap<String, String>,
+    /// The steps that stand the output up, in order.
+    pub plan: Plan,
 }
 
 /// The template environment, built once per process; templates compile on first use.
@@ -180,6 +186,9 @@ enum Done {
 
 const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
 const README: &str = "shared/README.md.j2";
+const APPLY_SCRIPT: &str = "shared/apply.sh.j2";
+/// Manifests the app's workloads live in: the migration step applies every other top-level one.
+const WORKLOAD_FILES: [&str; 2] = ["k8s/web.yaml", "k8s/workers.yaml"];
 
 /// Renders a whole target: shared manifests, shared values, the target's own templates, the
 /// kustomization and the README. Parses everything back before returning.
@@ -190,17 +199,19 @@ const README: &str = "shared/README.md.j2";
 /// renders them.
 pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let readme_section = format!("{}/README.section.md.j2", ctx.target_id);
+    let plan_id = format!("{}/apply.yaml.j2", ctx.target_id);
     let mut jobs: Vec<Job> = folder("shared/k8s", "k8s/")
         .into_iter()
         .chain(folder("shared/values", "terraform/30-platform/values/"))
         .chain(folder(ctx.target_id, ""))
-        .filter(|(id, _)| *id != readme_section)
+        .filter(|(id, _)| *id != readme_section && *id != plan_id)
         .map(|(id, path)| Job::File { id, path })
         .collect();
     jobs.extend([
         Job::Section(readme_section),
         Job::Compile(KUSTOMIZATION),
         Job::Compile(README),
+        Job::Compile(APPLY_SCRIPT),
     ]);
 
     // The context becomes a template value once, not once per template.
@@ -255,16 +266,36 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         return Err(e);
     }
 
+    // The apply plan, from the target's steps and the files they apply.
+    let k8s_base: Vec<String> = files
+        .keys()
+        .filter(|p| {
+            p.strip_prefix("k8s/")
+                .is_some_and(|f| !f.contains('/') && f.ends_with(".yaml"))
+                && !WORKLOAD_FILES.contains(&p.as_str())
+        })
+        .cloned()
+        .collect();
+    let plan_ctx = minijinja::context! { k8s_base => k8s_base, ..value.clone() };
+    let plan_text = render_template(&plan_id, &plan_ctx)?;
+    let plan = Plan::parse(&plan_text).map_err(|e| template_error(&plan_id, e))?;
+
+    // One kustomization per directory of k8s/ that `kubectl apply -k` applies: k8s/ itself
+    // (its own files; the migration Job in k8s/migrate/ is applied by its own step).
     let resources: Vec<String> = files
         .keys()
         .filter_map(|p| p.strip_prefix("k8s/"))
-        .filter(|p| p.ends_with(".yaml"))
+        .filter(|p| p.ends_with(".yaml") && !p.contains('/'))
         .map(str::to_string)
         .collect();
     let kustomization = header("k8s/kustomization.yaml", ctx)
         + &render_template(KUSTOMIZATION, &KustomizationContext { resources })?;
     parse_back::check("k8s/kustomization.yaml", KUSTOMIZATION, &kustomization)?;
     files.insert("k8s/kustomization.yaml".into(), kustomization);
+
+    let script =
+        header("apply.sh", ctx) + &render_template(APPLY_SCRIPT, &ApplyContext { plan: &plan })?;
+    files.insert("apply.sh".into(), script);
 
     let roots: Vec<String> = files
         .keys()
@@ -278,10 +309,11 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         roots,
         files: files.keys().cloned().collect(),
         target_section: section,
+        plan: &plan,
     };
     let readme = header("README.md", ctx) + &render_template(README, &rctx)?;
     files.insert("README.md".into(), readme);
-    Ok(Output { files })
+    Ok(Output { files, plan })
 }
 
 #[cfg(test)]
