@@ -103,3 +103,35 @@ pub static VERSIONS: &[(&str, &str)] = &[
     ("hetzner_chart_traefik", "41.3.0"),
 ];
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pin(key: &str) -> Option<&'static str> {
+        VERSIONS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The templates look the k3s release and the autoscaler up by the spec's minor: every
+    /// supported minor needs both, each of that very minor, and the default is the first one.
+    #[test]
+    fn every_supported_minor_has_its_k3s_release_and_autoscaler() {
+        let minors = Hetzner.supported_kubernetes();
+        assert_eq!(pin("hetzner_kubernetes_default"), Some(minors[0]));
+        for minor in minors {
+            let key = minor.replace('.', "_");
+            let k3s = pin(&format!("hetzner_k3s_{key}")).expect("k3s release pinned");
+            assert!(
+                k3s.starts_with(&format!("v{minor}.")) && k3s.contains("+k3s"),
+                "{k3s}"
+            );
+            let ca = pin(&format!("hetzner_cluster_autoscaler_{key}")).expect("autoscaler pinned");
+            assert!(ca.starts_with(&format!("v{minor}.")), "{ca}");
+        }
+        let reviewed = pin("hetzner_k3s_reviewed").expect("reviewed release named");
+        assert!(
+            minors
+                .iter()
+                .any(|m| pin(&format!("hetzner_k3s_{}", m.replace('.', "_"))) == Some(reviewed))
+        );
+    }
+}
