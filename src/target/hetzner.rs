@@ -18,8 +18,9 @@ impl Target for Hetzner {
         "Hetzner Cloud: k3s on hcloud servers (kube-hetzner), CloudNativePG to Object Storage, Traefik, cert-manager"
     }
     fn supported_kubernetes(&self) -> &'static [&'static str] {
-        // kube-hetzner 2.18.4 accepts k3s channels up to v1.34; a newer minor needs a newer module.
-        &["1.34"]
+        // Kubernetes 1.34 left upstream support on 2026-10-27. kube-hetzner 3.1.0 installs any exact
+        // k3s release (`k3s_version`); each minor here has one in VERSIONS (`hetzner_k3s_<minor>`).
+        &["1.36", "1.35"]
     }
     fn has_managed_postgres(&self) -> bool {
         false
@@ -64,19 +65,73 @@ impl Target for Hetzner {
 
 /// Hetzner-only pins, declared once: a bump is one edit. Sources are noted next to each.
 pub static VERSIONS: &[(&str, &str)] = &[
-    ("hetzner_kubernetes_default", "1.34"),
-    ("hetzner_k3s_version", "v1.34.3+k3s1"),
+    ("hetzner_kubernetes_default", "1.36"),
+    // Exact k3s release per supported minor (kube-hetzner `k3s_version`). v1.36.3+k3s1 is the
+    // release kube-hetzner 3.1.0's reviewed manifest (locals.tf) maps `stable` to, so the module
+    // checks the binary against SHA-256 digests it carries. v1.35.9+k3s1 (2026-09-30) is not in
+    // that manifest: the module verifies it against the release's own published checksums.
+    ("hetzner_k3s_1_36", "v1.36.3+k3s1"),
+    ("hetzner_k3s_1_35", "v1.35.9+k3s1"),
+    // The one release above that kube-hetzner 3.1.0 carries digests for (its `stable`).
+    ("hetzner_k3s_reviewed", "v1.36.3+k3s1"),
+    // Cluster Autoscaler per Kubernetes minor (its minor must match the cluster's):
+    // cluster-autoscaler-1.36.1 and -1.35.2, both released 2026-07-23.
+    ("hetzner_cluster_autoscaler_1_36", "v1.36.1"),
+    ("hetzner_cluster_autoscaler_1_35", "v1.35.2"),
     ("hetzner_provider_hcloud", "1.68.0"),
-    ("hetzner_module_kube_hetzner", "2.18.4"),
+    // kube-hetzner 3.1.0 (2026-08-08); its versions.tf asks terraform >= 1.10.1, hcloud >= 1.62.0,
+    // kubernetes >= 3.1.0, helm >= 3.1.1 (the shared provider_kubernetes / provider_helm pins
+    // satisfy both), random >= 3.8.1, local >= 2.5.2, http >= 3.5.0, cloudinit >= 2.3.7,
+    // assert >= 0.16.0, semvers >= 0.7.1 and ssh = 2.7.0; its values_merger submodule asks
+    // isometry/deepmerge ~> 1.0. The root pins each exactly.
+    ("hetzner_module_kube_hetzner", "3.1.0"),
+    ("hetzner_terraform_required", ">= 1.10.1"),
     ("hetzner_provider_ssh", "2.7.0"),
     ("hetzner_provider_local", "2.5.3"),
-    ("hetzner_provider_github", "6.6.0"),
+    ("hetzner_provider_http", "3.5.0"),
+    ("hetzner_provider_random", "3.9.1"),
+    ("hetzner_provider_cloudinit", "2.3.7"),
     ("hetzner_provider_assert", "0.16.0"),
     ("hetzner_provider_semvers", "0.7.1"),
+    ("hetzner_provider_deepmerge", "1.2.1"),
     ("hetzner_chart_hcloud_ccm", "1.35.0"),
     ("hetzner_chart_hcloud_csi", "2.22.1"),
-    ("hetzner_cluster_autoscaler", "v1.34.3"),
-    ("hetzner_kured", "1.20.0"),
-    ("hetzner_system_upgrade_controller", "v0.14.2"),
+    // kured 1.23.0 and system-upgrade-controller v0.18.0: the defaults kube-hetzner 3.1.0 reviewed
+    // (locals.tf addon_default_versions, variables.tf system_upgrade_controller_version).
+    ("hetzner_kured", "1.23.0"),
+    ("hetzner_system_upgrade_controller", "v0.18.0"),
     ("hetzner_chart_traefik", "41.3.0"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pin(key: &str) -> Option<&'static str> {
+        VERSIONS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The templates look the k3s release and the autoscaler up by the spec's minor: every
+    /// supported minor needs both, each of that very minor, and the default is the first one.
+    #[test]
+    fn every_supported_minor_has_its_k3s_release_and_autoscaler() {
+        let minors = Hetzner.supported_kubernetes();
+        assert_eq!(pin("hetzner_kubernetes_default"), Some(minors[0]));
+        for minor in minors {
+            let key = minor.replace('.', "_");
+            let k3s = pin(&format!("hetzner_k3s_{key}")).expect("k3s release pinned");
+            assert!(
+                k3s.starts_with(&format!("v{minor}.")) && k3s.contains("+k3s"),
+                "{k3s}"
+            );
+            let ca = pin(&format!("hetzner_cluster_autoscaler_{key}")).expect("autoscaler pinned");
+            assert!(ca.starts_with(&format!("v{minor}.")), "{ca}");
+        }
+        let reviewed = pin("hetzner_k3s_reviewed").expect("reviewed release named");
+        assert!(
+            minors
+                .iter()
+                .any(|m| pin(&format!("hetzner_k3s_{}", m.replace('.', "_"))) == Some(reviewed))
+        );
+    }
+}

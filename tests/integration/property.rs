@@ -986,7 +986,7 @@ fn targets(bad: Bad) -> BoxedStrategy<Targets> {
                 strs(&["fra1", "FSN1", ""]),
             ),
         ),
-        opt(0.3, kubernetes(bad, &["1.34"])),
+        opt(0.3, kubernetes(bad, &["1.36", "1.35"])),
         opt(0.4, cidrs(bad)),
     )
         .prop_map(TargetBlock::from);
@@ -1044,7 +1044,7 @@ fn overlay(bad: Bad) -> BoxedStrategy<Overlay> {
                 ),
             ),
             opt(0.2, select(vec![Sc::B(false), Sc::B(true)])),
-            opt(0.2, kubernetes(bad, &["1.35", "1.34"])),
+            opt(0.2, kubernetes(bad, &["1.36", "1.35"])),
             prop::bool::weighted(rare),
         ),
     )
