@@ -29,8 +29,14 @@ pub static SHARED: &[(&str, &str)] = &[
     ("chart_cert_manager", "v1.21.1"),
     // kubernetes-sigs external-dns (reference: 1.21.1).
     ("chart_external_dns", "1.21.1"),
-    // grafana/loki (reference: 7.3.0, Loki 3.6.12).
-    ("chart_loki", "7.3.0"),
+    // Loki's chart from the community fork: chart `loki` in https://grafana-community.github.io/helm-charts
+    // (source github.com/grafana-community/helm-charts, charts/loki); 18.11.0 ships Loki 3.7.6
+    // (reference: loki@grafana-community 18.11.0). The chart in grafana/helm-charts
+    // (grafana/loki, last 7.3.0) is maintenance-only for Grafana Enterprise Logs since 2026-03-16
+    // (grafana/loki#20705). Its releases renamed keys (SingleBinary -> Monolithic in 12.0, global.* ->
+    // defaults.* for extraArgs/extraEnvFrom) and dropped GEL (8.0): read the chart README's
+    // "Upgrading" notes before a major bump.
+    ("chart_loki_community", "18.11.0"),
     // vmware-tanzu/velero (reference: 12.1.0, Velero 1.18.1).
     ("chart_velero", "12.1.0"),
     // velero/velero-plugin-for-aws image (EKS S3, Hetzner Object Storage), for chart_velero's
