@@ -13,6 +13,9 @@ pub static SHARED: &[(&str, &str)] = &[
     ("provider_kubernetes", "3.2.1"),
     // prometheus-community/kube-prometheus-stack (reference: 88.5.3).
     ("chart_kube_prometheus_stack", "88.5.3"),
+    // prometheus-community/prometheus-operator-crds 31.0.1 (appVersion v0.93.1, the operator of
+    // chart_kube_prometheus_stack): installed first so every chart's monitors have their CRDs.
+    ("chart_prometheus_operator_crds", "31.0.1"),
     // grafana/alloy (reference: 1.11.1, Alloy v1.18.1).
     ("chart_alloy", "1.11.1"),
     // kedacore/keda 2.21: the release whose tested window (keda.sh "Kubernetes compatibility":

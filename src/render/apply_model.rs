@@ -152,16 +152,12 @@ const BUILTIN_GROUPS: &[&str] = &[
     "flowcontrol.apiserver.k8s.io",
 ];
 
-/// Data sources that read the account or something outside the output, never a root's resource.
-const OUTSIDE_DATA: &[&str] = &[
-    "aws_caller_identity",
-    "aws_partition",
-    "aws_region",
-    "aws_route53_zone",
-    "google_client_config",
-    "google_project",
-    "google_storage_project_service_account",
-    "google_dns_managed_zones",
+/// Namespaces every cluster starts with.
+const BUILTIN_NAMESPACES: &[&str] = &[
+    "ns:default",
+    "ns:kube-system",
+    "ns:kube-public",
+    "ns:kube-node-lease",
 ];
 
 /// One thing an object needs, and why.
@@ -214,16 +210,17 @@ pub fn check(out: &Output) -> Vec<String> {
     let mut problems = out.plan.problems();
     let steps = &out.plan.steps;
     // Every Terraform root and every manifest must be applied by a step.
-    let covered = |path: &str| {
-        steps.iter().any(|s| {
-            s.applies
-                .iter()
-                .any(|a| path == a || path.starts_with(&format!("{a}/")))
-        })
-    };
+    let applied: BTreeSet<String> = steps
+        .iter()
+        .flat_map(|s| &s.applies)
+        .flat_map(|a| applied_files(out, a))
+        .collect();
+    let covered = |path: &str| applied.contains(path);
     for path in out.files.keys() {
         let applied = (path.starts_with("terraform/") && path.ends_with(".tf"))
-            || (path.starts_with("k8s/") && path.ends_with(".yaml"));
+            || (path.starts_with("k8s/")
+                && path.ends_with(".yaml")
+                && !path.ends_with("kustomization.yaml"));
         if applied && !covered(path) {
             problems.push(format!("{path}: no step applies it"));
         }
@@ -249,6 +246,10 @@ pub fn check(out: &Output) -> Vec<String> {
 
     // Which step creates each fact first.
     let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    // Namespaces every cluster has.
+    for ns in BUILTIN_NAMESPACES {
+        first.insert(ns, 0);
+    }
     for (i, us) in units.iter().enumerate() {
         for u in us {
             for f in &u.creates {
@@ -271,7 +272,8 @@ pub fn check(out: &Output) -> Vec<String> {
         for u in us {
             let reach = reachable(u, &by_addr);
             for n in &u.needs {
-                let before = first.get(n.fact.as_str()).is_some_and(|&j| j < i);
+                let builtin = BUILTIN_NAMESPACES.contains(&n.fact.as_str());
+                let before = builtin || first.get(n.fact.as_str()).is_some_and(|&j| j < i);
                 let here = first.get(n.fact.as_str()) == Some(&i);
                 if before || u.creates.contains(&n.fact) {
                     continue;
@@ -407,12 +409,40 @@ fn crd_need(u: &mut Unit, doc: &Value, same_step_ok: bool) {
     }
 }
 
+/// The files an applied path stands for: a kustomization directory its `resources` (nested
+/// kustomizations followed), another directory every file below it, else the file itself.
+fn applied_files(out: &Output, applied: &str) -> Vec<String> {
+    let kustomization = format!("{applied}/kustomization.yaml");
+    if let Some(text) = out.files.get(&kustomization) {
+        let doc = yaml_documents(text)
+            .ok()
+            .and_then(|d| d.into_iter().next())
+            .unwrap_or_default();
+        return doc["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .flat_map(|r| applied_files(out, &format!("{applied}/{r}")))
+            .collect();
+    }
+    let below = format!("{applied}/");
+    let files: Vec<String> = out
+        .files
+        .keys()
+        .filter(|p| *p == applied || p.starts_with(&below))
+        .filter(|p| !p.ends_with("kustomization.yaml") && !p.contains("/values/"))
+        .cloned()
+        .collect();
+    files
+}
+
 /// The Kubernetes objects of one applied path (a kustomization directory or one manifest).
 fn k8s_units(out: &Output, applied: &str, problems: &mut Vec<String>) -> Vec<Unit> {
     let mut units = Vec::new();
-    for (path, text) in &out.files {
-        let inside = path == applied || path.starts_with(&format!("{applied}/"));
-        if !inside || !path.ends_with(".yaml") || path.ends_with("kustomization.yaml") {
+    for path in applied_files(out, applied) {
+        let text = &out.files[&path];
+        if !path.ends_with(".yaml") {
             continue;
         }
         let docs = match yaml_documents(text) {
@@ -423,7 +453,7 @@ fn k8s_units(out: &Output, applied: &str, problems: &mut Vec<String>) -> Vec<Uni
             }
         };
         for doc in docs.into_iter().filter(Value::is_object) {
-            units.push(k8s_unit(path, &doc));
+            units.push(k8s_unit(&path, &doc));
         }
     }
     units
@@ -838,50 +868,102 @@ fn value_needs(v: &Value, key: &str, ns: &str, out: &mut BTreeSet<(String, Strin
     }
 }
 
-/// A data source must not read what only a later root creates: its identifying literal (`name`,
-/// `bucket`…) may appear in a later root only if it appears in this root or an earlier one too.
+/// What creates the object a data source reads: (data type, resource types or module sources
+/// that create it). A data source whose creator is only in a later root reads nothing yet.
+const DATA_CREATORS: &[(&str, &[&str])] = &[
+    (
+        "aws_eks_cluster",
+        &["aws_eks_cluster", "terraform-aws-modules/eks/aws"],
+    ),
+    (
+        "aws_kms_alias",
+        &["aws_kms_alias", "terraform-aws-modules/kms/aws"],
+    ),
+    (
+        "aws_db_subnet_group",
+        &["aws_db_subnet_group", "terraform-aws-modules/vpc/aws"],
+    ),
+    ("aws_vpc", &["aws_vpc", "terraform-aws-modules/vpc/aws"]),
+    (
+        "aws_subnets",
+        &["aws_subnet", "terraform-aws-modules/vpc/aws"],
+    ),
+    (
+        "google_container_cluster",
+        &[
+            "google_container_cluster",
+            "terraform-google-modules/kubernetes-engine/google",
+        ],
+    ),
+    (
+        "google_compute_network",
+        &[
+            "google_compute_network",
+            "terraform-google-modules/network/google",
+        ],
+    ),
+    (
+        "google_compute_subnetwork",
+        &[
+            "google_compute_subnetwork",
+            "terraform-google-modules/network/google",
+        ],
+    ),
+    (
+        "google_compute_global_address",
+        &["google_compute_global_address"],
+    ),
+    ("google_service_account", &["google_service_account"]),
+    ("google_dns_managed_zone", &["google_dns_managed_zone"]),
+];
+
+/// A data source must not read what only a later root creates (see [`DATA_CREATORS`]).
 fn check_data_sources(out: &Output, roots: &[String], problems: &mut Vec<String>) {
-    let root_text = |root: &str| -> String {
-        out.files
-            .iter()
-            .filter(|(p, _)| {
-                p.strip_prefix(&format!("terraform/{root}/"))
-                    .is_some_and(|f| !f.contains('/') && f.ends_with(".tf"))
-            })
-            .map(|(_, t)| t.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+    let bodies: Vec<Vec<hcl::Body>> = roots
+        .iter()
+        .map(|root| {
+            out.files
+                .iter()
+                .filter(|(p, _)| {
+                    p.strip_prefix(&format!("terraform/{root}/"))
+                        .is_some_and(|f| !f.contains('/') && f.ends_with(".tf"))
+                })
+                .filter_map(|(_, t)| hcl::parse(t).ok())
+                .collect()
+        })
+        .collect();
+    // Whether root `i` creates something of one of the kinds in `creators`.
+    let creates = |i: usize, creators: &[&str]| {
+        bodies[i].iter().flat_map(|b| b.blocks()).any(|b| {
+            let label = b.labels().first().map(|l| l.as_str()).unwrap_or_default();
+            match b.identifier() {
+                "resource" => creators.contains(&label),
+                "module" => b.body().attributes().any(|a| {
+                    a.key() == "source"
+                        && matches!(a.expr(), hcl::Expression::String(s)
+                            if creators.iter().any(|c| s.starts_with(c)))
+                }),
+                _ => false,
+            }
+        })
     };
-    let texts: Vec<String> = roots.iter().map(|r| root_text(r)).collect();
     for (i, root) in roots.iter().enumerate() {
-        let Ok(body) = hcl::parse(&texts[i]) else {
-            continue;
-        };
-        for block in body.blocks().filter(|b| b.identifier() == "data") {
+        for block in bodies[i].iter().flat_map(|b| b.blocks()) {
             let labels: Vec<&str> = block.labels().iter().map(|l| l.as_str()).collect();
-            if labels.len() != 2 || OUTSIDE_DATA.contains(&labels[0]) {
+            if block.identifier() != "data" || labels.len() != 2 {
                 continue;
             }
-            for a in block.body().attributes() {
-                let hcl::Expression::String(v) = a.expr() else {
-                    continue;
-                };
-                if v.len() < 4 {
-                    continue;
-                }
-                let quoted = format!("\"{v}\"");
-                // Elsewhere in this root than the data block itself, or in an earlier root.
-                let own = texts[i].matches(&quoted).count() > 1;
-                let earlier = texts[..i].iter().any(|t| t.contains(&quoted));
-                if own || earlier {
-                    continue;
-                }
-                if let Some(j) = (i + 1..roots.len()).find(|&j| texts[j].contains(&quoted)) {
-                    problems.push(format!(
-                        "terraform/{root}: data.{}.{} reads `{v}`, which only the later root terraform/{} creates",
-                        labels[0], labels[1], roots[j]
-                    ));
-                }
+            let Some((_, creators)) = DATA_CREATORS.iter().find(|(t, _)| *t == labels[0]) else {
+                continue;
+            };
+            if (0..=i).any(|j| creates(j, creators)) {
+                continue;
+            }
+            if let Some(j) = (i + 1..roots.len()).find(|&j| creates(j, creators)) {
+                problems.push(format!(
+                    "terraform/{root}: data.{}.{} reads what only the later root terraform/{} creates",
+                    labels[0], labels[1], roots[j]
+                ));
             }
         }
     }

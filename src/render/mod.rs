@@ -4,7 +4,7 @@
 //! process. A target's tree is rendered from three places:
 //!
 //! 1. `templates/shared/k8s/*.j2` → `k8s/…` (the app manifests every target shares),
-//! 2. `templates/shared/values/*.j2` → `terraform/30-platform/values/…` (Helm values of the
+//! 2. `templates/shared/values/<root>/*.j2` → `terraform/<root>/values/…` (Helm values of the
 //!    operators every target installs),
 //! 3. `templates/<target>/**.j2` → the same path without `.j2` (Terraform roots, target Helm values,
 //!    target manifests).
@@ -154,6 +154,17 @@ pub fn folder(prefix: &str, out_prefix: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The shared Helm values, `shared/values/<root>/<file>.j2` → `terraform/<root>/values/<file>`.
+fn shared_values() -> Vec<(String, String)> {
+    folder("shared/values", "")
+        .into_iter()
+        .filter_map(|(id, rel)| {
+            let (root, file) = rel.split_once('/')?;
+            Some((id, format!("terraform/{root}/values/{file}")))
+        })
+        .collect()
+}
+
 /// The comment that opens every generated file.
 pub fn header(path: &str, ctx: &TemplateContext) -> String {
     let text = format!(
@@ -202,7 +213,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     let plan_id = format!("{}/apply.yaml.j2", ctx.target_id);
     let mut jobs: Vec<Job> = folder("shared/k8s", "k8s/")
         .into_iter()
-        .chain(folder("shared/values", "terraform/30-platform/values/"))
+        .chain(shared_values())
         .chain(folder(ctx.target_id, ""))
         .filter(|(id, _)| *id != readme_section && *id != plan_id)
         .map(|(id, path)| Job::File { id, path })
@@ -276,22 +287,41 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         })
         .cloned()
         .collect();
-    let plan_ctx = minijinja::context! { k8s_base => k8s_base, ..value.clone() };
+    // Namespaces whose ExternalSecrets the platform-secrets step waits for.
+    let platform_secret_namespaces: std::collections::BTreeSet<String> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("k8s/platform/"))
+        .flat_map(|(_, t)| parse_back::yaml_documents(t).unwrap_or_default())
+        .filter(|d| d["kind"] == "ExternalSecret")
+        .filter_map(|d| d["metadata"]["namespace"].as_str().map(str::to_string))
+        .collect();
+    let plan_ctx = minijinja::context! {
+        k8s_base => k8s_base,
+        platform_secret_namespaces => platform_secret_namespaces,
+        ..value.clone()
+    };
     let plan_text = render_template(&plan_id, &plan_ctx)?;
     let plan = Plan::parse(&plan_text).map_err(|e| template_error(&plan_id, e))?;
 
-    // One kustomization per directory of k8s/ that `kubectl apply -k` applies: k8s/ itself
-    // (its own files; the migration Job in k8s/migrate/ is applied by its own step).
-    let resources: Vec<String> = files
-        .keys()
-        .filter_map(|p| p.strip_prefix("k8s/"))
-        .filter(|p| p.ends_with(".yaml") && !p.contains('/'))
-        .map(str::to_string)
-        .collect();
-    let kustomization = header("k8s/kustomization.yaml", ctx)
-        + &render_template(KUSTOMIZATION, &KustomizationContext { resources })?;
-    parse_back::check("k8s/kustomization.yaml", KUSTOMIZATION, &kustomization)?;
-    files.insert("k8s/kustomization.yaml".into(), kustomization);
+    // One kustomization per directory of k8s/ that `kubectl apply -k` applies: k8s/ itself and
+    // k8s/platform/, each with its own files (the migration Job in k8s/migrate/ is applied by its
+    // own step).
+    for dir in ["k8s/", "k8s/platform/"] {
+        let resources: Vec<String> = files
+            .keys()
+            .filter_map(|p| p.strip_prefix(dir))
+            .filter(|p| p.ends_with(".yaml") && !p.contains('/'))
+            .map(str::to_string)
+            .collect();
+        if resources.is_empty() {
+            continue;
+        }
+        let path = format!("{dir}kustomization.yaml");
+        let kustomization = header(&path, ctx)
+            + &render_template(KUSTOMIZATION, &KustomizationContext { resources })?;
+        parse_back::check(&path, KUSTOMIZATION, &kustomization)?;
+        files.insert(path, kustomization);
+    }
 
     let script =
         header("apply.sh", ctx) + &render_template(APPLY_SCRIPT, &ApplyContext { plan: &plan })?;

@@ -4,7 +4,7 @@
 use fredgen::render::Output;
 use fredgen::render::apply_model::check;
 
-use crate::support::{Case, cases, render};
+use crate::support::{Case, cases, edited, render, reported};
 
 #[test]
 fn every_case_comes_up_in_its_plan_order() {
@@ -23,4 +23,148 @@ fn every_case_comes_up_in_its_plan_order() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn case(example: &str, target: &'static str, env: Option<&str>) -> Output {
+    render(&Case {
+        example: example.into(),
+        target,
+        env: env.map(str::to_string),
+    })
+}
+
+/// The problems reported once `from` is replaced by `to` in `path`.
+fn broken(out: &Output, path: &str, from: &str, to: &str) -> Vec<String> {
+    check(&edited(out, path, from, to))
+}
+
+#[test]
+fn a_secret_a_release_waits_for_must_exist_before_its_root() {
+    let out = case("fred", "eks", Some("prod"));
+    // Grafana's admin Secret, synced by k8s/platform before 40-addons: moved after it, it is late.
+    let mut late = out.clone();
+    let step = late
+        .plan
+        .steps
+        .iter()
+        .position(|s| s.id == "platform-secrets")
+        .expect("a platform-secrets step");
+    let s = late.plan.steps.remove(step);
+    late.plan.steps.push(s);
+    reported(
+        &check(&late),
+        "helm_release.kube_prometheus_stack needs Secret monitoring/grafana-admin",
+    );
+    // A values key naming a Secret nothing creates.
+    reported(
+        &broken(
+            &out,
+            "terraform/40-addons/values/kube-prometheus-stack.yaml",
+            "existingSecret: grafana-admin",
+            "existingSecret: grafana-admins",
+        ),
+        "grafana-admins (values `existingSecret`), which no step creates",
+    );
+}
+
+#[test]
+fn a_pod_secret_nothing_creates_is_reported() {
+    let out = case("fred", "gke", Some("prod"));
+    reported(
+        &broken(
+            &out,
+            "k8s/web.yaml",
+            "name: fred-app-secrets",
+            "name: fred-app-secret",
+        ),
+        "needs Secret fred/fred-app-secret (read by its pods)",
+    );
+}
+
+#[test]
+fn a_monitor_before_its_crd_is_reported() {
+    let out = case("fred", "hetzner", Some("prod"));
+    // KEDA's ServiceMonitors need the Prometheus Operator's CRDs: without the dependency the two
+    // releases install in parallel.
+    reported(
+        &broken(
+            &out,
+            "terraform/30-platform/main.tf",
+            "depends_on = [helm_release.prometheus_operator_crds]",
+            "depends_on = []",
+        ),
+        "does not depend on (they install in parallel)",
+    );
+    // A custom resource whose CRD no step installs.
+    reported(
+        &broken(
+            &out,
+            "k8s/rabbitmq.yaml",
+            "apiVersion: rabbitmq.com/v1beta1",
+            "apiVersion: rabbitmq.example/v1beta1",
+        ),
+        "needs the CRD of rabbitmq.example/RabbitmqCluster",
+    );
+}
+
+#[test]
+fn an_external_secret_its_store_does_not_admit_is_reported() {
+    let out = case("acme", "eks", None);
+    reported(
+        &broken(
+            &out,
+            "k8s/platform/secret-store.yaml",
+            "        - monitoring\n",
+            "",
+        ),
+        "is in namespace `monitoring`, which the `conditions` of ClusterSecretStore `acme` do not admit",
+    );
+}
+
+#[test]
+fn an_operator_before_its_prerequisite_is_reported() {
+    let mut out = case("fred", "eks", Some("prod"));
+    // The RabbitMQ operator needs cert-manager: run it first and it is reported.
+    let i = out
+        .plan
+        .steps
+        .iter()
+        .position(|s| s.id == "rabbitmq-operator")
+        .expect("a rabbitmq-operator step");
+    let s = out.plan.steps.remove(i);
+    out.plan.steps.insert(0, s);
+    reported(
+        &check(&out),
+        "step `rabbitmq-operator` needs cert-manager running (declared by the step), created only later",
+    );
+}
+
+#[test]
+fn a_data_source_reading_a_later_root_is_reported() {
+    let mut out = case("fred", "eks", Some("prod"));
+    // 30-platform looks the EKS cluster up by name: applied before 20-cluster, it reads nothing.
+    let steps = &mut out.plan.steps;
+    let cluster = steps
+        .iter()
+        .position(|s| s.id == "cluster")
+        .expect("cluster");
+    let platform = steps
+        .iter()
+        .position(|s| s.id == "platform")
+        .expect("platform");
+    steps.swap(cluster, platform);
+    reported(
+        &check(&out),
+        "terraform/30-platform: data.aws_eks_cluster.this reads what only the later root terraform/20-cluster creates",
+    );
+}
+
+#[test]
+fn a_file_no_step_applies_is_reported() {
+    let mut out = case("minimal", "gke", None);
+    out.plan.steps.retain(|s| s.id != "addons");
+    reported(
+        &check(&out),
+        "terraform/40-addons/main.tf: no step applies it",
+    );
 }

@@ -4,7 +4,7 @@
 use fredgen::render::Output;
 use fredgen::render::consistency::check;
 
-use crate::support::{Case, cases, render};
+use crate::support::{Case, cases, edited, render, reported};
 
 #[test]
 fn every_case_is_consistent() {
@@ -27,24 +27,9 @@ fn fred_eks() -> Output {
     })
 }
 
-/// Applies `edit` to one file and returns the problems reported.
+/// The problems reported once `from` is replaced by `to` in `path`.
 fn broken(out: &Output, path: &str, from: &str, to: &str) -> Vec<String> {
-    let mut out = out.clone();
-    let text = out
-        .files
-        .get_mut(path)
-        .unwrap_or_else(|| panic!("{path} is rendered"));
-    assert!(text.contains(from), "{path} does not contain {from:?}");
-    *text = text.replacen(from, to, 1);
-    check(&out)
-}
-
-#[track_caller]
-fn reported(problems: &[String], needle: &str) {
-    assert!(
-        problems.iter().any(|p| p.contains(needle)),
-        "expected a problem containing {needle:?}, got {problems:#?}"
-    );
+    check(&edited(out, path, from, to))
 }
 
 /// Specs the fuzzer found rendering inconsistent output (`fuzz/regressions/`): each must now

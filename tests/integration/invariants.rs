@@ -66,26 +66,38 @@ fn every_yaml_document_parses_and_names_itself() {
 }
 
 #[test]
-fn the_kustomization_lists_exactly_the_manifests() {
+fn each_kustomization_lists_exactly_the_manifests_of_its_directory() {
     for case in cases() {
         let out = render(&case);
-        let k = fredgen::render::parse_back::yaml_documents(&out.files["k8s/kustomization.yaml"])
+        for dir in ["k8s/", "k8s/platform/"] {
+            let k = fredgen::render::parse_back::yaml_documents(
+                &out.files[&format!("{dir}kustomization.yaml")],
+            )
             .expect("parses");
-        let listed: Vec<String> = k[0]["resources"]
-            .as_array()
-            .expect("resources")
-            .iter()
-            .map(|r| format!("k8s/{}", r.as_str().expect("str")))
-            .collect();
-        let present: Vec<String> = out
-            .files
-            .keys()
-            .filter(|p| {
-                p.starts_with("k8s/") && p.ends_with(".yaml") && !p.ends_with("kustomization.yaml")
-            })
-            .cloned()
-            .collect();
-        assert_eq!(listed, present, "{}", case.name());
+            let listed: Vec<String> = k[0]["resources"]
+                .as_array()
+                .expect("resources")
+                .iter()
+                .map(|r| format!("{dir}{}", r.as_str().expect("str")))
+                .collect();
+            let present: Vec<String> = out
+                .files
+                .keys()
+                .filter(|p| {
+                    p.strip_prefix(dir).is_some_and(|f| !f.contains('/'))
+                        && p.ends_with(".yaml")
+                        && !p.ends_with("kustomization.yaml")
+                })
+                .cloned()
+                .collect();
+            assert_eq!(listed, present, "{} {dir}", case.name());
+        }
+        // The migration Job is applied by its own step, never by `kubectl apply -k k8s/`.
+        assert!(
+            !out.files["k8s/kustomization.yaml"].contains("migrate"),
+            "{}",
+            case.name()
+        );
     }
 }
 

@@ -97,3 +97,24 @@ pub fn fredgen(dir: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .expect("fredgen runs")
 }
+
+/// `out` with `from` replaced by `to` once in `path` (asserting the edit happened).
+pub fn edited(out: &Output, path: &str, from: &str, to: &str) -> Output {
+    let mut out = out.clone();
+    let text = out
+        .files
+        .get_mut(path)
+        .unwrap_or_else(|| panic!("{path} is rendered"));
+    assert!(text.contains(from), "{path} does not contain {from:?}");
+    *text = text.replacen(from, to, 1);
+    out
+}
+
+/// Asserts that one of `problems` contains `needle`.
+#[track_caller]
+pub fn reported(problems: &[String], needle: &str) {
+    assert!(
+        problems.iter().any(|p| p.contains(needle)),
+        "expected a problem containing {needle:?}, got {problems:#?}"
+    );
+}
