@@ -19,8 +19,7 @@ use super::Output;
 use super::parse_back::yaml_documents;
 use super::plan::Step;
 
-/// What a chart installs: (chart, facts, facts that need `crds.enabled`-style switches on).
-/// Facts: `crd:<group>/<Kind>`, `webhook:<name>`.
+/// What a chart installs, as facts: `crd:<group>/<Kind>`, `webhook:<name>`.
 const CHARTS: &[(&str, &[&str])] = &[
     (
         "cert-manager",
@@ -160,12 +159,22 @@ const BUILTIN_NAMESPACES: &[&str] = &[
     "ns:kube-node-lease",
 ];
 
-/// One thing an object needs, and why.
+/// When a need must be met.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum By {
+    /// When Terraform plans the step: only an earlier step can meet it.
+    Plan,
+    /// When the object installs: an earlier step, or in a Terraform root a resource it depends on.
+    Install,
+    /// Eventually: the same step meets it too (a pod waits for a Secret the same apply makes).
+    Run,
+}
+
+/// One thing an object needs, when, and why.
 struct Need {
     fact: String,
     why: String,
-    /// Satisfied by the same step (a pod waits for a Secret the same `kubectl apply` makes).
-    same_step_ok: bool,
+    by: By,
 }
 
 /// One unit that creates and needs facts: a Terraform resource or a Kubernetes object.
@@ -196,11 +205,11 @@ impl Unit {
             store: None,
         }
     }
-    fn need(&mut self, fact: String, why: impl Into<String>, same_step_ok: bool) {
+    fn need(&mut self, fact: String, why: impl Into<String>, by: By) {
         self.needs.push(Need {
             fact,
             why: why.into(),
-            same_step_ok,
+            by,
         });
     }
 }
@@ -246,10 +255,6 @@ pub fn check(out: &Output) -> Vec<String> {
 
     // Which step creates each fact first.
     let mut first: BTreeMap<&str, usize> = BTreeMap::new();
-    // Namespaces every cluster has.
-    for ns in BUILTIN_NAMESPACES {
-        first.insert(ns, 0);
-    }
     for (i, us) in units.iter().enumerate() {
         for u in us {
             for f in &u.creates {
@@ -279,17 +284,21 @@ pub fn check(out: &Output) -> Vec<String> {
                     continue;
                 }
                 if here {
-                    if n.same_step_ok {
+                    if n.by == By::Run {
                         continue;
                     }
                     let provider = us
                         .iter()
                         .find(|o| o.creates.contains(&n.fact))
                         .expect("created in this step");
-                    if !provider.addr.is_empty() && reach.contains(provider.addr.as_str()) {
+                    let depends =
+                        !provider.addr.is_empty() && reach.contains(provider.addr.as_str());
+                    if n.by == By::Install && depends {
                         continue;
                     }
-                    let how = if provider.addr.is_empty() || u.addr.is_empty() {
+                    let how = if n.by == By::Plan && !u.addr.is_empty() {
+                        "in the same root, after Terraform plans it".to_string()
+                    } else if provider.addr.is_empty() || u.addr.is_empty() {
                         "in the same apply, which cannot serve it yet".to_string()
                     } else {
                         format!(
@@ -383,7 +392,7 @@ fn external_unit(s: &Step) -> Vec<Unit> {
     let mut u = Unit::new(format!("step `{}`", s.id));
     u.creates = s.creates.clone();
     for r in &s.requires {
-        u.need(r.clone(), "declared by the step", false);
+        u.need(r.clone(), "declared by the step", By::Install);
     }
     vec![u]
 }
@@ -398,15 +407,10 @@ fn group_kind(doc: &Value) -> (String, String) {
     )
 }
 
-fn crd_need(u: &mut Unit, doc: &Value, same_step_ok: bool) {
+/// The CRD a manifest needs, unless Kubernetes serves its kind itself.
+fn crd_of(doc: &Value) -> Option<String> {
     let (group, kind) = group_kind(doc);
-    if !BUILTIN_GROUPS.contains(&group.as_str()) {
-        u.need(
-            format!("crd:{group}/{kind}"),
-            "a custom resource",
-            same_step_ok,
-        );
-    }
+    (!BUILTIN_GROUPS.contains(&group.as_str())).then(|| format!("crd:{group}/{kind}"))
 }
 
 /// The files an applied path stands for: a kustomization directory its `resources` (nested
@@ -464,9 +468,11 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
     let name = doc["metadata"]["name"].as_str().unwrap_or_default();
     let ns = doc["metadata"]["namespace"].as_str().unwrap_or_default();
     let mut u = Unit::new(format!("{path}: {kind} {ns}/{name}"));
-    crd_need(&mut u, doc, false);
+    if let Some(crd) = crd_of(doc) {
+        u.need(crd, "a custom resource", By::Install);
+    }
     if !ns.is_empty() {
-        u.need(format!("ns:{ns}"), "its namespace", true);
+        u.need(format!("ns:{ns}"), "its namespace", By::Run);
     }
     let spec = &doc["spec"];
     let (group, _) = group_kind(doc);
@@ -503,7 +509,7 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
         ("keda.sh", "TriggerAuthentication") => {
             for r in spec["secretTargetRef"].as_array().into_iter().flatten() {
                 if let Some(s) = r["name"].as_str() {
-                    u.need(format!("secret:{ns}/{s}"), "secretTargetRef", true);
+                    u.need(format!("secret:{ns}/{s}"), "secretTargetRef", By::Run);
                 }
             }
         }
@@ -515,7 +521,7 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
         _ => return u,
     };
     for s in pod_secrets(pod) {
-        u.need(format!("secret:{ns}/{s}"), "read by its pods", true);
+        u.need(format!("secret:{ns}/{s}"), "read by its pods", By::Run);
     }
     u
 }
@@ -650,13 +656,13 @@ fn terraform_units(out: &Output, root: &str, problems: &mut Vec<String>) -> Vec<
                             && let Ok(docs) = yaml_documents(t)
                         {
                             for d in docs {
-                                crd_need(&mut u, &d, false);
-                                let (g, k) = group_kind(&d);
-                                if !BUILTIN_GROUPS.contains(&g.as_str()) {
-                                    // A plan-time need: not even a dependency in the root helps.
-                                    u.deps.clear();
-                                    u.needs.last_mut().expect("just pushed").why =
-                                        format!("{k}, read when Terraform plans");
+                                if let Some(crd) = crd_of(&d) {
+                                    let kind = group_kind(&d).1;
+                                    u.need(
+                                        crd,
+                                        format!("{kind}, read when Terraform plans"),
+                                        By::Plan,
+                                    );
                                 }
                             }
                         }
@@ -733,7 +739,7 @@ fn helm_unit(out: &Output, root: &str, u: &mut Unit, attr: &dyn Fn(&str) -> Opti
     if creates_ns {
         u.creates.push(format!("ns:{ns}"));
     } else if !ns.is_empty() {
-        u.need(format!("ns:{ns}"), "the release's namespace", false);
+        u.need(format!("ns:{ns}"), "the release's namespace", By::Install);
     }
     // Values: the files, then `set` entries on top.
     let mut values: Vec<Value> = Vec::new();
@@ -766,7 +772,7 @@ fn helm_unit(out: &Output, root: &str, u: &mut Unit, attr: &dyn Fn(&str) -> Opti
     }
     if let Some((_, needs)) = CHART_NEEDS.iter().find(|(c, _)| *c == chart) {
         for n in *needs {
-            u.need((*n).to_string(), format!("chart {chart}"), false);
+            u.need((*n).to_string(), format!("chart {chart}"), By::Install);
         }
     }
     let mut needs = BTreeSet::new();
@@ -779,7 +785,7 @@ fn helm_unit(out: &Output, root: &str, u: &mut Unit, attr: &dyn Fn(&str) -> Opti
         }
     }
     for (fact, why) in needs {
-        u.need(fact, why, false);
+        u.need(fact, why, By::Install);
     }
 }
 

@@ -33,6 +33,19 @@ fn case(example: &str, target: &'static str, env: Option<&str>) -> Output {
     })
 }
 
+/// `out` with step `id` moved to position `to` of its plan (`usize::MAX`: the end).
+fn moved(out: &Output, id: &str, to: usize) -> Output {
+    let mut out = out.clone();
+    let steps = &mut out.plan.steps;
+    let i = steps
+        .iter()
+        .position(|s| s.id == id)
+        .unwrap_or_else(|| panic!("a step `{id}`"));
+    let s = steps.remove(i);
+    steps.insert(to.min(steps.len()), s);
+    out
+}
+
 /// The problems reported once `from` is replaced by `to` in `path`.
 fn broken(out: &Output, path: &str, from: &str, to: &str) -> Vec<String> {
     check(&edited(out, path, from, to))
@@ -42,17 +55,8 @@ fn broken(out: &Output, path: &str, from: &str, to: &str) -> Vec<String> {
 fn a_secret_a_release_waits_for_must_exist_before_its_root() {
     let out = case("fred", "eks", Some("prod"));
     // Grafana's admin Secret, synced by k8s/platform before 40-addons: moved after it, it is late.
-    let mut late = out.clone();
-    let step = late
-        .plan
-        .steps
-        .iter()
-        .position(|s| s.id == "platform-secrets")
-        .expect("a platform-secrets step");
-    let s = late.plan.steps.remove(step);
-    late.plan.steps.push(s);
     reported(
-        &check(&late),
+        &check(&moved(&out, "platform-secrets", usize::MAX)),
         "helm_release.kube_prometheus_stack needs Secret monitoring/grafana-admin",
     );
     // A values key naming a Secret nothing creates.
@@ -123,16 +127,8 @@ fn an_external_secret_its_store_does_not_admit_is_reported() {
 
 #[test]
 fn an_operator_before_its_prerequisite_is_reported() {
-    let mut out = case("fred", "eks", Some("prod"));
     // The RabbitMQ operator needs cert-manager: run it first and it is reported.
-    let i = out
-        .plan
-        .steps
-        .iter()
-        .position(|s| s.id == "rabbitmq-operator")
-        .expect("a rabbitmq-operator step");
-    let s = out.plan.steps.remove(i);
-    out.plan.steps.insert(0, s);
+    let out = moved(&case("fred", "eks", Some("prod")), "rabbitmq-operator", 0);
     reported(
         &check(&out),
         "step `rabbitmq-operator` needs cert-manager running (declared by the step), created only later",
@@ -141,18 +137,8 @@ fn an_operator_before_its_prerequisite_is_reported() {
 
 #[test]
 fn a_data_source_reading_a_later_root_is_reported() {
-    let mut out = case("fred", "eks", Some("prod"));
     // 30-platform looks the EKS cluster up by name: applied before 20-cluster, it reads nothing.
-    let steps = &mut out.plan.steps;
-    let cluster = steps
-        .iter()
-        .position(|s| s.id == "cluster")
-        .expect("cluster");
-    let platform = steps
-        .iter()
-        .position(|s| s.id == "platform")
-        .expect("platform");
-    steps.swap(cluster, platform);
+    let out = moved(&case("fred", "eks", Some("prod")), "platform", 2);
     reported(
         &check(&out),
         "terraform/30-platform: data.aws_eks_cluster.this reads what only the later root terraform/20-cluster creates",
@@ -166,5 +152,15 @@ fn a_file_no_step_applies_is_reported() {
     reported(
         &check(&out),
         "terraform/40-addons/main.tf: no step applies it",
+    );
+}
+
+#[test]
+fn a_manifest_terraform_plans_before_its_crd_is_reported() {
+    // 30-platform plans Karpenter's NodePool: its CRD must come from an earlier root (25-karpenter).
+    let out = moved(&case("fred", "eks", Some("prod")), "karpenter", usize::MAX);
+    reported(
+        &check(&out),
+        "kubernetes_manifest.karpenter_node_pool needs the CRD of karpenter.sh/NodePool (NodePool, read when Terraform plans), created only later, by step `karpenter`",
     );
 }
