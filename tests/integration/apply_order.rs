@@ -164,3 +164,148 @@ fn a_manifest_terraform_plans_before_its_crd_is_reported() {
         "kubernetes_manifest.karpenter_node_pool needs the CRD of karpenter.sh/NodePool (NodePool, read when Terraform plans), created only later, by step `karpenter`",
     );
 }
+
+/// Runs an output's `apply.sh` with `args`, every external command replaced by a stub that logs
+/// its command line (and answers `kubectl get … jsonpath` with a completed Job), and returns its
+/// exit code and the log.
+fn run_apply_script(
+    out: &Output,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin");
+    let log = dir.path().join("log");
+    let stub = "#!/bin/sh\nprintf '%s\\n' \"$(basename \"$0\") $*\" >>\"$STUB_LOG\"\n\
+        case \"$(basename \"$0\") $*\" in\n  kubectl\\ *jsonpath*) echo \"${STUB_JOB:-Complete}\" ;;\n  \
+        git\\ clone*) for d; do :; done; mkdir -p \"$d/packer-template/scripts\"; \
+        printf '#!/bin/sh\\n' >\"$d/packer-template/scripts/install-verified-packer-plugin-hcloud.sh\"; \
+        chmod +x \"$d/packer-template/scripts/install-verified-packer-plugin-hcloud.sh\" ;;\nesac\n";
+    for cmd in ["terraform", "kubectl", "aws", "gcloud", "packer", "git"] {
+        let p = bin.join(cmd);
+        std::fs::write(&p, stub).expect("stub");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let script = dir.path().join("apply.sh");
+    std::fs::write(&script, &out.files["apply.sh"]).expect("apply.sh");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(&script)
+        .args(args)
+        .env("PATH", path)
+        .env("STUB_LOG", &log)
+        .env("KUBECONFIG", dir.path().join("kubeconfig"));
+    // Every secret value from the environment, as the README says.
+    for s in [
+        "DJANGO_SECRET_KEY",
+        "GRAFANA_ADMIN_PASSWORD",
+        "SLACK_WEBHOOK_URL",
+    ] {
+        cmd.env(s, "value");
+    }
+    cmd.env("OBJECT_STORAGE_ACCESS_KEY_ID", "id")
+        .env("OBJECT_STORAGE_SECRET_ACCESS_KEY", "key");
+    cmd.envs(env.iter().copied());
+    let done = cmd.output().expect("bash runs");
+    let log = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (done.status.code(), log)
+}
+
+#[test]
+fn apply_sh_applies_the_roots_and_kustomizations_in_plan_order() {
+    for (example, target, env) in [
+        ("fred", "eks", Some("prod")),
+        ("fred", "gke", Some("prod")),
+        ("fred", "hetzner", Some("prod")),
+    ] {
+        let out = case(example, target, env);
+        let (code, log) = run_apply_script(&out, &[], &[]);
+        assert_eq!(code, Some(0), "{target}: {log:#?}");
+        // What the plan applies, in order: Terraform roots and kustomizations.
+        let expected: Vec<String> = out
+            .plan
+            .steps
+            .iter()
+            .flat_map(|s| &s.applies)
+            .filter(|a| a.starts_with("terraform/") || !a.ends_with(".yaml"))
+            .filter(|a| *a != "k8s/migrate")
+            .cloned()
+            .collect();
+        let ran: Vec<String> = log
+            .iter()
+            .filter_map(|l| {
+                if let Some(rest) = l.strip_prefix("terraform -chdir=")
+                    && rest.contains(" apply ")
+                {
+                    rest.split(' ').next().map(str::to_string)
+                } else {
+                    l.strip_prefix("kubectl apply -k ")
+                        .map(|k| k.trim_end_matches('/').to_string())
+                }
+            })
+            .collect();
+        assert_eq!(ran, expected, "{target}: {log:#?}");
+        assert!(
+            log.iter()
+                .any(|l| l.starts_with("kubectl replace --force -f k8s/migrate/")),
+            "{target}: the migration Job is never run"
+        );
+    }
+}
+
+#[test]
+fn apply_sh_runs_a_range_of_steps_and_refuses_unknown_ones() {
+    let out = case("fred", "eks", Some("prod"));
+    let (code, log) = run_apply_script(&out, &["platform-secrets", "addons"], &[]);
+    assert_eq!(code, Some(0), "{log:#?}");
+    assert!(
+        log[0].starts_with("kubectl apply -k k8s/platform/"),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("terraform -chdir=terraform/40-addons apply ")),
+        "{log:#?}"
+    );
+    // Nothing before the first step, nothing after the last.
+    let applies: Vec<&String> = log
+        .iter()
+        .filter(|l| l.starts_with("terraform ") && l.contains(" apply "))
+        .collect();
+    assert_eq!(applies.len(), 1, "{log:#?}");
+    assert!(
+        !log.iter().any(|l| l == "kubectl apply -k k8s/"),
+        "{log:#?}"
+    );
+    // An unknown step is refused before anything runs.
+    let (code, log) = run_apply_script(&out, &["netwrk"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(log.is_empty(), "{log:#?}");
+}
+
+#[test]
+fn apply_sh_stops_when_the_migration_fails() {
+    let out = case("fred", "gke", Some("prod"));
+    let (code, log) = run_apply_script(&out, &["migrate"], &[("STUB_JOB", "Failed")]);
+    assert_ne!(code, Some(0), "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("kubectl -n fred logs job/fred-migrate-")),
+        "{log:#?}"
+    );
+    // The app is not rolled out over a failed migration.
+    assert!(
+        !log.iter().any(|l| l == "kubectl apply -k k8s/"),
+        "{log:#?}"
+    );
+}
