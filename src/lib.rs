@@ -140,15 +140,127 @@ impl Loaded {
         }
     }
 
-    /// Validates the spec for one target and environment.
+    /// Validates the spec for one target and environment, and refuses what that environment
+    /// shares with another that must be its own.
     pub fn stack(&self, target: &dyn target::Target, env: Option<&str>) -> Result<model::Stack> {
-        model::validate::build(&self.file, &self.raw, env, target).map_err(|mut diagnostics| {
+        let built = model::validate::build(&self.file, &self.raw, env, target).and_then(|stack| {
+            let clashes = self.environment_clashes(target, &stack);
+            if clashes.is_empty() {
+                Ok(stack)
+            } else {
+                Err(clashes)
+            }
+        });
+        built.map_err(|mut diagnostics| {
             spec::locate_missing(&self.text, &mut diagnostics);
             Error::Spec {
                 source_text: Some(self.text.clone()),
                 diagnostics,
             }
         })
+    }
+
+    /// What `stack`'s environment shares with another environment of the spec and must not: the
+    /// public host (DNS records and certificates would fight) and the target's per-environment
+    /// settings ([`target::Target::per_environment`]). Other environments that do not validate are
+    /// skipped here; they report their own problems.
+    fn environment_clashes(
+        &self,
+        target: &dyn target::Target,
+        stack: &model::Stack,
+    ) -> Vec<error::Diagnostic> {
+        let owned = |s: &model::Stack| {
+            let mut keys = vec![(
+                "domain".to_string(),
+                s.domain.clone(),
+                "DNS records and TLS certificates of both would fight over it",
+            )];
+            keys.extend(
+                target
+                    .per_environment(s)
+                    .into_iter()
+                    .map(|(k, v, why)| (format!("targets.{}.{k}", target.id()), v, why)),
+            );
+            keys
+        };
+        let mine = owned(stack);
+        let mut out = Vec::new();
+        for other in self.environments() {
+            if other == stack.env {
+                continue;
+            }
+            let Ok(theirs) = model::validate::build(&self.file, &self.raw, Some(&other), target)
+            else {
+                continue;
+            };
+            for ((key, value, why), (_, their_value, _)) in mine.iter().zip(owned(&theirs)) {
+                if *value != their_value {
+                    continue;
+                }
+                let (a, b) = if stack.env < other {
+                    (stack.env.as_str(), other.as_str())
+                } else {
+                    (other.as_str(), stack.env.as_str())
+                };
+                // The clash is reported where an overlay set the value (the same report from
+                // either environment), else at the base spec both inherit it from.
+                let overlay = |p: &str| p.starts_with("environments.");
+                let (mut path, mut pos) = self.env_key(&stack.env, key);
+                let mut owner = stack.env.as_str();
+                let (their_path, their_pos) = self.env_key(&other, key);
+                if !overlay(&path) && overlay(&their_path) {
+                    (path, pos, owner) = (their_path, their_pos, other.as_str());
+                }
+                let hint = if overlay(&path) {
+                    format!("give `environments.{owner}` a `{key}` of its own")
+                } else {
+                    format!(
+                        "set `{key}` in the overlays (`environments.{a}`, `environments.{b}`), each its own"
+                    )
+                };
+                out.push(
+                    error::Diagnostic::new(
+                        &self.file,
+                        pos,
+                        &path,
+                        format!("environments `{a}` and `{b}` both use `{key}: {value}`; {why}"),
+                    )
+                    .hint(hint),
+                );
+            }
+        }
+        out
+    }
+
+    /// Where `key` (`domain`, `targets.<id>.<field>`) is set for `env`: its overlay when it sets
+    /// it, else the base spec.
+    fn env_key(&self, env: &str, key: &str) -> (String, Option<error::Pos>) {
+        let find = |raw: &spec::RawStack| -> Option<error::Pos> {
+            let at = match key.split('.').collect::<Vec<_>>().as_slice() {
+                ["domain"] => raw.domain.as_ref()?.referenced.clone(),
+                ["targets", id, field] => {
+                    let t = &raw.targets.as_ref()?.get(*id)?.value;
+                    match *field {
+                        "project" => t.project.as_ref()?.referenced.clone(),
+                        "region" => t.region.as_ref()?.referenced.clone(),
+                        "location" => t.location.as_ref()?.referenced.clone(),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+            error::Pos::from_location(&at)
+        };
+        let overlay = self
+            .raw
+            .environments
+            .as_ref()
+            .and_then(|e| e.get(env))
+            .and_then(|o| find(&o.value));
+        match overlay {
+            Some(pos) => (format!("environments.{env}.{key}"), Some(pos)),
+            None => (key.to_string(), find(&self.raw)),
+        }
     }
 
     /// Validates and renders one target and environment.

@@ -64,6 +64,20 @@ impl Target for Gke {
                 Some("GCP service account ids are limited to 30 characters; shorten the stack or environment name".into());
         }
     }
+    fn per_environment(&self, stack: &Stack) -> Vec<(&'static str, String, &'static str)> {
+        stack
+            .target
+            .project
+            .iter()
+            .map(|p| {
+                (
+                    "project",
+                    p.clone(),
+                    "one project is one Workload Identity pool: a ServiceAccount of one environment named like the other's acts as its Google service accounts (database, secrets)",
+                )
+            })
+            .collect()
+    }
     fn platform(&self, stack: &Stack) -> Platform {
         let managed_db = stack
             .postgres

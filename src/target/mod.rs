@@ -37,6 +37,12 @@ pub trait Target: Sync {
     fn check_stack(&self, _v: &mut Validator, _stack: &Stack) {}
     /// The knobs shared templates read.
     fn platform(&self, stack: &Stack) -> Platform;
+    /// Settings two environments of one spec must not share on this platform, as (key path under
+    /// `targets.<id>`, value, why): e.g. a GKE project, whose Workload Identity pool every
+    /// cluster in it shares.
+    fn per_environment(&self, _stack: &Stack) -> Vec<(&'static str, String, &'static str)> {
+        Vec::new()
+    }
     /// This target's version pins (merged over the shared ones).
     fn versions(&self) -> &'static [(&'static str, &'static str)];
 }
