@@ -237,13 +237,13 @@ impl Loaded {
     fn env_key(&self, env: &str, key: &str) -> (String, Option<error::Pos>) {
         let find = |raw: &spec::RawStack| -> Option<error::Pos> {
             let at = match key.split('.').collect::<Vec<_>>().as_slice() {
-                ["domain"] => raw.domain.as_ref()?.referenced.clone(),
+                ["domain"] => raw.domain.as_ref()?.referenced,
                 ["targets", id, field] => {
                     let t = &raw.targets.as_ref()?.get(*id)?.value;
                     match *field {
-                        "project" => t.project.as_ref()?.referenced.clone(),
-                        "region" => t.region.as_ref()?.referenced.clone(),
-                        "location" => t.location.as_ref()?.referenced.clone(),
+                        "project" => t.project.as_ref()?.referenced,
+                        "region" => t.region.as_ref()?.referenced,
+                        "location" => t.location.as_ref()?.referenced,
                         _ => return None,
                     }
                 }
