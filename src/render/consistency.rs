@@ -1,7 +1,8 @@
 //! Stage 4 — cross-object consistency of a rendered [`Output`]: the references no schema sees.
 //!
-//! Every Service selects the pods of a workload; every HPA, PDB, ScaledObject, ServiceMonitor and
-//! PodMonitor targets an object that exists; every referenced Secret and ServiceAccount is
+//! Every Service selects the pods of a workload (or of an operator: RabbitMQ, CloudNativePG,
+//! cert-manager's HTTP-01 solver for an Ingress it issues); every HPA, PDB, ScaledObject,
+//! ServiceMonitor and PodMonitor targets an object that exists; every referenced Secret and ServiceAccount is
 //! generated, created by an operator we generate the owner of, or declared external; every
 //! NetworkPolicy selects existing pods; every port a route or monitor names exists on its
 //! Service; every `file(...)` in Terraform points at a generated file. Each problem is one line.
@@ -57,7 +58,7 @@ fn pod_labels(o: &Obj) -> Option<BTreeMap<String, String>> {
     Some(string_map(labels))
 }
 
-fn string_map(v: &Value) -> BTreeMap<String, String> {
+pub(crate) fn string_map(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
         .map(|m| {
             m.iter()
@@ -73,7 +74,7 @@ fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String
 
 /// A `LabelSelector` (matchLabels and matchExpressions) against a pod's labels. The empty
 /// selector `{}` selects every pod; a missing one selects none.
-fn label_selector(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn label_selector(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
     let Some(sel) = selector.as_object() else {
         return false;
     };
@@ -169,6 +170,21 @@ pub fn check(out: &Output) -> Vec<String> {
             "ExternalSecret" => {
                 let target = o.doc["spec"]["target"]["name"].as_str().unwrap_or(o.name());
                 secrets.insert((ns.clone(), target.to_string()));
+            }
+            // cert-manager's ingress-shim issues the Ingress's certificate; with an HTTP-01
+            // solver it runs solver pods in the Ingress's namespace while the order is open.
+            "Ingress"
+                if ["cert-manager.io/cluster-issuer", "cert-manager.io/issuer"]
+                    .iter()
+                    .any(|a| o.doc["metadata"]["annotations"][a].is_string()) =>
+            {
+                pods.push((
+                    ns.clone(),
+                    BTreeMap::from([(
+                        "acme.cert-manager.io/http01-solver".into(),
+                        "true".to_string(),
+                    )]),
+                ));
             }
             "RabbitmqCluster" => {
                 let n = o.name().to_string();

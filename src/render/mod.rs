@@ -17,6 +17,7 @@
 pub mod apply_model;
 pub mod consistency;
 pub mod context;
+pub mod flows;
 pub mod parallel;
 pub mod parse_back;
 pub mod plan;
@@ -48,6 +49,8 @@ pub struct Output {
     pub files: BTreeMap<String, String>,
     /// The steps that stand the output up, in order.
     pub plan: Plan,
+    /// The network flows its NetworkPolicies were rendered from.
+    pub flows: Vec<flows::Flow>,
 }
 
 /// The template environment, built once per process; templates compile on first use.
@@ -343,7 +346,11 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     };
     let readme = header("README.md", ctx) + &render_template(README, &rctx)?;
     files.insert("README.md".into(), readme);
-    Ok(Output { files, plan })
+    Ok(Output {
+        files,
+        plan,
+        flows: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -3,10 +3,14 @@
 use super::*;
 use crate::model::Placement;
 use crate::model::validate::refuse_keys;
-use crate::render::{SecretRef, egress_to, public_egress};
+use crate::render::{SecretRef, egress_to};
 
 /// Google GKE.
 pub struct Gke;
+
+/// private.googleapis.com: the Private Google Access VIPs that 10-network's private zone points
+/// every `*.googleapis.com` name at.
+const GOOGLE_APIS_VIP: &str = "199.36.153.8/30";
 
 impl Target for Gke {
     fn id(&self) -> &'static str {
@@ -111,10 +115,14 @@ impl Target for Gke {
                 .collect(),
             // The Cloud SQL Auth Proxy sidecar: the instance's private IP in the private services
             // access range (10-network default 10.30.0.0/16) on 3307, the Cloud SQL Admin API on
-            // 443, and the metadata server for its Workload Identity token.
+            // 443 through Private Google Access's VIPs (10-network points *.googleapis.com at
+            // them), and the metadata server for its Workload Identity token.
             app_egress: managed_db
                 .map(|_| {
-                    let mut rules = vec![egress_to("10.30.0.0/16", &[3307]), public_egress(&[443])];
+                    let mut rules = vec![
+                        egress_to("10.30.0.0/16", &[3307]),
+                        egress_to(GOOGLE_APIS_VIP, &[443]),
+                    ];
                     rules.extend(identity_egress.iter().cloned());
                     rules
                 })

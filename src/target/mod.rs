@@ -73,6 +73,7 @@ pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Out
         .copied()
         .collect();
     let platform = target.platform(stack);
+    let flows = render::flows::flows(stack, &platform);
     let ctx = TemplateContext {
         target_id: target.id(),
         env: &stack.env,
@@ -81,6 +82,9 @@ pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Out
         target: BTreeMap::from([(target.id(), &stack.target)]),
         versions: &versions,
         platform: &platform,
+        network_policies: render::flows::policies(stack, &flows),
     };
-    render::render_target(&ctx)
+    let mut out = render::render_target(&ctx)?;
+    out.flows = flows;
+    Ok(out)
 }

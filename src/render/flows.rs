@@ -1,0 +1,775 @@
+//! Stage 4 — the network flows of a stack, declared once: every connection the stack implies, from
+//! which `k8s/network-policies.yaml` is rendered and against which the tests evaluate it.
+//!
+//! A [`Flow`] is one allowed connection as the NetworkPolicy that admits it sees it: the policy's
+//! pods (its `podSelector`), the direction, the peers on the other side and the ports. Flows of one
+//! policy are rendered as that policy's rules, in declaration order; everything else stays denied by
+//! `default-deny`. The flows come from the stack (load balancer → frontend, app → PostgreSQL and
+//! RabbitMQ, a workload → another it calls through an env URL, Prometheus → metrics ports,
+//! operators → their pods, internet egress of the workers that ask for it) and from the target's
+//! [`Platform`] (load balancer peers, the managed database, workload identity endpoints, the
+//! cert-manager HTTP-01 solver behind the ingress).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::consistency::{label_selector, string_map};
+use super::context::{Platform, public_egress};
+use crate::model::{EnvVar, Placement, Stack};
+
+/// Which way a flow crosses its policy's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Direction {
+    /// Into the policy's pods, from the peers.
+    Ingress,
+    /// Out of the policy's pods, to the peers.
+    Egress,
+}
+
+/// One allowed connection, as the NetworkPolicy that admits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    /// The NetworkPolicy (in the app's namespace) that admits it.
+    pub policy: String,
+    /// That policy's `podSelector`.
+    pub pods: Value,
+    /// In or out of those pods.
+    pub direction: Direction,
+    /// NetworkPolicy peers on the other side; empty: anywhere.
+    pub peers: Vec<Value>,
+    /// NetworkPolicy ports; empty: every port.
+    pub ports: Vec<Value>,
+    /// Why the stack needs it, one line.
+    pub why: String,
+}
+
+/// One rendered NetworkPolicy: its comment and the object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    /// Why it exists: the reasons of its flows.
+    pub comment: String,
+    /// The NetworkPolicy object.
+    pub object: Value,
+}
+
+fn tcp(ports: &[u16]) -> Vec<Value> {
+    ports
+        .iter()
+        .map(|p| json!({ "protocol": "TCP", "port": p }))
+        .collect()
+}
+
+fn named(port: &str) -> Vec<Value> {
+    vec![json!({ "protocol": "TCP", "port": port })]
+}
+
+fn by_name(name: &str) -> Value {
+    json!({ "matchLabels": { "app.kubernetes.io/name": name } })
+}
+
+fn namespace(ns: &str) -> Value {
+    json!({ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": ns } } })
+}
+
+fn pods(selector: Value) -> Value {
+    json!({ "podSelector": selector })
+}
+
+/// The peers (`to`) and ports of a NetworkPolicy egress rule the platform gives.
+fn peers_of(rule: &Value) -> Vec<Value> {
+    rule["to"].as_array().cloned().unwrap_or_default()
+}
+
+fn ports_of(rule: &Value) -> Vec<Value> {
+    rule["ports"].as_array().cloned().unwrap_or_default()
+}
+
+/// The app's own pods: frontend, workers and the migration Job.
+fn app_pods(stack: &Stack) -> Value {
+    json!({
+        "matchLabels": {
+            "app.kubernetes.io/part-of": stack.name,
+            "app.kubernetes.io/managed-by": "fredgen",
+        },
+        "matchExpressions": [{
+            "key": "app.kubernetes.io/component",
+            "operator": "In",
+            "values": ["web", "worker", "migrate"],
+        }],
+    })
+}
+
+/// A call one workload makes to another through an env URL (`http://<service>[.<ns>…]:<port>/…`):
+/// (caller, callee workload, the callee pod's port).
+fn calls(stack: &Stack) -> Vec<(String, String, u16)> {
+    // Services the stack generates: name → (pod name, service port → pod port).
+    let f = &stack.frontend;
+    let mut services: Vec<(&str, Vec<(u16, u16)>)> = vec![(&f.name, vec![(80, f.port)])];
+    if let Some(m) = &f.metrics {
+        services[0].1.push((m.port, m.port));
+    }
+    for w in &stack.workers {
+        if let Some(m) = &w.metrics {
+            services.push((&w.name, vec![(m.port, m.port)]));
+        }
+    }
+    let workloads =
+        std::iter::once((&f.name, &f.env)).chain(stack.workers.iter().map(|w| (&w.name, &w.env)));
+    let mut out = Vec::new();
+    for (caller, env) in workloads {
+        for EnvVar { value, .. } in env {
+            let Some((host, port)) = url_host_port(value) else {
+                continue;
+            };
+            let mut parts = host.split('.');
+            let service = parts.next().unwrap_or_default();
+            // `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc[.cluster.local]` in the app's namespace.
+            let ns_ok = parts
+                .next()
+                .is_none_or(|ns| ns == stack.namespace && parts.next().is_none_or(|s| s == "svc"));
+            let Some((callee, ports)) = services.iter().find(|(s, _)| *s == service) else {
+                continue;
+            };
+            let pod_port = port
+                .map(|p| ports.iter().find(|(sp, _)| *sp == p).map(|(_, pp)| *pp))
+                .unwrap_or(Some(ports[0].1));
+            if let Some(pod_port) = pod_port
+                && ns_ok
+                && callee != caller
+            {
+                out.push((caller.clone(), callee.to_string(), pod_port));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The host and explicit port of an `http(s)://` URL, or `None` for anything else.
+fn url_host_port(value: &str) -> Option<(&str, Option<u16>)> {
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    match authority.rsplit_once(':') {
+        Some((h, p)) => Some((h, Some(p.parse().ok()?))),
+        None => Some((authority, None)),
+    }
+}
+
+/// Every flow of the stack, in the order its policies are rendered.
+pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
+    let mut out = Vec::new();
+    let mut add = |policy: &str, pods: Value, direction, peers, ports, why: &str| {
+        out.push(Flow {
+            policy: policy.to_string(),
+            pods,
+            direction,
+            peers,
+            ports,
+            why: why.to_string(),
+        });
+    };
+    use Direction::{Egress, Ingress};
+    let f = &stack.frontend;
+    let metrics = stack.monitoring.metrics;
+    add(
+        "allow-dns",
+        json!({}),
+        Egress,
+        vec![namespace("kube-system")],
+        vec![
+            json!({ "protocol": "UDP", "port": 53 }),
+            json!({ "protocol": "TCP", "port": 53 }),
+        ],
+        "every pod to the cluster DNS",
+    );
+    let frontend = format!("{}-ingress", f.name);
+    add(
+        &frontend,
+        by_name(&f.name),
+        Ingress,
+        platform.lb_peers.clone(),
+        named("http"),
+        "the public load balancer to the frontend",
+    );
+    if let Some(m) = f.metrics.as_ref().filter(|_| metrics) {
+        let port = if m.port != f.port { "metrics" } else { "http" };
+        add(
+            &frontend,
+            by_name(&f.name),
+            Ingress,
+            vec![namespace("monitoring")],
+            named(port),
+            "Prometheus to its metrics",
+        );
+    }
+    if platform.cert_manager {
+        add(
+            "acme-http01-solver",
+            json!({ "matchLabels": { "acme.cert-manager.io/http01-solver": "true" } }),
+            Ingress,
+            platform.lb_peers.clone(),
+            tcp(&[8089]),
+            "the ingress to cert-manager's ACME HTTP-01 solver, while a certificate is issued",
+        );
+    }
+    for w in stack
+        .workers
+        .iter()
+        .filter(|w| w.metrics.is_some() && metrics)
+    {
+        add(
+            &format!("{}-metrics", w.name),
+            by_name(&w.name),
+            Ingress,
+            vec![namespace("monitoring")],
+            named("metrics"),
+            "Prometheus to the worker's metrics",
+        );
+    }
+    let q = stack.queue.as_ref();
+    let pg = stack
+        .postgres
+        .as_ref()
+        .filter(|p| p.placement != Placement::Managed);
+    if let Some(q) = q {
+        add(
+            "app-egress",
+            app_pods(stack),
+            Egress,
+            vec![pods(by_name(&q.name))],
+            tcp(&[5672]),
+            "the app's pods to the queue",
+        );
+    }
+    if let Some(pg) = pg {
+        add(
+            "app-egress",
+            app_pods(stack),
+            Egress,
+            vec![pods(
+                json!({ "matchLabels": { "cnpg.io/cluster": pg.name } }),
+            )],
+            tcp(&[5432]),
+            "the app's pods to the database",
+        );
+    }
+    for rule in &platform.app_egress {
+        add(
+            "app-egress",
+            app_pods(stack),
+            Egress,
+            peers_of(rule),
+            ports_of(rule),
+            "the app's pods to the managed database and what its access path needs",
+        );
+    }
+    for (caller, callee, port) in calls(stack) {
+        add(
+            &format!("{caller}-calls"),
+            by_name(&caller),
+            Egress,
+            vec![pods(by_name(&callee))],
+            tcp(&[port]),
+            "calls the workloads named in its env URLs",
+        );
+        add(
+            &format!("{callee}-callers"),
+            by_name(&callee),
+            Ingress,
+            vec![pods(by_name(&caller))],
+            tcp(&[port]),
+            "the workloads that call it through an env URL",
+        );
+    }
+    if stack.workers.iter().any(|w| w.egress_internet) {
+        let rule = public_egress(&[443]);
+        add(
+            "internet-egress",
+            json!({ "matchLabels": { "fredgen.io/egress": "internet" } }),
+            Egress,
+            peers_of(&rule),
+            ports_of(&rule),
+            "workers that declare `egress: internet` to public addresses on HTTPS (never private ranges)",
+        );
+    }
+    // RabbitMQ: clustering ports between its own pods.
+    let mut cluster_ports = tcp(&[4369, 5672, 15672, 25672]);
+    cluster_ports.push(json!({ "protocol": "TCP", "port": 35672, "endPort": 35682 }));
+    if let Some(q) = q {
+        let me = by_name(&q.name);
+        let policy = q.name.as_str();
+        let mut own = |d, peers, ports, why: &str| add(policy, me.clone(), d, peers, ports, why);
+        own(
+            Ingress,
+            vec![pods(app_pods(stack)), namespace("keda")],
+            tcp(&[5672]),
+            "AMQP from the app and KEDA",
+        );
+        own(
+            Ingress,
+            vec![pods(me.clone())],
+            cluster_ports.clone(),
+            "clustering between its own pods",
+        );
+        own(
+            Ingress,
+            vec![namespace("rabbitmq-system")],
+            tcp(&[15672]),
+            "the operator's management API calls",
+        );
+        if metrics {
+            own(
+                Ingress,
+                vec![namespace("monitoring")],
+                tcp(&[15692]),
+                "Prometheus",
+            );
+        }
+        own(
+            Egress,
+            vec![pods(me.clone())],
+            cluster_ports,
+            "out to its peers",
+        );
+        own(
+            Egress,
+            Vec::new(),
+            tcp(&[443, 6443]),
+            "the Kubernetes API (peer discovery)",
+        );
+    }
+    if let Some(pg) = pg {
+        let me = json!({ "matchLabels": { "cnpg.io/cluster": pg.name } });
+        let policy = pg.name.as_str();
+        let mut own = |d, peers, ports, why: &str| add(policy, me.clone(), d, peers, ports, why);
+        own(
+            Ingress,
+            vec![pods(app_pods(stack))],
+            tcp(&[5432]),
+            "PostgreSQL from the app",
+        );
+        own(
+            Ingress,
+            vec![pods(me.clone())],
+            tcp(&[5432, 8000]),
+            "replication and status between instances",
+        );
+        own(
+            Ingress,
+            vec![namespace("cnpg-system")],
+            Vec::new(),
+            "the operator and the Barman Cloud plugin",
+        );
+        if metrics {
+            own(
+                Ingress,
+                vec![namespace("monitoring")],
+                tcp(&[9187]),
+                "Prometheus",
+            );
+        }
+        own(
+            Egress,
+            vec![pods(me.clone())],
+            tcp(&[5432, 8000]),
+            "out to its peers",
+        );
+        own(
+            Egress,
+            vec![namespace("cnpg-system")],
+            Vec::new(),
+            "the operator and the plugin",
+        );
+        own(
+            Egress,
+            Vec::new(),
+            tcp(&[443, 6443]),
+            "the Kubernetes API and the backup object store (HTTPS)",
+        );
+        for rule in &platform.identity_egress {
+            own(
+                Egress,
+                peers_of(rule),
+                ports_of(rule),
+                "the platform's workload identity endpoint (backup credentials)",
+            );
+        }
+    }
+    out
+}
+
+/// The NetworkPolicies of the app's namespace: `default-deny`, then one per policy named by the
+/// flows, in the order the flows first name them.
+pub fn policies(stack: &Stack, flows: &[Flow]) -> Vec<Policy> {
+    let mut out = vec![Policy {
+        comment: format!(
+            "Network policy of namespace {}: everything is denied, then each flow the stack needs is allowed by one of the policies below.",
+            stack.namespace
+        ),
+        object: json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": { "name": "default-deny", "namespace": stack.namespace },
+            "spec": { "podSelector": {}, "policyTypes": ["Ingress", "Egress"] },
+        }),
+    }];
+    let mut names: Vec<&str> = Vec::new();
+    for f in flows {
+        if !names.contains(&f.policy.as_str()) {
+            names.push(&f.policy);
+        }
+    }
+    for name in names {
+        let mine: Vec<&Flow> = flows.iter().filter(|f| f.policy == name).collect();
+        let rules = |d: Direction, key: &str| -> Vec<Value> {
+            mine.iter()
+                .filter(|f| f.direction == d)
+                .map(|f| {
+                    let mut rule = serde_json::Map::new();
+                    if !f.peers.is_empty() {
+                        rule.insert(key.into(), Value::Array(f.peers.clone()));
+                    }
+                    if !f.ports.is_empty() {
+                        rule.insert("ports".into(), Value::Array(f.ports.clone()));
+                    }
+                    Value::Object(rule)
+                })
+                .collect()
+        };
+        let ingress = rules(Direction::Ingress, "from");
+        let egress = rules(Direction::Egress, "to");
+        let mut types = Vec::new();
+        let mut spec = serde_json::Map::new();
+        spec.insert("podSelector".into(), mine[0].pods.clone());
+        if !ingress.is_empty() {
+            types.push("Ingress");
+        }
+        if !egress.is_empty() {
+            types.push("Egress");
+        }
+        spec.insert("policyTypes".into(), json!(types));
+        if !ingress.is_empty() {
+            spec.insert("ingress".into(), Value::Array(ingress));
+        }
+        if !egress.is_empty() {
+            spec.insert("egress".into(), Value::Array(egress));
+        }
+        let mut whys: Vec<&str> = Vec::new();
+        for f in &mine {
+            if !whys.contains(&f.why.as_str()) {
+                whys.push(&f.why);
+            }
+        }
+        out.push(Policy {
+            comment: whys.join("; "),
+            object: json!({
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": { "name": name, "namespace": stack.namespace },
+                "spec": spec,
+            }),
+        });
+    }
+    out
+}
+
+/// One end of a connection: a pod (namespace and labels) or an address outside the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A pod.
+    Pod {
+        /// Its namespace.
+        namespace: String,
+        /// Its labels.
+        labels: BTreeMap<String, String>,
+    },
+    /// An IPv4 address outside the cluster.
+    Ip(Ipv4Addr),
+}
+
+/// A connection: from, to, protocol and port (a number or a container port's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conn {
+    /// Who connects.
+    pub from: Endpoint,
+    /// Who accepts.
+    pub to: Endpoint,
+    /// `TCP` or `UDP`.
+    pub protocol: String,
+    /// The destination port, as the policies name it.
+    pub port: String,
+}
+
+impl std::fmt::Display for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let end = |e: &Endpoint| match e {
+            Endpoint::Pod { namespace, labels } => format!("pod {namespace}/{labels:?}"),
+            Endpoint::Ip(ip) => ip.to_string(),
+        };
+        write!(
+            f,
+            "{} -> {} {}/{}",
+            end(&self.from),
+            end(&self.to),
+            self.protocol,
+            self.port
+        )
+    }
+}
+
+fn cidr_contains(cidr: &str, ip: Ipv4Addr) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else {
+        return false;
+    };
+    let (Ok(net), Ok(bits)) = (net.parse::<Ipv4Addr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits.min(32))
+    };
+    u32::from(ip) & mask == u32::from(net) & mask
+}
+
+/// Whether a NetworkPolicy peer admits an endpoint; `own` is the policy's namespace.
+fn peer_admits(peer: &Value, own: &str, e: &Endpoint) -> bool {
+    if let Some(block) = peer.get("ipBlock") {
+        let Endpoint::Ip(ip) = e else { return false };
+        let cidr = block["cidr"].as_str().unwrap_or_default();
+        let except = block["except"].as_array().into_iter().flatten();
+        return cidr_contains(cidr, *ip)
+            && !except
+                .filter_map(Value::as_str)
+                .any(|c| cidr_contains(c, *ip));
+    }
+    let Endpoint::Pod { namespace, labels } = e else {
+        return false;
+    };
+    let ns_ok = match peer.get("namespaceSelector") {
+        None => namespace == own,
+        Some(sel) => {
+            let ns_labels =
+                BTreeMap::from([("kubernetes.io/metadata.name".to_string(), namespace.clone())]);
+            sel.as_object().is_some_and(|m| m.is_empty()) || label_selector(sel, &ns_labels)
+        }
+    };
+    let pod_ok = match peer.get("podSelector") {
+        None => true,
+        Some(sel) => sel.as_object().is_some_and(|m| m.is_empty()) || label_selector(sel, labels),
+    };
+    ns_ok && pod_ok
+}
+
+fn port_admits(p: &Value, protocol: &str, port: &str) -> bool {
+    let proto = p["protocol"].as_str().unwrap_or("TCP");
+    if proto != protocol {
+        return false;
+    }
+    match (&p["port"], port.parse::<u64>()) {
+        (Value::Null, _) => true,
+        (Value::Number(n), Ok(want)) => {
+            let from = n.as_u64().unwrap_or_default();
+            let to = p["endPort"].as_u64().unwrap_or(from);
+            (from..=to).contains(&want)
+        }
+        (Value::String(name), _) => name == port,
+        _ => false,
+    }
+}
+
+/// Whether the policies of the pod's namespace let `peer` through in `direction` on the port.
+fn side_admits(
+    policies: &[Value],
+    pod: &Endpoint,
+    direction: Direction,
+    peer: &Endpoint,
+    protocol: &str,
+    port: &str,
+) -> bool {
+    let Endpoint::Pod { namespace, labels } = pod else {
+        return true; // outside the cluster: no policy applies
+    };
+    let (kind, key) = match direction {
+        Direction::Ingress => ("Ingress", "from"),
+        Direction::Egress => ("Egress", "to"),
+    };
+    let rules_key = kind.to_ascii_lowercase();
+    let mut governed = false;
+    for p in policies {
+        let spec = &p["spec"];
+        let in_ns = p["metadata"]["namespace"].as_str() == Some(namespace.as_str());
+        let selects = spec["podSelector"]
+            .as_object()
+            .is_some_and(|m| m.is_empty())
+            || label_selector(&spec["podSelector"], labels);
+        let typed = spec["policyTypes"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == kind));
+        if !(in_ns && selects && typed) {
+            continue;
+        }
+        governed = true;
+        for rule in spec[&rules_key].as_array().into_iter().flatten() {
+            let peers_ok = rule[key]
+                .as_array()
+                .is_none_or(|ps| ps.iter().any(|q| peer_admits(q, namespace, peer)));
+            let ports_ok = rule["ports"]
+                .as_array()
+                .is_none_or(|ps| ps.iter().any(|q| port_admits(q, protocol, port)));
+            if peers_ok && ports_ok {
+                return true;
+            }
+        }
+    }
+    !governed
+}
+
+/// Whether the NetworkPolicy objects `policies` let `c` through: the sender's egress and the
+/// receiver's ingress (a namespace no policy governs lets everything through).
+pub fn admits(policies: &[Value], c: &Conn) -> bool {
+    side_admits(
+        policies,
+        &c.from,
+        Direction::Egress,
+        &c.to,
+        &c.protocol,
+        &c.port,
+    ) && side_admits(
+        policies,
+        &c.to,
+        Direction::Ingress,
+        &c.from,
+        &c.protocol,
+        &c.port,
+    )
+}
+
+/// A pod that a label selector selects: its `matchLabels`, plus the first value of each `In`
+/// expression.
+fn pod_of(selector: &Value, namespace: &str) -> Endpoint {
+    let mut labels = string_map(&selector["matchLabels"]);
+    for e in selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if e["operator"] == "In"
+            && let (Some(k), Some(v)) = (e["key"].as_str(), e["values"][0].as_str())
+        {
+            labels.insert(k.to_string(), v.to_string());
+        }
+    }
+    Endpoint::Pod {
+        namespace: namespace.to_string(),
+        labels,
+    }
+}
+
+/// An address outside the cluster on the public internet (TEST-NET-3, never private).
+pub const PUBLIC_IP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+
+/// Endpoints a peer admits, one each: a pod of its selectors, or an address of its ipBlock.
+fn peer_endpoint(peer: &Value, own: &str) -> Endpoint {
+    if let Some(cidr) = peer["ipBlock"]["cidr"].as_str() {
+        let net = cidr
+            .split_once('/')
+            .and_then(|(n, _)| n.parse::<Ipv4Addr>().ok())
+            .unwrap_or(PUBLIC_IP);
+        // An address of the block: the host of a /31 or /32, else the first after the network
+        // (0.0.0.0/0: a public one).
+        let bits: u32 = cidr
+            .split_once('/')
+            .and_then(|(_, b)| b.parse().ok())
+            .unwrap_or(32);
+        let ip = if u32::from(net) == 0 {
+            PUBLIC_IP
+        } else if bits >= 31 {
+            net
+        } else {
+            Ipv4Addr::from(u32::from(net) + 1)
+        };
+        return Endpoint::Ip(ip);
+    }
+    let ns = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        .as_str()
+        .unwrap_or(own);
+    pod_of(&peer["podSelector"], ns)
+}
+
+/// The concrete connections one flow stands for: each peer × each port (every port: port 1;
+/// anywhere: a public address for egress, a pod of another namespace for ingress).
+pub fn connections(flow: &Flow, namespace: &str) -> Vec<Conn> {
+    let me = pod_of(&flow.pods, namespace);
+    let peers: Vec<Endpoint> = if flow.peers.is_empty() {
+        vec![match flow.direction {
+            Direction::Egress => Endpoint::Ip(PUBLIC_IP),
+            Direction::Ingress => Endpoint::Pod {
+                namespace: "elsewhere".into(),
+                labels: BTreeMap::new(),
+            },
+        }]
+    } else {
+        flow.peers
+            .iter()
+            .map(|p| peer_endpoint(p, namespace))
+            .collect()
+    };
+    let ports: Vec<(String, String)> = if flow.ports.is_empty() {
+        vec![("TCP".into(), "1".into())]
+    } else {
+        flow.ports
+            .iter()
+            .map(|p| {
+                let port = match &p["port"] {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                (p["protocol"].as_str().unwrap_or("TCP").to_string(), port)
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for peer in peers {
+        for (protocol, port) in &ports {
+            let (from, to) = match flow.direction {
+                Direction::Ingress => (peer.clone(), me.clone()),
+                Direction::Egress => (me.clone(), peer.clone()),
+            };
+            out.push(Conn {
+                from,
+                to,
+                protocol: protocol.clone(),
+                port: port.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_give_their_host_and_port() {
+        assert_eq!(
+            url_host_port("http://acme-collector.acme.svc.cluster.local:9100/push"),
+            Some(("acme-collector.acme.svc.cluster.local", Some(9100)))
+        );
+        assert_eq!(
+            url_host_port("https://u:p@api:8443"),
+            Some(("api", Some(8443)))
+        );
+        assert_eq!(url_host_port("http://web"), Some(("web", None)));
+        assert_eq!(url_host_port("postgres://db:5432"), None);
+        assert_eq!(url_host_port("http://x:notaport"), None);
+    }
+}
