@@ -118,6 +118,9 @@ pub static VERSIONS: &[(&str, &str)] = &[
     // https://aws.github.io/eks-charts chart aws-load-balancer-controller 3.5.0 (appVersion v3.5.0,
     // reference charts/).
     ("eks_chart_aws_load_balancer_controller", "3.5.0"),
+    // kubernetes-sigs/metrics-server chart 3.13.1 (metrics-server 0.8.1; tag
+    // metrics-server-helm-chart-3.13.1): EKS has no resource metrics API of its own.
+    ("eks_chart_metrics_server", "3.13.1"),
     // EC2NodeClass amiSelectorTerms alias: the AL2023 EKS-optimized AMI release v20260903
     // (awslabs/amazon-eks-ami releases; AL2023 1.35.7-20260903). Karpenter recommends a dated pin.
     ("eks_karpenter_ami_alias", "al2023@v20260903"),
