@@ -47,8 +47,12 @@ impl Target for Eks {
             .is_some_and(|p| p.placement == Placement::Managed);
         Platform {
             storage_class: "gp3".into(),
-            // The ALB (target type ip) reaches pods from its ENIs in the VPC (10-network: 10.0.0.0/16).
-            lb_peers: vec![serde_json::json!({ "ipBlock": { "cidr": VPC_CIDR } })],
+            // The internet-facing ALB's nodes live in the public subnets of 10-network
+            // (cidrsubnet(vpc, 8, 96 + az)): only they reach the frontend's pods.
+            lb_peers: PUBLIC_SUBNETS
+                .iter()
+                .map(|c| serde_json::json!({ "ipBlock": { "cidr": c } }))
+                .collect(),
             // RDS lives in the database subnets 10.0.100.0/24-10.0.102.0/24 (10-network).
             app_egress: if managed_db {
                 vec![egress_to("10.0.100.0/22", &[5432])]
@@ -69,8 +73,9 @@ impl Target for Eks {
     }
 }
 
-/// The VPC CIDR of terraform/10-network (`local.vpc_cidr` there).
-const VPC_CIDR: &str = "10.0.0.0/16";
+/// The public subnets of terraform/10-network (`cidrsubnet(local.vpc_cidr, 8, k + 96)` there, one
+/// per availability zone): where the internet-facing ALB's nodes live.
+const PUBLIC_SUBNETS: [&str; 3] = ["10.0.96.0/24", "10.0.97.0/24", "10.0.98.0/24"];
 
 fn is_aws_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
