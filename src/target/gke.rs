@@ -107,6 +107,13 @@ impl Target for Gke {
             egress_to("169.254.169.252/32", &[988]),
         ];
         Platform {
+            // The GKE Ingress sends traffic and health checks straight to the pods (container-
+            // native load balancing), which the NetworkPolicies admit; a ClusterIP Service needs
+            // the NEG annotation for it, explicitly, whatever the cluster's defaults.
+            frontend_service_annotations: std::collections::BTreeMap::from([(
+                "cloud.google.com/neg".to_string(),
+                r#"{"ingress": true}"#.to_string(),
+            )]),
             storage_class: "standard-rwo".into(),
             // The global external Application Load Balancer's proxies and health checks.
             lb_peers: ["35.191.0.0/16", "130.211.0.0/22"]
