@@ -98,8 +98,8 @@ pub struct TemplateContext<'a> {
     pub versions: &'a BTreeMap<&'static str, &'static str>,
     /// Target knobs for shared templates.
     pub platform: &'a Platform,
-    /// The NetworkPolicies of the app's namespace, from the stack's flows.
-    pub network_policies: Vec<crate::render::flows::Policy>,
+    /// The NetworkPolicies of the app's namespace, from the stack's flows, as YAML.
+    pub network_policies: String,
 }
 
 /// The context of `shared/kustomization.yaml.j2`.

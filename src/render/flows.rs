@@ -46,6 +46,25 @@ pub struct Flow {
     pub why: String,
 }
 
+/// `k8s/network-policies.yaml` without its header: each policy as YAML under its comment.
+pub fn policies_yaml(policies: &[Policy]) -> Result<String, String> {
+    let options = serde_saphyr::ser_options! { compact_list_indent: false };
+    let mut out = String::new();
+    for (i, p) in policies.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str("# ");
+        out.push_str(&p.comment);
+        out.push('\n');
+        out.push_str(
+            &serde_saphyr::to_string_with_options(&p.object, options.clone())
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(out)
+}
+
 /// One rendered NetworkPolicy: its comment and the object.
 #[derive(Debug, Clone, Serialize)]
 pub struct Policy {
@@ -420,14 +439,17 @@ pub fn policies(stack: &Stack, flows: &[Flow]) -> Vec<Policy> {
             "spec": { "podSelector": {}, "policyTypes": ["Ingress", "Egress"] },
         }),
     }];
-    let mut names: Vec<&str> = Vec::new();
+    // Flows grouped by policy, in the order the flows first name them.
+    let mut groups: Vec<(&str, Vec<&Flow>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for f in flows {
-        if !names.contains(&f.policy.as_str()) {
-            names.push(&f.policy);
-        }
+        let i = *index.entry(f.policy.as_str()).or_insert_with(|| {
+            groups.push((f.policy.as_str(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(f);
     }
-    for name in names {
-        let mine: Vec<&Flow> = flows.iter().filter(|f| f.policy == name).collect();
+    for (name, mine) in groups {
         let rules = |d: Direction, key: &str| -> Vec<Value> {
             mine.iter()
                 .filter(|f| f.direction == d)

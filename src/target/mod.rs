@@ -82,7 +82,11 @@ pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Out
         target: BTreeMap::from([(target.id(), &stack.target)]),
         versions: &versions,
         platform: &platform,
-        network_policies: render::flows::policies(stack, &flows),
+        network_policies: render::flows::policies_yaml(&render::flows::policies(stack, &flows))
+            .map_err(|message| Error::Template {
+                template: "shared/k8s/network-policies.yaml.j2".into(),
+                message,
+            })?,
     };
     let mut out = render::render_target(&ctx)?;
     out.flows = flows;
