@@ -4,8 +4,8 @@
 
 /// Shared pins: chart versions, providers, operator releases. Key → exact version.
 pub static SHARED: &[(&str, &str)] = &[
-    // Terraform itself: S3 `use_lockfile` needs 1.10.
-    ("terraform_required", ">= 1.10.0"),
+    // Terraform itself: S3 `use_lockfile` needs 1.10; kube-hetzner 3.x needs 1.10.1.
+    ("terraform_required", ">= 1.10.1"),
     // hashicorp/helm; schema in shared/reference is 3.1.1.
     ("provider_helm", "3.1.1"),
     // hashicorp/kubernetes 3.x (3.0.0 on 2025-12-04; 3.2.1 on 2026-06-30, the newest argument set

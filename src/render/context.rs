@@ -15,6 +15,8 @@ pub struct Platform {
     pub secret_refs: BTreeMap<String, SecretRef>,
     /// Annotations on the app ServiceAccounts (GKE Workload Identity).
     pub service_account_annotations: BTreeMap<String, String>,
+    /// Labels on the app's namespace beyond fredgen's own (EKS: pod readiness gates for the ALB).
+    pub namespace_labels: BTreeMap<String, String>,
     /// Annotations on the frontend's Service (GKE: container-native load balancing through NEGs).
     pub frontend_service_annotations: BTreeMap<String, String>,
     /// Annotations on the ServiceAccount of the in-cluster PostgreSQL (backup credentials).

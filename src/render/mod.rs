@@ -201,8 +201,10 @@ enum Done {
 const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
 const README: &str = "shared/README.md.j2";
 const APPLY_SCRIPT: &str = "shared/apply.sh.j2";
-/// Manifests the app's workloads live in: the migration step applies every other top-level one.
-const WORKLOAD_FILES: [&str; 2] = ["k8s/web.yaml", "k8s/workers.yaml"];
+/// Manifests the app step applies: the workloads and the route to them (a GKE Ingress takes its
+/// health check from the pods' readiness probe, so it comes with them). The migration step
+/// applies every other top-level one.
+const WORKLOAD_FILES: [&str; 3] = ["k8s/route.yaml", "k8s/web.yaml", "k8s/workers.yaml"];
 
 /// Renders a whole target: shared manifests, shared values, the target's own templates, the
 /// kustomization and the README. Parses everything back before returning.

@@ -47,6 +47,13 @@ impl Target for Eks {
             .is_some_and(|p| p.placement == Placement::Managed);
         Platform {
             storage_class: "gp3".into(),
+            // The load balancer controller injects readiness gates into the app's pods, so a
+            // rollout (or a node drain) waits until the ALB's target group has the new pods
+            // healthy before old ones go.
+            namespace_labels: std::collections::BTreeMap::from([(
+                "elbv2.k8s.aws/pod-readiness-gate-inject".to_string(),
+                "enabled".to_string(),
+            )]),
             // The internet-facing ALB's nodes live in the public subnets of 10-network
             // (cidrsubnet(vpc, 8, 96 + az)): only they reach the frontend's pods.
             lb_peers: PUBLIC_SUBNETS

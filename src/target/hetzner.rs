@@ -85,7 +85,6 @@ pub static VERSIONS: &[(&str, &str)] = &[
     // assert >= 0.16.0, semvers >= 0.7.1 and ssh = 2.7.0; its values_merger submodule asks
     // isometry/deepmerge ~> 1.0. The root pins each exactly.
     ("hetzner_module_kube_hetzner", "3.1.0"),
-    ("hetzner_terraform_required", ">= 1.10.1"),
     ("hetzner_provider_ssh", "2.7.0"),
     ("hetzner_provider_local", "2.5.3"),
     ("hetzner_provider_http", "3.5.0"),

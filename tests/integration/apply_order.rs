@@ -209,6 +209,8 @@ fn run_apply_script(
     ] {
         cmd.env(s, "value");
     }
+    // Unattended, as in CI: every apply is approved by the flag, never by a prompt.
+    cmd.env("AUTO_APPROVE", "1");
     cmd.env("OBJECT_STORAGE_ACCESS_KEY_ID", "id")
         .env("OBJECT_STORAGE_SECRET_ACCESS_KEY", "key");
     cmd.envs(env.iter().copied());
@@ -259,6 +261,15 @@ fn apply_sh_applies_the_roots_and_kustomizations_in_plan_order() {
             log.iter()
                 .any(|l| l.starts_with("kubectl replace --force -f k8s/migrate/")),
             "{target}: the migration Job is never run"
+        );
+        // AUTO_APPROVE=1: no apply waits for a prompt.
+        let applies: Vec<&String> = log
+            .iter()
+            .filter(|l| l.starts_with("terraform ") && l.contains(" apply "))
+            .collect();
+        assert!(
+            applies.iter().all(|l| l.ends_with(" -auto-approve")),
+            "{target}: {applies:#?}"
         );
     }
 }
