@@ -143,21 +143,46 @@ impl Loaded {
     /// Validates the spec for one target and environment, and refuses what that environment
     /// shares with another that must be its own.
     pub fn stack(&self, target: &dyn target::Target, env: Option<&str>) -> Result<model::Stack> {
-        let built = model::validate::build(&self.file, &self.raw, env, target).and_then(|stack| {
-            let clashes = self.environment_clashes(target, &stack);
+        let built = self.build(target, env).and_then(|stack| {
+            // The other environments, built too (those that do not validate report themselves).
+            let others: Vec<model::Stack> = self
+                .environments()
+                .iter()
+                .filter(|e| Some(e.as_str()) != env)
+                .filter_map(|e| self.build(target, Some(e)).ok())
+                .collect();
+            let others: Vec<&model::Stack> = others.iter().collect();
+            let clashes = self.environment_clashes(target, &stack, &others);
             if clashes.is_empty() {
                 Ok(stack)
             } else {
                 Err(clashes)
             }
         });
-        built.map_err(|mut diagnostics| {
-            spec::locate_missing(&self.text, &mut diagnostics);
-            Error::Spec {
-                source_text: Some(self.text.clone()),
-                diagnostics,
-            }
-        })
+        built.map_err(|diagnostics| self.spec_error(diagnostics))
+    }
+
+    /// One target and environment, validated on its own.
+    fn build(
+        &self,
+        target: &dyn target::Target,
+        env: Option<&str>,
+    ) -> std::result::Result<model::Stack, Vec<error::Diagnostic>> {
+        model::validate::build(&self.file, &self.raw, env, target)
+    }
+
+    /// Diagnostics with the positions of missing keys filled in.
+    fn located(&self, mut diagnostics: Vec<error::Diagnostic>) -> Vec<error::Diagnostic> {
+        spec::locate_missing(&self.text, &mut diagnostics);
+        diagnostics
+    }
+
+    /// A spec error from diagnostics.
+    fn spec_error(&self, diagnostics: Vec<error::Diagnostic>) -> Error {
+        Error::Spec {
+            source_text: Some(self.text.clone()),
+            diagnostics: self.located(diagnostics),
+        }
     }
 
     /// What `stack`'s environment shares with another environment of the spec and must not: the
@@ -168,6 +193,7 @@ impl Loaded {
         &self,
         target: &dyn target::Target,
         stack: &model::Stack,
+        others: &[&model::Stack],
     ) -> Vec<error::Diagnostic> {
         let owned = |s: &model::Stack| {
             let mut keys = vec![(
@@ -185,19 +211,13 @@ impl Loaded {
         };
         let mine = owned(stack);
         let mut out = Vec::new();
-        for other in self.environments() {
-            if other == stack.env {
-                continue;
-            }
-            let Ok(theirs) = model::validate::build(&self.file, &self.raw, Some(&other), target)
-            else {
-                continue;
-            };
-            for ((key, value, why), (_, their_value, _)) in mine.iter().zip(owned(&theirs)) {
+        for theirs in others.iter().filter(|o| o.env != stack.env) {
+            let other = &theirs.env;
+            for ((key, value, why), (_, their_value, _)) in mine.iter().zip(owned(theirs)) {
                 if *value != their_value {
                     continue;
                 }
-                let (a, b) = if stack.env < other {
+                let (a, b) = if stack.env < *other {
                     (stack.env.as_str(), other.as_str())
                 } else {
                     (other.as_str(), stack.env.as_str())
@@ -207,7 +227,7 @@ impl Loaded {
                 let overlay = |p: &str| p.starts_with("environments.");
                 let (mut path, mut pos) = self.env_key(&stack.env, key);
                 let mut owner = stack.env.as_str();
-                let (their_path, their_pos) = self.env_key(&other, key);
+                let (their_path, their_pos) = self.env_key(other, key);
                 if !overlay(&path) && overlay(&their_path) {
                     (path, pos, owner) = (their_path, their_pos, other.as_str());
                 }
@@ -299,21 +319,36 @@ impl Loaded {
             seen.extend(all.iter().cloned());
         }
         for t in &targets {
-            for env in &env_list {
-                match self.stack(*t, *env) {
+            // Each environment is built once; clashes are then found among the valid ones.
+            let built: Vec<_> = env_list.iter().map(|env| self.build(*t, *env)).collect();
+            let valid: Vec<&model::Stack> = built.iter().filter_map(|b| b.as_ref().ok()).collect();
+            let clashes: Vec<Vec<error::Diagnostic>> = built
+                .iter()
+                .map(|b| {
+                    b.as_ref()
+                        .map(|stack| self.environment_clashes(*t, stack, &valid))
+                        .unwrap_or_default()
+                })
+                .collect();
+            for ((env, b), clashes) in env_list.iter().zip(&built).zip(clashes) {
+                let result = match b {
+                    Ok(stack) if clashes.is_empty() => Ok(stack),
+                    Ok(_) => Err(clashes),
+                    Err(d) => Err(d.clone()),
+                };
+                match result {
                     Ok(stack) => cases.push(Case {
                         target: t.id(),
                         env: env.map(str::to_owned),
-                        kubernetes: stack.target.kubernetes,
+                        kubernetes: stack.target.kubernetes.clone(),
                     }),
-                    Err(Error::Spec { diagnostics, .. }) => {
-                        for d in diagnostics {
+                    Err(diagnostics) => {
+                        for d in self.located(diagnostics) {
                             if seen.insert(d.clone()) {
                                 all.push(d);
                             }
                         }
                     }
-                    Err(e) => return Err(e),
                 }
             }
         }

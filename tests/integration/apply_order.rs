@@ -298,6 +298,14 @@ fn apply_sh_runs_a_range_of_steps_and_refuses_unknown_ones() {
         !log.iter().any(|l| l == "kubectl apply -k k8s/"),
         "{log:#?}"
     );
+    // Only AUTO_APPROVE=1 skips the approval prompt.
+    let (code, log) = run_apply_script(&out, &["network", "network"], &[("AUTO_APPROVE", "0")]);
+    assert_eq!(code, Some(0), "{log:#?}");
+    let apply = log
+        .iter()
+        .find(|l| l.starts_with("terraform -chdir=terraform/10-network apply"))
+        .expect("the network root is applied");
+    assert!(!apply.contains("-auto-approve"), "{apply}");
     // An unknown step is refused before anything runs.
     let (code, log) = run_apply_script(&out, &["netwrk"], &[]);
     assert_eq!(code, Some(2));
