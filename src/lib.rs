@@ -111,12 +111,17 @@ impl Loaded {
             .collect()
     }
 
-    /// The spec file name without directories, as written into generated headers.
+    /// The spec file name without directories, as written into generated headers and the
+    /// README. A file name is the one input a spec's validation never sees, so every character
+    /// but letters, digits, spaces and `._-+@=,~` is written as `\u{…}`: no consumer of the
+    /// output (YAML 1.1 readers and kubectl take U+0085, U+2028 and U+2029 as line breaks) can
+    /// see a line break, markup (`-->`) or the end of a code span in it.
     pub fn file_name(&self) -> String {
-        std::path::Path::new(&self.file)
+        let name = std::path::Path::new(&self.file)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.file.clone())
+            .unwrap_or_else(|| self.file.clone());
+        escape_file_name(&name)
     }
 
     /// Resolves `--env`: required when the spec declares environments, refused otherwise.
@@ -406,4 +411,38 @@ pub struct Case {
     pub env: Option<String>,
     /// Kubernetes minor version the case renders for.
     pub kubernetes: String,
+}
+
+/// Writes every character of a file name but letters, digits, spaces and `._-+@=,~` as `\u{…}`.
+fn escape_file_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_alphanumeric() || " ._-+@=,~".contains(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_file_name;
+
+    #[test]
+    fn a_file_name_cannot_break_a_line_or_close_markup() {
+        assert_eq!(escape_file_name("fredgen.yaml"), "fredgen.yaml");
+        assert_eq!(escape_file_name("stäck 2.yaml"), "stäck 2.yaml");
+        assert_eq!(
+            escape_file_name("e\u{2028}namespace: kube-system\u{2028}#.yaml"),
+            "e\\u{2028}namespace\\u{3a} kube-system\\u{2028}\\u{23}.yaml"
+        );
+        assert_eq!(escape_file_name("a-->b`c"), "a--\\u{3e}b\\u{60}c");
+        for c in [
+            '\n', '\r', '\u{85}', '\u{2029}', '\u{b}', '\u{c}', '\u{202e}',
+        ] {
+            assert!(!escape_file_name(&format!("a{c}b")).contains(c), "{c:?}");
+        }
+    }
 }

@@ -2,31 +2,30 @@
 //! or compare it with one (`diff`, `check`).
 //!
 //! fredgen owns only what it generated. The output directory holds a manifest ([`MANIFEST`])
-//! listing the files fredgen wrote there. A render overwrites listed files, writes new ones, drops
-//! listed files the spec no longer needs, and refuses to overwrite any other file; every other
-//! entry (hand-written files, `.terraform/` caches, local state) is carried over untouched.
+//! listing the files fredgen wrote there. A render overwrites or removes a file only when both
+//! the manifest lists it and its content proves it (it opens with fredgen's generated-file
+//! header); it refuses to overwrite any other file, and leaves alone a listed file that is not
+//! fredgen's. Every other entry (hand-written files, `.terraform/` caches, local state) is never
+//! opened for writing, moved or re-created. Only regular files are ever read: a FIFO, device or
+//! socket at a generated path is refused, not opened.
 //!
-//! A render is atomic for the whole directory. Every path is checked first; then `stage` builds
-//! the complete new directory in a sibling `.<name>.fredgen-staging-<pid>` (hand-written files
-//! hard-linked, never written through), and `swap` exchanges it with the live directory in one
-//! `renameat2(RENAME_EXCHANGE)` (two renames where the system has no exchange, recovered by the
-//! next run), carries over whatever appeared in the live directory meanwhile, and removes the old
-//! tree. An interrupted render leaves the previous output in place; its leftovers are removed by
-//! the next render. A render that would change nothing writes nothing.
+//! Renders of one output directory are serialized by a lock on its parent (created first when it
+//! is missing). Every path is checked before anything is written; then [`journal`] stages the new
+//! files inside the directory and renames them into place behind a journal, so that the
+//! directory keeps its inode and a killed render is completed by the next one. A render that
+//! would change nothing writes nothing.
 //!
-//! Nothing is fsynced. The swap protects against the render process dying (Ctrl-C, `kill -9`, a
-//! full disk: each shows up as an error before the swap, or not at all); what it cannot protect
-//! against is the machine losing power before the kernel wrote the new files, and fsyncing each
-//! file to cover that would make a render take tens of milliseconds instead of a few. Generated
-//! files are a pure function of the spec, so `fredgen render` restores them at any time, and the
-//! user's own files are hard-linked, never rewritten.
+//! Nothing is fsynced. The journal protects against the render process dying (Ctrl-C, `kill -9`,
+//! a full disk); what it cannot protect against is the machine losing power before the kernel
+//! wrote the new files, and fsyncing each file to cover that would make a render take tens of
+//! milliseconds instead of a few. Generated files are a pure function of the spec, so
+//! `fredgen render` restores them at any time, and the user's own files are never written.
 
-mod stage;
-mod swap;
+mod journal;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use similar::TextDiff;
 
@@ -73,11 +72,11 @@ pub fn owned(dir: &Path) -> Result<BTreeSet<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
         Err(e) => return Err(Error::io("inspecting", path, e)),
     }
-    let text = fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+    let text = read_if_file(&path)?.unwrap_or_default();
     Ok(text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter(|l| is_safe_relative(l) && *l != MANIFEST)
+        .filter(|l| is_safe_relative(l) && !is_reserved(l))
         .map(str::to_string)
         .collect())
 }
@@ -90,46 +89,74 @@ pub fn is_safe_relative(p: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// The entries of `base/rel` that fredgen did not generate: each one's path relative to the
-/// output directory and its own metadata (a symbolic link is not followed). Staging carries these
-/// over, and the swap reconciles them.
-fn user_entries(
-    base: &Path,
-    rel: &Path,
-    generated: &BTreeSet<PathBuf>,
-) -> Result<Vec<(PathBuf, fs::Metadata)>> {
-    let dir = base.join(rel);
-    let mut out = Vec::new();
-    for entry in fs::read_dir(&dir).map_err(|e| Error::io("reading", &dir, e))? {
-        let entry = entry.map_err(|e| Error::io("reading", &dir, e))?;
-        let rel = rel.join(entry.file_name());
-        if generated.contains(&rel) {
-            continue;
+/// The largest file fredgen reads at a generated path: far above any file it generates, low
+/// enough that a huge file put there cannot exhaust memory.
+const MAX_FILE: u64 = 64 << 20;
+
+/// Reads a regular file, or `None` when nothing is there. Refuses a symbolic link, a directory,
+/// and anything that is not a regular file (a FIFO would block, a device never end) without
+/// opening it, and a file larger than [`MAX_FILE`]. `limit` bytes at most are read (for a peek).
+fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let refuse = |reason: &str| Error::Unsafe {
+        path: path.into(),
+        reason: reason.into(),
+    };
+    let kind = |m: &fs::Metadata| {
+        if m.file_type().is_symlink() {
+            Err(refuse("it is a symbolic link"))
+        } else if m.is_dir() {
+            Err(refuse("it is a directory"))
+        } else if !m.is_file() {
+            Err(refuse(
+                "it is not a regular file (a FIFO, socket or device); fredgen reads and writes regular files only",
+            ))
+        } else if m.len() > MAX_FILE {
+            Err(refuse("it is larger than any file fredgen generates"))
+        } else {
+            Ok(())
         }
-        let path = base.join(&rel);
-        let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("inspecting", &path, e))?;
-        out.push((rel, meta));
+    };
+    match fs::symlink_metadata(path) {
+        Ok(m) => kind(&m)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("inspecting", path, e)),
     }
-    Ok(out)
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // Whatever replaced the file since it was inspected: never follow a link, never block.
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        options.custom_flags(i32::try_from(flags.bits()).unwrap_or(0));
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("opening", path, e)),
+    };
+    kind(
+        &file
+            .metadata()
+            .map_err(|e| Error::io("inspecting", path, e))?,
+    )?;
+    let mut bytes = Vec::new();
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("reading", path, e))?;
+    Ok(Some(bytes))
 }
 
 fn read_if_file(path: &Path) -> Result<Option<String>> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::Unsafe {
-            path: path.into(),
-            reason: "it is a symbolic link".into(),
-        }),
-        Ok(m) if m.is_dir() => Err(Error::Unsafe {
-            path: path.into(),
-            reason: "it is a directory".into(),
-        }),
-        Ok(_) => match fs::read(path) {
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(e) => Err(Error::io("reading", path, e)),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("inspecting", path, e)),
-    }
+    Ok(read_regular(path, MAX_FILE)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// Whether `path` is a regular file whose content proves fredgen generated it: it opens with the
+/// generated-file header (the first two lines, after a `#!` line).
+fn proven_generated(path: &Path) -> Result<bool> {
+    Ok(read_regular(path, 1024)?
+        .is_some_and(|head| crate::render::carries_header(&String::from_utf8_lossy(&head))))
 }
 
 /// Refuses a path whose parent directories inside `dir` include a symbolic link or a file.
@@ -156,24 +183,38 @@ fn check_parents(dir: &Path, rel: &str) -> Result<()> {
     Ok(())
 }
 
-/// True when every parent of `rel` inside `dir` is a real directory: the path lies inside `dir`
-/// and does not pass through a symbolic link.
-fn parents_are_directories(dir: &Path, rel: &str) -> bool {
-    let mut cur = dir.to_path_buf();
-    let parts: Vec<_> = Path::new(rel).components().collect();
-    parts[..parts.len().saturating_sub(1)].iter().all(|c| {
-        cur.push(c);
-        fs::symlink_metadata(&cur).is_ok_and(|m| m.is_dir())
-    })
+/// Refuses to compare with a directory that an interrupted render left half-updated.
+fn refuse_pending(dir: &Path) -> Result<()> {
+    if fs::symlink_metadata(dir.join(journal::JOURNAL)).is_ok() {
+        return Err(Error::usage(
+            format!(
+                "a render into {} was interrupted before it finished",
+                dir.display()
+            ),
+            "run `fredgen render` (with any spec) to complete it; then compare again",
+        ));
+    }
+    Ok(())
 }
 
-/// Compares the output with the directory.
+/// Compares the output with the directory. A listed file that is gone from the output is
+/// `Removed` only when its content proves it is fredgen's (see [`write`]).
 pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
+    refuse_pending(dir)?;
     let owned = owned(dir)?;
     let mut changes = Vec::new();
     for (rel, text) in &out.files {
         check_parents(dir, rel)?;
-        match read_if_file(&dir.join(rel))? {
+        let path = dir.join(rel);
+        // A file of another length differs: no need to read it.
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() && m.len() != text.len() as u64 => {
+                changes.push(Change::Modified(rel.clone()));
+                continue;
+            }
+            _ => {}
+        }
+        match read_if_file(&path)? {
             None => changes.push(Change::Added(rel.clone())),
             Some(disk) if disk != *text => changes.push(Change::Modified(rel.clone())),
             Some(_) => {}
@@ -181,7 +222,7 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     }
     for rel in owned.iter().filter(|p| !out.files.contains_key(*p)) {
         // A listed path behind a symbolic link is not in the output directory: not fredgen's.
-        if parents_are_directories(dir, rel) && read_if_file(&dir.join(rel))?.is_some() {
+        if check_parents(dir, rel).is_ok() && proven_generated(&dir.join(rel))? {
             changes.push(Change::Removed(rel.clone()));
         }
     }
@@ -213,76 +254,124 @@ pub fn unified_diff(out: &Output, dir: &Path, changes: &[Change]) -> Result<Stri
     Ok(text)
 }
 
-/// Writes the output into `dir`, atomically for the whole directory, and returns what changed.
+/// True for a path fredgen reserves for its own bookkeeping in the output directory.
+fn is_reserved(rel: &str) -> bool {
+    rel.split('/')
+        .next()
+        .is_some_and(|c| c.starts_with(".fredgen-"))
+}
+
+/// Writes the output into `dir` and returns what changed.
 ///
-/// In order: refuses unsafe generated paths and a symbolic-linked output directory; takes the
-/// parent directory's lock, restores a directory a killed render left renamed away and removes
-/// the leftovers of killed renders; refuses to overwrite a file fredgen did not generate; returns
-/// at once when nothing changed; stages the new directory next to `dir`; swaps it in.
+/// In order: refuses unsafe generated paths and a symbolic-linked output directory; creates the
+/// parent directory if need be and locks it; creates the output directory; completes (or rolls
+/// back) what an interrupted render left; refuses to overwrite a file fredgen did not generate,
+/// or to replace one across a mount point; returns at once when nothing changed; then updates the
+/// directory in place behind a journal ([`journal::update`]).
 pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     for rel in out.files.keys() {
-        if !is_safe_relative(rel) || rel == MANIFEST {
+        if !is_safe_relative(rel) || is_reserved(rel) {
             return Err(Error::Unsafe {
                 path: dir.join(rel),
-                reason: "the path leaves the output directory".into(),
+                reason: "the path leaves the output directory or is one fredgen reserves".into(),
             });
         }
     }
     refuse_symlink(dir)?;
-    let site = swap::Site::new(dir)?;
-    let _lock = site.lock()?;
-    site.recover()?;
-    let live = site.live()?;
+    let _lock = lock(dir)?;
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::Unsafe {
+                path: dir.into(),
+                reason: "a file is in the way of the output directory".into(),
+            });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir(dir).map_err(|e| Error::io("creating", dir, e))?;
+        }
+        Err(e) => return Err(Error::io("inspecting", dir, e)),
+    }
+    let recovered = journal::recover(dir)?;
 
     let owned = owned(dir)?;
     let changes = changes(out, dir)?;
+    let mut puts = Vec::new();
+    let mut dels = Vec::new();
     for change in &changes {
-        if let Change::Modified(rel) = change
-            && !owned.contains(rel)
-        {
-            return Err(Error::Unsafe {
-                path: dir.join(rel),
-                reason: "the file exists and fredgen did not generate it; move it away or render to another directory".into(),
-            });
+        match change {
+            Change::Modified(rel) if !owned.contains(rel) || !proven_generated(&dir.join(rel))? => {
+                return Err(Error::Unsafe {
+                    path: dir.join(rel),
+                    reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory".into(),
+                });
+            }
+            Change::Added(rel) | Change::Modified(rel) => {
+                puts.push((rel.as_str(), out.files[rel].as_str()));
+            }
+            Change::Removed(rel) => dels.push(rel.as_str()),
         }
     }
     let manifest = manifest(out);
     if changes.is_empty()
-        && live
-        && fs::read(dir.join(MANIFEST)).ok().as_deref() == Some(manifest.as_bytes())
+        && !recovered
+        && read_if_file(&dir.join(MANIFEST))?.as_deref() == Some(manifest.as_str())
     {
         return Ok(changes);
     }
-
-    // Everything fredgen owns, had or will have: never carried over from the live directory.
-    let generated: BTreeSet<PathBuf> = owned
-        .iter()
-        .map(String::as_str)
-        .chain(out.files.keys().map(String::as_str))
-        .chain([MANIFEST])
-        .map(PathBuf::from)
-        .collect();
-    let stale: Vec<&str> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Removed(rel) => Some(rel.as_str()),
-            _ => None,
-        })
-        .collect();
-    let staging = site.staging()?;
-    let plan = stage::Plan {
-        generated: &generated,
-        files: &out.files,
-        manifest: &manifest,
-        stale: &stale,
-    };
-    if let Err(e) = stage::build(live.then_some(dir), &staging, &plan) {
-        // Best effort: a leftover is removed by the next render anyway.
-        let _ = swap::remove_tree(&staging);
-        return Err(e);
-    }
-    site.swap_in(&staging, live, &generated)?;
+    refuse_mount_points(dir, &puts)?;
+    journal::update(dir, &puts, &dels, &manifest)?;
     Ok(changes)
+}
+
+/// Locks the parent of `dir` (created first when it is missing) for the rest of the render, so
+/// that two renders of one directory never interleave — also the first two, before the directory
+/// exists. Best effort where the system or file system has no locks.
+fn lock(dir: &Path) -> Result<Option<fs::File>> {
+    let abs = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
+    let Some(parent) = abs.parent() else {
+        return Err(Error::Unsafe {
+            path: dir.into(),
+            reason: "the output directory must be a named directory, not the root".into(),
+        });
+    };
+    fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+    if !cfg!(unix) {
+        return Ok(None);
+    }
+    let file = fs::File::open(parent).map_err(|e| Error::io("opening", parent, e))?;
+    match file.lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Refuses a generated path whose directory is on another file system than the output
+/// directory (a mount point inside it): a file cannot be renamed into place across one.
+fn refuse_mount_points(dir: &Path, puts: &[(&str, &str)]) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let dev = fs::metadata(dir)
+            .map_err(|e| Error::io("inspecting", dir, e))?
+            .dev();
+        for (rel, _) in puts {
+            let mut cur = dir.join(rel);
+            while cur.pop() && cur != dir {
+                if let Ok(m) = fs::symlink_metadata(&cur) {
+                    if m.dev() != dev {
+                        return Err(Error::Unsafe {
+                            path: cur,
+                            reason: "it is a mount point, which fredgen cannot update atomically; render into a directory inside it".into(),
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    let _ = (dir, puts);
+    Ok(())
 }
 
 /// The manifest's text for an output.

@@ -8,6 +8,45 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
+/// Whether a character may not appear in any generated file: a control character other than tab
+/// and newline (DEL and C1 included), a line or paragraph separator (U+2028, U+2029: line breaks
+/// for YAML 1.1 readers and kubectl, as U+0085 is, but not for the parsers here), a byte-order
+/// mark or a Unicode noncharacter. A YAML comment such a character ends early turns the rest of
+/// the line into keys that only some consumers see.
+pub fn is_forbidden(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fdd0}'..='\u{fdef}'
+        )
+        || (u32::from(c) & 0xfffe) == 0xfffe
+}
+
+/// Refuses a generated file that holds a [forbidden](is_forbidden) character, with its line. A
+/// byte scan: only the lead bytes of the characters concerned are looked at closely.
+pub fn check_characters(path: &str, text: &str) -> Result<()> {
+    let bytes = text.as_bytes();
+    let suspect = |b: &u8| {
+        (*b < 0x20 && *b != b'\n' && *b != b'\t')
+            || matches!(*b, 0x7f | 0xc2 | 0xe2 | 0xef | 0xf0..=0xf4)
+    };
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(suspect).map(|i| i + from) {
+        let c = text[i..].chars().next().unwrap_or_default();
+        if is_forbidden(c) {
+            let line = bytes[..i].iter().filter(|b| **b == b'\n').count() + 1;
+            return Err(Error::ParseBack {
+                path: path.to_string(),
+                template: "the template that wrote it".to_string(),
+                format: "text every consumer reads the same way",
+                message: format!("line {line} holds the character U+{:04X}", u32::from(c)),
+            });
+        }
+        from = i + c.len_utf8();
+    }
+    Ok(())
+}
+
 /// One piece of a rendered file to parse back: a whole file, or a run of whole documents of a
 /// large `.yaml` file (see [`super::tidy::Tidy::with_pieces`]).
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +247,32 @@ pub fn yaml_documents(text: &str) -> std::result::Result<Vec<Value>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_some_consumer_reads_as_a_line_break_are_bugs() {
+        let ok = "# a — comment → with é, ✓ and 🚀\nkey:\tvalue\n";
+        assert!(check_characters("a.yaml", ok).is_ok());
+        for bad in [
+            '\u{85}',
+            '\u{2028}',
+            '\u{2029}',
+            '\r',
+            '\u{7f}',
+            '\u{9b}',
+            '\u{feff}',
+            '\u{fffe}',
+            '\u{1ffff}',
+            '\u{fdd0}',
+            '\u{b}',
+        ] {
+            let text = format!("a: 1\n# x{bad}y\n");
+            let err = check_characters("a.yaml", &text).expect_err(&format!("{bad:?}"));
+            assert!(
+                err.to_string().contains("line 2") || format!("{err:?}").contains("line 2"),
+                "{err:?}"
+            );
+        }
+    }
 
     #[test]
     fn broken_yaml_and_headless_objects_are_bugs() {

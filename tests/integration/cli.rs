@@ -556,3 +556,53 @@ fn a_large_render_is_the_same_bytes_on_one_thread_and_on_four() {
         assert_eq!(trees[0], trees[1], "{target}: 1 and 4 threads differ");
     }
 }
+
+#[test]
+fn a_hostile_spec_file_name_cannot_inject_anything_into_the_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = fs::read_to_string(example_spec("fred")).expect("read");
+    // Line breaks for YAML 1.1 readers and kubectl (U+2028, U+2029, U+0085) that would end the
+    // header comment and start a kustomization key; an HTML comment's end; a code span's end.
+    for name in [
+        "e\u{2028}namespace: kube-system\u{2028}#.yaml",
+        "e\u{2029}images:\u{85}- name: x\u{85}#.yaml",
+        "a-->b<script>`c.yaml",
+        "tab\tand\rcr.yaml",
+    ] {
+        fs::write(dir.path().join(name), &spec).expect("write");
+        let out = dir.path().join("out");
+        let args = |cmd| {
+            vec![
+                cmd, "-f", name, "-o", "out", "--target", "eks", "--env", "prod",
+            ]
+        };
+        let r = fredgen(dir.path(), &args("render"));
+        assert_eq!(r.status.code(), Some(0), "{name:?}: {}", text(&r));
+        for entry in walkdir::WalkDir::new(&out) {
+            let entry = entry.expect("walk");
+            if !entry.file_type().is_file() || entry.file_name() == ".fredgen-manifest" {
+                continue;
+            }
+            let body = fs::read_to_string(entry.path()).expect("read");
+            let first = body.lines().next().unwrap_or_default();
+            assert!(
+                !body.contains(['\u{2028}', '\u{2029}', '\u{85}', '\r']),
+                "{name:?}: a line break in {}",
+                entry.path().display()
+            );
+            let named = first
+                .split_once("from ")
+                .and_then(|(_, rest)| rest.split_once(" (target "))
+                .map(|(named, _)| named)
+                .expect("a header naming the spec");
+            assert!(!named.contains(['`', '<', '>', '\t']), "{name:?}: {first}");
+            if entry.path().ends_with("README.md") {
+                assert_eq!(first.matches("-->").count(), 1, "{first}");
+                assert!(!body.contains("<script>"), "{first}");
+            }
+        }
+        let check = fredgen(dir.path(), &args("check"));
+        assert_eq!(check.status.code(), Some(0), "{name:?}: {}", text(&check));
+        fs::remove_dir_all(&out).expect("clean");
+    }
+}

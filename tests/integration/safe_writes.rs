@@ -1,6 +1,8 @@
 //! Stage 5 — safe writes, through the real binary: a render killed at random points leaves the
-//! output directory all-old or all-new, hand-written files survive every render, stale generated
-//! files go, and nothing outside the output directory is ever touched.
+//! output directory all-old, all-new, or half-way behind a journal that the next run completes;
+//! concurrent renders never interleave; the directory keeps its inode; hand-written files survive
+//! every render (also when the manifest is edited to name them); stale generated files go;
+//! FIFOs are refused, not opened; nothing outside the output directory is ever touched.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -69,21 +71,39 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Names next to `out` that a render leaves only when it was interrupted.
-fn siblings(out: &Path) -> Vec<String> {
+/// What a render leaves only when it was interrupted: fredgen's staging and journal inside `out`,
+/// and (from fredgen before 0.2) siblings named `.<out>.fredgen-…` next to it.
+fn leftovers(out: &Path) -> Vec<String> {
     let name = out
         .file_name()
         .expect("name")
         .to_string_lossy()
         .into_owned();
     let prefix = format!(".{name}.fredgen-");
-    let mut found: Vec<String> = fs::read_dir(out.parent().expect("parent"))
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+    let names = |dir: &Path| -> Vec<String> {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut found: Vec<String> = names(out.parent().expect("parent"))
+        .into_iter()
         .filter(|n| n.starts_with(&prefix))
+        .chain(
+            names(out)
+                .into_iter()
+                .filter(|n| n.starts_with(".fredgen-") && n != ".fredgen-manifest"),
+        )
         .collect();
     found.sort();
     found
+}
+
+fn journal_pending(out: &Path) -> bool {
+    out.join(".fredgen-journal").exists()
 }
 
 /// A small deterministic PRNG (splitmix64), so a failing iteration can be replayed.
@@ -92,12 +112,6 @@ fn splitmix(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-#[cfg(unix)]
-fn nlink(path: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    fs::metadata(path).expect("stat").nlink()
 }
 
 #[cfg(unix)]
@@ -138,10 +152,13 @@ fn add(out: &Path, hand: &BTreeMap<String, Vec<u8>>) {
     }
 }
 
-/// The generated part of a directory: everything but the hand-written files.
+/// The generated part of a directory: everything but the hand-written files and what an
+/// interrupted render left (staging, journal).
 fn generated(out: &Path, hand: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
     let mut all = files(out);
-    all.retain(|rel, _| !hand.contains_key(rel));
+    all.retain(|rel, _| {
+        !hand.contains_key(rel) && (!rel.starts_with(".fredgen-") || rel == ".fredgen-manifest")
+    });
     all
 }
 
@@ -156,16 +173,25 @@ fn assert_hand_written_intact(out: &Path, hand: &BTreeMap<String, Vec<u8>>, cont
     }
 }
 
+/// The files specs A and B render to, each into a fresh directory.
+fn references(
+    tmp: &Path,
+    a: &Path,
+    b: &Path,
+) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+    let reference = |spec: &Path, name: &str| {
+        let dir = tmp.join(name);
+        render_ok(tmp, spec, &dir);
+        files(&dir)
+    };
+    (reference(a, "ref-a"), reference(b, "ref-b"))
+}
+
 #[test]
 fn a_killed_render_leaves_all_old_or_all_new_and_hand_written_files_intact() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = specs(tmp.path());
-    let reference = |spec: &Path, name: &str| {
-        let dir = tmp.path().join(name);
-        render_ok(tmp.path(), spec, &dir);
-        files(&dir)
-    };
-    let (ref_a, ref_b) = (reference(&a, "ref-a"), reference(&b, "ref-b"));
+    let (ref_a, ref_b) = references(tmp.path(), &a, &b);
     assert_ne!(ref_a, ref_b);
     assert!(ref_a.contains_key("k8s/rabbitmq.yaml") && !ref_b.contains_key("k8s/rabbitmq.yaml"));
 
@@ -183,10 +209,12 @@ fn a_killed_render_leaves_all_old_or_all_new_and_hand_written_files_intact() {
     let mut last = started.elapsed();
     render_ok(tmp.path(), &a, &out);
 
+    #[cfg(unix)]
+    let dir_inode = inode(&out);
     let iterations = 40u64;
-    // Where the kills landed: before anything was written, while staging (leftover, old
-    // output), after the swap but before cleaning up (leftover, new output), after the end.
-    let (mut before, mut staging, mut swapped, mut after) = (0, 0, 0, 0);
+    // Where the kills landed: before anything was written, while staging (old output and a
+    // staging directory), after the commit (a journal; every file old or new), after the end.
+    let (mut before, mut staging, mut journaled, mut after) = (0, 0, 0, 0);
     for i in 0..iterations {
         // Even iterations go A → B, odd ones B → A.
         let (from, to, spec) = if i % 2 == 0 {
@@ -215,23 +243,36 @@ fn a_killed_render_leaves_all_old_or_all_new_and_hand_written_files_intact() {
         let context = format!("iteration {i} (killed after {delay:?}, {status})");
 
         let now = generated(&out, &hand);
-        let leftovers = siblings(&out);
-        if now == *to {
-            if leftovers.is_empty() {
-                after += 1;
-            } else {
-                swapped += 1;
+        let pending = journal_pending(&out);
+        if pending {
+            // Half-way: every file is whole, in its old or its new version.
+            for rel in now.keys().chain(from.keys()).chain(to.keys()) {
+                assert!(
+                    now.get(rel) == from.get(rel) || now.get(rel) == to.get(rel),
+                    "{context}: {rel} is neither its old nor its new version"
+                );
             }
+            let check = run(tmp.path(), "check", spec, &out);
+            assert_eq!(check.status.code(), Some(2), "{context}: {}", text(&check));
+            assert!(text(&check).contains("interrupted"), "{}", text(&check));
+            journaled += 1;
+        } else if now == *to {
+            assert!(
+                leftovers(&out).is_empty(),
+                "{context}: {:?}",
+                leftovers(&out)
+            );
+            after += 1;
         } else {
             assert!(
                 now == *from,
-                "{context}: the output is neither all-old nor all-new; differs from old in {:?}",
+                "{context}: no journal, and the output is neither all-old nor all-new; differs from old in {:?}",
                 now.keys()
                     .chain(from.keys())
                     .filter(|k| now.get(*k) != from.get(*k))
                     .collect::<Vec<_>>()
             );
-            if leftovers.is_empty() {
+            if leftovers(&out).is_empty() {
                 before += 1;
             } else {
                 staging += 1;
@@ -239,36 +280,45 @@ fn a_killed_render_leaves_all_old_or_all_new_and_hand_written_files_intact() {
         }
         assert_hand_written_intact(&out, &hand, &context);
         #[cfg(unix)]
-        assert_eq!(
-            fs::read_link(out.join("k8s/current")).expect("link"),
-            Path::new("web.yaml"),
-            "{context}"
-        );
+        {
+            assert_eq!(
+                fs::read_link(out.join("k8s/current")).expect("link"),
+                Path::new("web.yaml"),
+                "{context}"
+            );
+            assert_eq!(
+                inode(&out),
+                dir_inode,
+                "{context}: the directory was replaced"
+            );
+        }
 
-        // The next render completes the change and clears what the killed one left.
+        // The next render completes the change (a journal: before comparing, so it finds
+        // nothing left to change) and clears what the killed one left.
         let started = Instant::now();
-        render_ok(tmp.path(), spec, &out);
+        let rendered = render_ok(tmp.path(), spec, &out);
         last = started.elapsed();
+        if pending {
+            assert!(rendered.contains("(0 changed)"), "{context}: {rendered}");
+        }
         assert_eq!(
             generated(&out, &hand),
             *to,
             "{context}: after a full render"
         );
-        assert_eq!(siblings(&out), Vec::<String>::new(), "{context}: leftovers");
-        assert_hand_written_intact(&out, &hand, &context);
-        #[cfg(unix)]
         assert_eq!(
-            nlink(&out.join("NOTES.md")),
-            1,
-            "{context}: a staging tree still links the hand-written file"
+            leftovers(&out),
+            Vec::<String>::new(),
+            "{context}: leftovers"
         );
+        assert_hand_written_intact(&out, &hand, &context);
     }
     eprintln!(
-        "kill test: {iterations} renders killed: {before} before writing, {staging} while staging, {swapped} after the swap before cleaning up, {after} after finishing"
+        "kill test: {iterations} renders killed: {before} before writing, {staging} while staging, {journaled} after the commit, {after} after finishing"
     );
-    assert_eq!(before + staging + swapped + after, iterations);
+    assert_eq!(before + staging + journaled + after, iterations);
     assert!(
-        staging + swapped > 0,
+        staging + journaled > 0,
         "no kill landed mid-way: the test did not exercise an interrupted render"
     );
 }
@@ -309,7 +359,13 @@ fn an_edited_generated_file_is_reported_by_check_and_overwritten_by_render() {
     let out = tmp.path().join("out");
     render_ok(tmp.path(), &a, &out);
     let reference = files(&out);
-    fs::write(out.join("k8s/web.yaml"), "# edited by hand\n").expect("write");
+    let web = fs::read_to_string(out.join("k8s/web.yaml")).expect("read");
+    let header = web.lines().next().expect("header");
+    fs::write(
+        out.join("k8s/web.yaml"),
+        format!("{header}\n# edited by hand\n"),
+    )
+    .expect("write");
     fs::write(out.join("NOTES.md"), "mine\n").expect("write");
 
     let check = run(tmp.path(), "check", &a, &out);
@@ -382,7 +438,7 @@ fn a_symlinked_output_directory_is_refused() {
     assert_eq!(r.status.code(), Some(2), "{}", text(&r));
     assert!(text(&r).contains("symbolic link"), "{}", text(&r));
     assert!(files(&real).is_empty());
-    assert!(siblings(&out).is_empty());
+    assert!(leftovers(&out).is_empty());
 }
 
 #[cfg(unix)]
@@ -400,7 +456,7 @@ fn a_symlink_where_a_generated_directory_belongs_is_refused_and_nothing_outside_
     assert!(text(&r).contains("symbolic link"), "{}", text(&r));
     assert!(files(&outside).is_empty(), "nothing is written outside");
     assert!(files(&out).is_empty(), "nothing is written at all");
-    assert!(siblings(&out).is_empty());
+    assert!(leftovers(&out).is_empty());
 }
 
 #[cfg(unix)]
@@ -456,52 +512,254 @@ fn a_manifest_listing_paths_outside_the_directory_touches_none_of_them() {
 }
 
 #[test]
-fn leftovers_of_killed_renders_are_cleared_and_only_those() {
+fn a_listed_file_rewritten_without_the_header_is_not_fredgens_and_is_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, _) = specs(tmp.path());
     let out = tmp.path().join("out");
     render_ok(tmp.path(), &a, &out);
-    let staging = tmp.path().join(".out.fredgen-staging-999999");
-    fs::create_dir_all(staging.join("k8s")).expect("mkdir");
-    fs::write(staging.join("k8s/web.yaml"), "half-written").expect("write");
-    let old = tmp.path().join(".out.fredgen-old-999998");
-    fs::create_dir(&old).expect("mkdir");
-    let not_ours = [
-        ".out.fredgen-staging-999999.keep",
-        ".out.fredgen-staging-",
-        ".other.fredgen-staging-1",
-        "out.fredgen-staging-1",
-    ];
-    for name in not_ours {
-        fs::create_dir(tmp.path().join(name)).expect("mkdir");
-    }
-    render_ok(tmp.path(), &a, &out);
-    assert!(!staging.exists() && !old.exists());
-    for name in not_ours {
-        assert!(tmp.path().join(name).is_dir(), "{name} was removed");
-    }
+    fs::write(out.join("k8s/web.yaml"), "# my own manifest now\n").expect("write");
+    let before = files(&out);
+    let r = run(tmp.path(), "render", &a, &out);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    assert!(text(&r).contains("generated-file header"), "{}", text(&r));
+    assert_eq!(files(&out), before, "nothing was written");
 }
 
 #[test]
-fn an_output_directory_a_killed_render_left_renamed_away_is_restored() {
+fn a_hand_edited_manifest_cannot_make_a_render_delete_the_users_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = specs(tmp.path());
     let out = tmp.path().join("out");
     render_ok(tmp.path(), &a, &out);
+    let hand = hand_written();
+    add(&out, &hand);
+    let state = "terraform/00-bootstrap/.terraform/terraform.tfstate";
+    add(
+        &out,
+        &BTreeMap::from([(state.to_string(), b"{}\n".to_vec())]),
+    );
+    let manifest = out.join(".fredgen-manifest");
+    let mut listed = fs::read_to_string(&manifest).expect("read");
+    for rel in hand.keys().map(String::as_str).chain([state]) {
+        listed.push_str(rel);
+        listed.push('\n');
+    }
+    fs::write(&manifest, listed).expect("write");
+
+    // Neither spec generates them: listed, but not proven fredgen's, they are not stale.
+    let check = run(tmp.path(), "check", &b, &out);
+    assert!(!text(&check).contains("NOTES.md"), "{}", text(&check));
+    for spec in [&b, &a] {
+        render_ok(tmp.path(), spec, &out);
+        assert_hand_written_intact(&out, &hand, "after a render");
+        assert_eq!(fs::read(out.join(state)).expect("kept"), b"{}\n");
+    }
+}
+
+#[test]
+fn what_an_interrupted_render_staged_without_a_journal_is_rolled_back() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    let reference = files(&out);
+    let staging = out.join(".fredgen-staging");
+    fs::create_dir_all(staging.join("k8s")).expect("mkdir");
+    fs::write(staging.join("k8s/web.yaml"), "half-written").expect("write");
+    fs::write(out.join(".fredgen-journal.tmp"), "put k8s/web.yaml\n").expect("write");
+    let not_ours = [".fredgen-staging.keep", "fredgen-staging"];
+    for name in not_ours {
+        fs::create_dir(out.join(name)).expect("mkdir");
+    }
+    render_ok(tmp.path(), &a, &out);
+    assert!(
+        leftovers(&out).iter().all(|l| l == ".fredgen-staging.keep"),
+        "{:?}",
+        leftovers(&out)
+    );
+    let mut now = files(&out);
+    now.retain(|rel, _| reference.contains_key(rel));
+    assert_eq!(now, reference, "the rollback kept the old output");
+    for name in not_ours {
+        assert!(out.join(name).is_dir(), "{name} was removed");
+    }
+}
+
+#[test]
+fn a_committed_journal_is_completed_by_the_next_render_whatever_its_spec() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let ref_b = tmp.path().join("ref-b");
+    render_ok(tmp.path(), &b, &ref_b);
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
     fs::write(out.join("NOTES.md"), "mine\n").expect("write");
-    // What a render without an atomic exchange leaves when killed between its two renames.
-    fs::rename(&out, tmp.path().join(".out.fredgen-old-4242")).expect("rename");
-    fs::create_dir(tmp.path().join(".out.fredgen-staging-4242")).expect("mkdir");
+
+    // What a render from A to B leaves when killed half-way through its journal: staged new
+    // versions, some already renamed into place, a stale file not yet removed.
+    let (old, new) = (files(&out), files(&ref_b));
+    let staging = out.join(".fredgen-staging");
+    let mut journal = String::from("# fredgen's journal\n");
+    let changed: Vec<&String> = new
+        .keys()
+        .filter(|rel| *rel != ".fredgen-manifest" && old.get(*rel) != new.get(*rel))
+        .collect();
+    assert!(changed.len() > 4);
+    for (i, rel) in changed.iter().enumerate() {
+        let path = if i % 2 == 0 {
+            staging.join(rel)
+        } else {
+            out.join(rel)
+        };
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(&path, &new[*rel]).expect("write");
+        journal.push_str(&format!("put {rel}\n"));
+    }
+    journal.push_str("del k8s/rabbitmq.yaml\nput .fredgen-manifest\n");
+    fs::write(staging.join(".fredgen-manifest"), &new[".fredgen-manifest"]).expect("write");
+    fs::write(out.join(".fredgen-journal"), journal).expect("write");
 
     let check = run(tmp.path(), "check", &b, &out);
-    assert_eq!(check.status.code(), Some(1));
-    render_ok(tmp.path(), &b, &out);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    assert!(text(&check).contains("interrupted"), "{}", text(&check));
+    // Completing B first, the render of B finds nothing left to change.
+    let rendered = render_ok(tmp.path(), &b, &out);
+    assert!(rendered.contains("(0 changed)"), "{rendered}");
+    let mut now = files(&out);
+    assert_eq!(now.remove("NOTES.md"), Some(b"mine\n".to_vec()));
+    assert_eq!(now, new);
+    assert!(leftovers(&out).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_output_directory_keeps_its_inode_and_a_process_inside_it_keeps_working() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    let (dir, bootstrap) = (inode(&out), inode(&out.join("terraform/00-bootstrap")));
+    // A shell `cd`'d into the output directory (terraform keeping local state there) writes
+    // while renders run.
+    let mut shell = Command::new("sh")
+        .arg("-c")
+        .arg("for i in 1 2 3 4 5 6 7 8 9 10; do echo \"$i\" >> terraform/00-bootstrap/terraform.tfstate; sleep 0.05; done; pwd -P > where")
+        .current_dir(&out)
+        .spawn()
+        .expect("spawn");
+    for spec in [&b, &a, &b] {
+        render_ok(tmp.path(), spec, &out);
+    }
+    assert!(shell.wait().expect("wait").success());
     assert_eq!(
-        fs::read_to_string(out.join("NOTES.md")).expect("restored"),
-        "mine\n"
+        (inode(&out), inode(&out.join("terraform/00-bootstrap"))),
+        (dir, bootstrap)
     );
-    assert!(!out.join("k8s/rabbitmq.yaml").exists());
-    assert!(siblings(&out).is_empty());
+    let state =
+        fs::read_to_string(out.join("terraform/00-bootstrap/terraform.tfstate")).expect("state");
+    assert_eq!(
+        state.lines().count(),
+        10,
+        "every write of the process landed: {state}"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("where")).expect("where").trim(),
+        fs::canonicalize(&out).expect("canonical").to_string_lossy()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn concurrent_first_renders_into_a_missing_parent_never_interleave() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let (ref_a, ref_b) = references(tmp.path(), &a, &b);
+    for round in 0..3 {
+        let out = tmp.path().join(format!("new-{round}/parent/out"));
+        let children: Vec<_> = (0..6)
+            .map(|i| {
+                Command::new(env!("CARGO_BIN_EXE_fredgen"))
+                    .current_dir(tmp.path())
+                    .args(["render", "-f"])
+                    .arg(if i % 2 == 0 { &a } else { &b })
+                    .arg("-o")
+                    .arg(&out)
+                    .args(ARGS)
+                    .output()
+            })
+            .collect();
+        for child in children {
+            let child = child.expect("run");
+            assert_eq!(
+                child.status.code(),
+                Some(0),
+                "round {round}: {}",
+                text(&child)
+            );
+        }
+        let now = files(&out);
+        assert!(
+            now == ref_a || now == ref_b,
+            "round {round}: a mix of both renders"
+        );
+        assert!(
+            leftovers(&out).is_empty(),
+            "round {round}: {:?}",
+            leftovers(&out)
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_at_a_generated_path_is_refused_not_opened() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let out = tmp.path().join("out");
+    render_ok(tmp.path(), &a, &out);
+    for rel in ["k8s/web.yaml", "k8s/extra.yaml"] {
+        let path = out.join(rel);
+        let _ = fs::remove_file(&path);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .expect("mkfifo");
+    }
+    // Listed in the manifest, so a stale-file check would open it too.
+    let manifest = out.join(".fredgen-manifest");
+    let listed = fs::read_to_string(&manifest).expect("read") + "k8s/extra.yaml\n";
+    fs::write(&manifest, listed).expect("write");
+    for cmd in ["render", "check", "diff"] {
+        let (spec, dir) = (a.to_str().expect("utf8"), out.to_str().expect("utf8"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fredgen"))
+            .current_dir(tmp.path())
+            .args([cmd, "-f", spec, "-o", dir])
+            .args(ARGS)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("`fredgen {cmd}` hangs on a FIFO");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+            .expect("read");
+        assert_eq!(status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("not a regular file"), "{cmd}: {err}");
+    }
 }
 
 #[cfg(unix)]
@@ -526,6 +784,6 @@ fn hand_written_directories_keep_their_permissions_and_links_stay_links() {
         fs::read_link(out.join("dangling")).expect("link"),
         Path::new("/nonexistent/target")
     );
-    assert!(siblings(&out).is_empty());
+    assert!(leftovers(&out).is_empty());
     fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).expect("chmod");
 }
