@@ -820,14 +820,38 @@ fn port(v: &mut Validator, p: &Sp<i64>, path: &str) -> u16 {
     }
 }
 
+/// The longest HTTP path: an ALB target group's health check path and a GCE health check's
+/// request path both stop at 1024 characters.
+const MAX_HTTP_PATH: usize = 1024;
+
+/// True for an HTTP path every target's load balancer and prober takes as written: `/`, then
+/// letters, digits, `-._~/@:+&=` and `%` escapes. That is what an ALB health check accepts
+/// ("a-z, A-Z, 0-9, and @:%_+.~#?&/=", with `-`) less the query and fragment (`?`, `#`), which
+/// are not part of a path.
+pub fn is_http_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    let escapes_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || (b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+    });
+    s.starts_with('/')
+        && s.len() <= MAX_HTTP_PATH
+        && escapes_ok
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._~/@:+&=%".contains(c))
+}
+
 fn http_path(v: &mut Validator, p: &Sp<String>, path: &str) -> String {
-    if !p.value.starts_with('/') || p.value.contains(char::is_whitespace) {
+    if !is_http_path(&p.value) {
         v.error_at(
             p,
             path,
             format!("`{}` is not an absolute HTTP path", p.value),
         )
-        .hint = Some("e.g. `/healthz`".into());
+        .hint = Some(format!(
+            "e.g. `/healthz`: `/` then at most {MAX_HTTP_PATH} letters, digits, `-._~/@:+&=` \
+             and `%` escapes (what every target's load balancer health check accepts)"
+        ));
     }
     p.value.clone()
 }
@@ -1060,9 +1084,11 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
     if !name_ok {
         v.error_at(img, path, format!("`{s}` is not an image reference"));
     } else if let Some(d) = reference {
-        if !d.starts_with("sha256:") || d.len() != 71 {
+        if !is_digest(d) {
             v.error_at(img, path, format!("`{s}` has an invalid digest"))
-                .hint = Some("digests look like `@sha256:<64 hex digits>`".into());
+                .hint = Some(
+                "a digest is `@sha256:` and 64 lowercase hex digits, or `@sha512:` and 128".into(),
+            );
         }
     } else if tag.is_none() || tag == Some("latest") {
         v.error_at(img, path, format!("`{s}` has no exact tag"))
@@ -1072,6 +1098,21 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
         );
     }
     s.clone()
+}
+
+/// True for an OCI digest of a registered algorithm: `sha256:` and 64 lowercase hex digits, or
+/// `sha512:` and 128 (the OCI image spec's two; registries refuse upper case and other lengths).
+fn is_digest(d: &str) -> bool {
+    let hex = |h: &str, n: usize| {
+        h.len() == n
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match d.split_once(':') {
+        Some(("sha256", h)) => hex(h, 64),
+        Some(("sha512", h)) => hex(h, 128),
+        _ => false,
+    }
 }
 
 /// Key fragments that name a secret.

@@ -35,3 +35,30 @@ fn tabs_and_newlines_in_env_values_and_commands_render() {
         assert!(web.contains(r#""line one\nline two\tand a tab""#), "{web}");
     }
 }
+
+#[test]
+fn paths_with_colons_and_escapes_render_quoted_where_yaml_needs_it() {
+    // `/healthz:` validated and then failed the EKS route's parse-back (a plain scalar ending in
+    // `:`): the annotation is now written as YAML, quoted where needed.
+    let outs = renders_everywhere(&spec(
+        "  health: { path: \"/healthz:\" }\n  metrics: { path: \"/a%2Fb/@me+x&y=1~\" }\n",
+        "    LOG_LEVEL: info\n",
+    ));
+    assert!(outs[0].files["k8s/route.yaml"].contains("healthcheck-path: \"/healthz:\"\n"));
+}
+
+#[test]
+fn sha256_and_sha512_digests_render() {
+    let sha256 = "0123456789abcdef".repeat(4);
+    let sha512 = "0123456789abcdef".repeat(8);
+    let text = spec("", "    LOG_LEVEL: info\n")
+        .replace(
+            "ghcr.io/acme/web:1.0.0",
+            &format!("ghcr.io/acme/web@sha256:{sha256}"),
+        )
+        .replace(
+            "ghcr.io/acme/worker:1.0.0",
+            &format!("ghcr.io/acme/worker@sha512:{sha512}"),
+        );
+    renders_everywhere(&text);
+}
