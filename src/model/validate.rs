@@ -209,6 +209,19 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         "add `domain: <public host of the frontend>`",
     );
     if let Some(d) = &raw.domain
+        && is_ip_address(&d.value)
+    {
+        v.error_at(
+            d,
+            "domain",
+            format!("`{}` is an IP address, not a host name", d.value),
+        )
+        .hint = Some(
+            "the domain gets a DNS record and a certificate: name the frontend's public host, \
+             e.g. `app.example.com`"
+                .into(),
+        );
+    } else if let Some(d) = &raw.domain
         && !is_hostname(&d.value)
     {
         v.error_at(
@@ -262,6 +275,16 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         secrets: secrets.into_iter().collect(),
         target: settings,
     }
+}
+
+/// True for an IPv4 or IPv6 address (bracketed or not), and for any dotted name whose last label
+/// is all digits: no top-level domain is, and resolvers read such a name as an address.
+fn is_ip_address(s: &str) -> bool {
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>().is_ok()
+        || s.rsplit('.')
+            .next()
+            .is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_hostname(s: &str) -> bool {
@@ -342,8 +365,8 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
             1,
         ),
         resources: resources(v, &f.resources, "frontend.resources"),
-        env: env_vars(v, &f.env, &f.secrets, "frontend.env"),
-        secrets: secret_names(v, &f.secrets, "frontend.secrets"),
+        env: env_vars(v, &f.env, &f.secrets, "frontend.env", &injected_env(raw)),
+        secrets: secret_names(v, &f.secrets, "frontend.secrets", &injected_env(raw)),
         migrate,
         migrate_job,
         service_account: format!("{stack}-web"),
@@ -440,8 +463,19 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
                 min_floor,
             ),
             resources: resources(v, &w.resources, &format!("{path}.resources")),
-            env: env_vars(v, &w.env, &w.secrets, &format!("{path}.env")),
-            secrets: secret_names(v, &w.secrets, &format!("{path}.secrets")),
+            env: env_vars(
+                v,
+                &w.env,
+                &w.secrets,
+                &format!("{path}.env"),
+                &injected_env(raw),
+            ),
+            secrets: secret_names(
+                v,
+                &w.secrets,
+                &format!("{path}.secrets"),
+                &injected_env(raw),
+            ),
             service_account: format!("{stack}-{short}"),
             short_name: short,
             consumes,
@@ -727,6 +761,7 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
         }
     };
     let mut cidrs = Vec::new();
+    let mut too_wide = false;
     for (i, c) in block.api_allowed_cidrs.iter().flatten().enumerate() {
         if !is_ipv4_cidr(&c.value) {
             v.error_at(
@@ -741,6 +776,26 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
                 &format!("{path}.api_allowed_cidrs[{i}]"),
                 "opening the API endpoint to the whole internet is refused".into(),
             );
+        } else {
+            cidrs.push(c.value.clone());
+            let public = public_addresses(&cidrs);
+            if public > MAX_PUBLIC_API_ADDRESSES && !too_wide {
+                too_wide = true;
+                v.error_at(
+                    c,
+                    &format!("{path}.api_allowed_cidrs[{i}]"),
+                    format!(
+                        "with this entry the list opens the API endpoint to {public} public \
+                         addresses"
+                    ),
+                )
+                .hint = Some(format!(
+                    "at most {MAX_PUBLIC_API_ADDRESSES} public addresses (one /8) may reach the \
+                     API, counted over the union of the list less the private ranges; name your \
+                     offices, VPN and CI runners, not the internet"
+                ));
+            }
+            continue;
         }
         cidrs.push(c.value.clone());
     }
@@ -793,6 +848,47 @@ pub fn refuse_keys(v: &mut Validator, block: &RawTarget, path: &str, allowed: &[
             .hint = Some(format!("this target takes: {}", allowed.join(", ")));
         }
     }
+}
+
+/// The most public IPv4 addresses `api_allowed_cidrs` may open the API endpoint to: a /8.
+pub const MAX_PUBLIC_API_ADDRESSES: u64 = 1 << 24;
+
+/// `a.b.c.d/n` as the half-open range of addresses it covers.
+fn ipv4_range(cidr: &str) -> Option<(u64, u64)> {
+    let (ip, bits) = cidr.split_once('/')?;
+    let ip = u64::from(u32::from(ip.parse::<std::net::Ipv4Addr>().ok()?));
+    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+    let size = 1u64 << (32 - bits);
+    let start = ip & !(size - 1);
+    Some((start, start + size))
+}
+
+/// How many addresses outside the private and link-local ranges the union of `cidrs` covers:
+/// overlapping entries count once, so splitting `/0` into halves (or a /7 into /8s) gains nothing.
+pub fn public_addresses(cidrs: &[String]) -> u64 {
+    let mut ranges: Vec<(u64, u64)> = cidrs.iter().filter_map(|c| ipv4_range(c)).collect();
+    ranges.sort_unstable();
+    let mut union: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        match union.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => union.push((start, end)),
+        }
+    }
+    let private: Vec<(u64, u64)> = crate::render::context::PRIVATE_RANGES
+        .iter()
+        .filter_map(|c| ipv4_range(c))
+        .collect();
+    union
+        .iter()
+        .map(|&(start, end)| {
+            let hidden: u64 = private
+                .iter()
+                .map(|&(ps, pe)| pe.min(end).saturating_sub(ps.max(start)))
+                .sum();
+            end - start - hidden
+        })
+        .sum()
 }
 
 fn is_ipv4_cidr(s: &str) -> bool {
@@ -1128,11 +1224,53 @@ const SECRET_WORDS: &[&str] = &[
     "CREDENTIAL",
 ];
 
+/// The environment variables fredgen sets in every app container itself (`templates/shared/
+/// macros.j2`, macro `env`), with what sets them: a variable of the spec by the same name would be
+/// rendered twice, and Kubernetes keeps the last one, so the spec's value would be lost.
+pub fn injected_env(raw: &RawStack) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    if raw.postgres.is_some() {
+        out.push((
+            "DATABASE_URL",
+            "from the database's credentials Secret (`postgres:`), its password never in the spec",
+        ));
+    }
+    if raw.queue.is_some() {
+        out.push((
+            "AMQP_URL",
+            "from RabbitMQ's default-user Secret (`queue:`), its password never in the spec",
+        ));
+    }
+    out.push(("POD_NAMESPACE", "from the pod's namespace"));
+    out
+}
+
+/// Refuses `name` when fredgen sets it in the containers itself.
+fn refuse_injected(
+    v: &mut Validator,
+    pos: Option<Pos>,
+    path: &str,
+    name: &str,
+    injected: &[(&str, &str)],
+) {
+    if let Some((_, from)) = injected.iter().find(|(n, _)| *n == name) {
+        v.error(
+            pos,
+            path,
+            format!("fredgen sets `{name}` in every app container itself"),
+        )
+        .hint = Some(format!(
+            "it comes {from}; read it as it is, or give yours another name"
+        ));
+    }
+}
+
 fn env_vars(
     v: &mut Validator,
     env: &Option<BTreeMap<String, Sp<String>>>,
     secrets: &Option<Vec<Sp<String>>>,
     path: &str,
+    injected: &[(&str, &str)],
 ) -> Vec<EnvVar> {
     let mut out = Vec::new();
     let secrets: BTreeSet<&str> = secrets.iter().flatten().map(|s| s.value.as_str()).collect();
@@ -1157,8 +1295,31 @@ fn env_vars(
                 format!("`{key}` is not a valid environment variable name"),
             );
         }
+        refuse_injected(
+            v,
+            Pos::from_location(&value.referenced),
+            &key_path,
+            key,
+            injected,
+        );
         let upper = key.to_ascii_uppercase();
-        if SECRET_WORDS.iter().any(|w| upper.contains(w)) && !value.value.is_empty() {
+        let named_secret = SECRET_WORDS.iter().any(|w| upper.contains(w));
+        let is_injected = injected.iter().any(|(n, _)| n == key);
+        if !named_secret
+            && !is_injected
+            && let Some(shape) = super::secret_shapes::credential(&value.value)
+        {
+            v.error_at(
+                value,
+                &key_path,
+                format!("the value of `{key}` looks like a credential ({shape})"),
+            )
+            .hint = Some(format!(
+                "a literal in `env` is committed in plain text: list `{key}` under `secrets` and \
+                 store the whole value in the platform's secret store"
+            ));
+        }
+        if named_secret && !value.value.is_empty() {
             v.error_at(
                 value,
                 &key_path,
@@ -1193,11 +1354,23 @@ fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
     }
 }
 
-fn secret_names(v: &mut Validator, secrets: &Option<Vec<Sp<String>>>, path: &str) -> Vec<String> {
+fn secret_names(
+    v: &mut Validator,
+    secrets: &Option<Vec<Sp<String>>>,
+    path: &str,
+    injected: &[(&str, &str)],
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (i, s) in secrets.iter().flatten().enumerate() {
         check_secret_name(v, s, &format!("{path}[{i}]"));
+        refuse_injected(
+            v,
+            Pos::from_location(&s.referenced),
+            &format!("{path}[{i}]"),
+            &s.value,
+            injected,
+        );
         if !seen.insert(s.value.as_str()) {
             v.error_at(
                 s,

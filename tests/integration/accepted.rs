@@ -62,3 +62,61 @@ fn sha256_and_sha512_digests_render() {
         );
     renders_everywhere(&text);
 }
+
+/// The variable names of each `env:` list in a rendered manifest.
+fn env_lists(text: &str) -> Vec<Vec<String>> {
+    let mut lists = Vec::new();
+    let mut current: Option<(usize, Vec<String>)> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some((at, names)) = &mut current {
+            if let Some(name) = line
+                .trim_start()
+                .strip_prefix("- name: ")
+                .filter(|_| indent == *at + 2)
+            {
+                names.push(name.to_string());
+                continue;
+            }
+            if indent <= *at && !line.trim().is_empty() {
+                lists.push(current.take().map(|(_, n)| n).unwrap_or_default());
+            }
+        }
+        if line.trim_start() == "env:" {
+            current = Some((indent, Vec::new()));
+        }
+    }
+    lists.extend(current.map(|(_, n)| n));
+    lists
+}
+
+#[test]
+fn the_names_fredgen_injects_are_exactly_the_ones_validation_reserves() {
+    let text = spec("", "    LOG_LEVEL: info\n");
+    let raw = fredgen::parse("ok.yaml", text.clone()).expect("parses").raw;
+    let reserved: Vec<&str> = fredgen::model::validate::injected_env(&raw)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for out in renders_everywhere(&text) {
+        for file in ["k8s/web.yaml", "k8s/workers.yaml"] {
+            let lists = env_lists(&out.files[file]);
+            assert!(!lists.is_empty(), "{file} has env lists");
+            for names in lists {
+                let mut unique = names.clone();
+                unique.sort();
+                unique.dedup();
+                assert_eq!(unique.len(), names.len(), "{file}: {names:?}");
+                for injected in names
+                    .iter()
+                    .filter(|n| !["LOG_LEVEL", "DJANGO_SECRET_KEY"].contains(&n.as_str()))
+                {
+                    assert!(reserved.contains(&injected.as_str()), "{file}: {injected}");
+                }
+                for r in &reserved {
+                    assert!(names.iter().any(|n| n == r), "{file}: {r} in {names:?}");
+                }
+            }
+        }
+    }
+}
