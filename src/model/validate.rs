@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::error::{Diagnostic, Pos};
+use crate::model::quantity;
 use crate::spec::{RawMetrics, RawReplicas, RawResources, RawStack, RawTarget, Sp};
 use crate::target::Target;
 
@@ -240,8 +241,12 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
 
     let queue = queue(v, raw, &name);
     let queue_names: Vec<String> = queue.as_ref().map(|q| q.queues.clone()).unwrap_or_default();
-    let frontend = frontend(v, raw, &name);
-    let workers = workers(v, raw, &name, &queue_names);
+    let node = Node {
+        target: target.id(),
+        capacity: target.largest_node(&env_name),
+    };
+    let frontend = frontend(v, raw, &name, &node);
+    let workers = workers(v, raw, &name, &queue_names, &node);
     if matches!(env, Some("prod" | "production")) {
         prod_replicas(v, raw, &frontend, &workers);
     }
@@ -300,7 +305,7 @@ fn is_dns_label_loose(l: &str) -> bool {
         && !l.ends_with('-')
 }
 
-fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
+fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Frontend {
     let Some(f) = &raw.frontend else {
         v.missing(
             "frontend",
@@ -364,7 +369,7 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
             Replicas { min: 2, max: 10 },
             1,
         ),
-        resources: resources(v, &f.resources, "frontend.resources"),
+        resources: resources(v, &f.resources, "frontend.resources", node),
         env: env_vars(v, &f.env, &f.secrets, "frontend.env", &injected_env(raw)),
         secrets: secret_names(v, &f.secrets, "frontend.secrets", &injected_env(raw)),
         migrate,
@@ -373,7 +378,13 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
     }
 }
 
-fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) -> Vec<Worker> {
+fn workers(
+    v: &mut Validator,
+    raw: &RawStack,
+    stack: &str,
+    queues: &[String],
+    node: &Node,
+) -> Vec<Worker> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, w) in raw.workers.iter().flatten().enumerate() {
@@ -462,7 +473,7 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
                 Replicas { min: 1, max: 10 },
                 min_floor,
             ),
-            resources: resources(v, &w.resources, &format!("{path}.resources")),
+            resources: resources(v, &w.resources, &format!("{path}.resources"), node),
             env: env_vars(
                 v,
                 &w.env,
@@ -1052,18 +1063,36 @@ fn replicas(
     Replicas { min, max }
 }
 
-fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resources {
+/// The node type a container must fit, and whose target it is (for the hint).
+struct Node {
+    target: &'static str,
+    capacity: crate::target::NodeCapacity,
+}
+
+fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str, node: &Node) -> Resources {
     let r = r.clone().unwrap_or_default();
+    let cap = node.capacity;
     let cpu = match &r.cpu {
         None => "250m".to_string(),
         Some(c) => {
-            if !is_cpu(&c.value) {
-                v.error_at(
+            match quantity::millicores(&c.value) {
+                Some(m) if m >= 1 => request_fits(
+                    v,
                     c,
                     &format!("{path}.cpu"),
-                    format!("`{}` is not a CPU quantity", c.value),
-                )
-                .hint = Some("e.g. `250m` or `1`; at least `1m`".into());
+                    (m, cap.millicores),
+                    "CPU",
+                    format!("{}m", cap.millicores),
+                    node,
+                ),
+                _ => {
+                    v.error_at(
+                        c,
+                        &format!("{path}.cpu"),
+                        format!("`{}` is not a CPU quantity", c.value),
+                    )
+                    .hint = Some("e.g. `250m`, `0.5` or `1`; at least `1m`".into());
+                }
             }
             c.value.clone()
         }
@@ -1071,22 +1100,61 @@ fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resourc
     let memory = match &r.memory {
         None => "256Mi".to_string(),
         Some(m) => {
-            if memory_bytes(&m.value).is_none_or(|b| b < 16 << 20) {
-                v.error_at(
+            match quantity::bytes(&m.value) {
+                Some(b) if b >= 16 << 20 => request_fits(
+                    v,
                     m,
                     &format!("{path}.memory"),
-                    format!("`{}` is not a memory quantity of at least 16Mi", m.value),
-                )
-                .hint = Some("e.g. `256Mi` or `1Gi`".into());
+                    (b, cap.bytes),
+                    "memory",
+                    format!("{}Mi", cap.bytes >> 20),
+                    node,
+                ),
+                _ => {
+                    v.error_at(
+                        m,
+                        &format!("{path}.memory"),
+                        format!("`{}` is not a memory quantity of at least 16Mi", m.value),
+                    )
+                    .hint = Some("e.g. `256Mi`, `0.5Gi` or `1Gi`".into());
+                }
             }
             m.value.clone()
         }
     };
-    let cpu_limit = format!("{}m", millicores(&cpu).unwrap_or(250).saturating_mul(2));
+    let millis = quantity::millicores(&cpu).unwrap_or(250);
+    let cpu_limit = format!("{}m", millis.saturating_mul(2));
     Resources {
         cpu,
         memory,
         cpu_limit,
+    }
+}
+
+/// Refuses a request (`asked`, `limit` in one unit) larger than the largest node allocates.
+fn request_fits(
+    v: &mut Validator,
+    at: &Sp<String>,
+    path: &str,
+    (asked, limit): (u128, u128),
+    what: &str,
+    shown: String,
+    node: &Node,
+) {
+    if asked > limit {
+        v.error_at(
+            at,
+            path,
+            format!(
+                "no node on {} can hold a {what} request of `{}`",
+                node.target, at.value
+            ),
+        )
+        .hint = Some(format!(
+            "the largest node type {} uses here, {}, allocates {shown} of {what} to pods; \
+             request less, or split the work over more replicas",
+            node.target, node.capacity.node_type
+        ));
     }
 }
 
@@ -1095,44 +1163,6 @@ fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-/// Millicores of a CPU quantity (`500m`, `1`, `1.5`).
-fn millicores(s: &str) -> Option<u64> {
-    match s.strip_suffix('m') {
-        Some(m) => m.parse().ok(),
-        None => s.parse::<f64>().ok().map(|c| (c * 1000.0).round() as u64),
-    }
-}
-
-fn is_cpu(s: &str) -> bool {
-    let digits = s.strip_suffix('m').unwrap_or(s);
-    let ok = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.matches('.').count() <= 1;
-    ok && millicores(s).is_some_and(|m| m >= 1)
-}
-
-/// Bytes of a Kubernetes memory quantity with a binary or decimal suffix.
-pub fn memory_bytes(s: &str) -> Option<u64> {
-    let units: [(&str, u64); 8] = [
-        ("Ki", 1 << 10),
-        ("Mi", 1 << 20),
-        ("Gi", 1 << 30),
-        ("Ti", 1 << 40),
-        ("k", 1000),
-        ("M", 1_000_000),
-        ("G", 1_000_000_000),
-        ("T", 1_000_000_000_000),
-    ];
-    let (num, mult) = units
-        .iter()
-        .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
-        .unwrap_or((s, 1));
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    num.parse::<u64>().ok()?.checked_mul(mult)
 }
 
 /// A `<n>Gi` quantity of at least `min` GiB; records an error otherwise.
@@ -1403,18 +1433,6 @@ mod tests {
         ] {
             assert!(!is_dns_label(bad, MAX_NAME), "{bad}");
         }
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(memory_bytes("512Mi"), Some(512 << 20));
-        assert_eq!(memory_bytes("1G"), Some(1_000_000_000));
-        assert_eq!(memory_bytes("lots"), None);
-        assert_eq!(memory_bytes("1.5Gi"), None);
-        assert!(is_cpu("250m") && is_cpu("1") && is_cpu("0.5"));
-        assert!(!is_cpu("0") && !is_cpu("m") && !is_cpu("1..5") && !is_cpu("-1"));
-        assert_eq!(millicores("1.5"), Some(1500));
-        assert_eq!(millicores("250m"), Some(250));
     }
 
     #[test]

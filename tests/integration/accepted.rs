@@ -120,3 +120,22 @@ fn the_names_fredgen_injects_are_exactly_the_ones_validation_reserves() {
         }
     }
 }
+
+#[test]
+fn every_form_of_the_quantity_grammar_validates_and_renders() {
+    // `0.5Gi` and `5e-1` were refused as malformed; they are Kubernetes quantities.
+    for (cpu, memory) in [
+        ("0.5", "0.5Gi"),
+        ("5e-1", "129e6"),
+        ("+.25", "1.5Gi"),
+        ("100m", "262144Ki"),
+        ("2", "1G"),
+    ] {
+        let frontend = format!("  resources: {{ cpu: \"{cpu}\", memory: \"{memory}\" }}\n");
+        let outs = renders_everywhere(&spec(&frontend, "    LOG_LEVEL: info\n"));
+        for out in outs {
+            let web = &out.files["k8s/web.yaml"];
+            assert!(web.contains(&format!("memory: \"{memory}\"")), "{web}");
+        }
+    }
+}
