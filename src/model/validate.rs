@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::error::{Diagnostic, Pos};
+use crate::model::quantity;
 use crate::spec::{RawMetrics, RawReplicas, RawResources, RawStack, RawTarget, Sp};
 use crate::target::Target;
 
@@ -209,6 +210,19 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         "add `domain: <public host of the frontend>`",
     );
     if let Some(d) = &raw.domain
+        && is_ip_address(&d.value)
+    {
+        v.error_at(
+            d,
+            "domain",
+            format!("`{}` is an IP address, not a host name", d.value),
+        )
+        .hint = Some(
+            "the domain gets a DNS record and a certificate: name the frontend's public host, \
+             e.g. `app.example.com`"
+                .into(),
+        );
+    } else if let Some(d) = &raw.domain
         && !is_hostname(&d.value)
     {
         v.error_at(
@@ -227,8 +241,12 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
 
     let queue = queue(v, raw, &name);
     let queue_names: Vec<String> = queue.as_ref().map(|q| q.queues.clone()).unwrap_or_default();
-    let frontend = frontend(v, raw, &name);
-    let workers = workers(v, raw, &name, &queue_names);
+    let node = Node {
+        target: target.id(),
+        capacity: target.largest_node(&env_name),
+    };
+    let frontend = frontend(v, raw, &name, &node);
+    let workers = workers(v, raw, &name, &queue_names, &node);
     if matches!(env, Some("prod" | "production")) {
         prod_replicas(v, raw, &frontend, &workers);
     }
@@ -264,6 +282,16 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     }
 }
 
+/// True for an IPv4 or IPv6 address (bracketed or not), and for any dotted name whose last label
+/// is all digits: no top-level domain is, and resolvers read such a name as an address.
+fn is_ip_address(s: &str) -> bool {
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>().is_ok()
+        || s.rsplit('.')
+            .next()
+            .is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn is_hostname(s: &str) -> bool {
     s.len() <= 253 && s.split('.').count() >= 2 && s.split('.').all(is_dns_label_loose)
 }
@@ -277,7 +305,7 @@ fn is_dns_label_loose(l: &str) -> bool {
         && !l.ends_with('-')
 }
 
-fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
+fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Frontend {
     let Some(f) = &raw.frontend else {
         v.missing(
             "frontend",
@@ -341,16 +369,22 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str) -> Frontend {
             Replicas { min: 2, max: 10 },
             1,
         ),
-        resources: resources(v, &f.resources, "frontend.resources"),
-        env: env_vars(v, &f.env, &f.secrets, "frontend.env"),
-        secrets: secret_names(v, &f.secrets, "frontend.secrets"),
+        resources: resources(v, &f.resources, "frontend.resources", node),
+        env: env_vars(v, &f.env, &f.secrets, "frontend.env", &injected_env(raw)),
+        secrets: secret_names(v, &f.secrets, "frontend.secrets", &injected_env(raw)),
         migrate,
         migrate_job,
         service_account: format!("{stack}-web"),
     }
 }
 
-fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) -> Vec<Worker> {
+fn workers(
+    v: &mut Validator,
+    raw: &RawStack,
+    stack: &str,
+    queues: &[String],
+    node: &Node,
+) -> Vec<Worker> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, w) in raw.workers.iter().flatten().enumerate() {
@@ -439,9 +473,20 @@ fn workers(v: &mut Validator, raw: &RawStack, stack: &str, queues: &[String]) ->
                 Replicas { min: 1, max: 10 },
                 min_floor,
             ),
-            resources: resources(v, &w.resources, &format!("{path}.resources")),
-            env: env_vars(v, &w.env, &w.secrets, &format!("{path}.env")),
-            secrets: secret_names(v, &w.secrets, &format!("{path}.secrets")),
+            resources: resources(v, &w.resources, &format!("{path}.resources"), node),
+            env: env_vars(
+                v,
+                &w.env,
+                &w.secrets,
+                &format!("{path}.env"),
+                &injected_env(raw),
+            ),
+            secrets: secret_names(
+                v,
+                &w.secrets,
+                &format!("{path}.secrets"),
+                &injected_env(raw),
+            ),
             service_account: format!("{stack}-{short}"),
             short_name: short,
             consumes,
@@ -727,6 +772,7 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
         }
     };
     let mut cidrs = Vec::new();
+    let mut too_wide = false;
     for (i, c) in block.api_allowed_cidrs.iter().flatten().enumerate() {
         if !is_ipv4_cidr(&c.value) {
             v.error_at(
@@ -741,6 +787,26 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
                 &format!("{path}.api_allowed_cidrs[{i}]"),
                 "opening the API endpoint to the whole internet is refused".into(),
             );
+        } else {
+            cidrs.push(c.value.clone());
+            let public = public_addresses(&cidrs);
+            if public > MAX_PUBLIC_API_ADDRESSES && !too_wide {
+                too_wide = true;
+                v.error_at(
+                    c,
+                    &format!("{path}.api_allowed_cidrs[{i}]"),
+                    format!(
+                        "with this entry the list opens the API endpoint to {public} public \
+                         addresses"
+                    ),
+                )
+                .hint = Some(format!(
+                    "at most {MAX_PUBLIC_API_ADDRESSES} public addresses (one /8) may reach the \
+                     API, counted over the union of the list less the private ranges; name your \
+                     offices, VPN and CI runners, not the internet"
+                ));
+            }
+            continue;
         }
         cidrs.push(c.value.clone());
     }
@@ -795,6 +861,47 @@ pub fn refuse_keys(v: &mut Validator, block: &RawTarget, path: &str, allowed: &[
     }
 }
 
+/// The most public IPv4 addresses `api_allowed_cidrs` may open the API endpoint to: a /8.
+pub const MAX_PUBLIC_API_ADDRESSES: u64 = 1 << 24;
+
+/// `a.b.c.d/n` as the half-open range of addresses it covers.
+fn ipv4_range(cidr: &str) -> Option<(u64, u64)> {
+    let (ip, bits) = cidr.split_once('/')?;
+    let ip = u64::from(u32::from(ip.parse::<std::net::Ipv4Addr>().ok()?));
+    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+    let size = 1u64 << (32 - bits);
+    let start = ip & !(size - 1);
+    Some((start, start + size))
+}
+
+/// How many addresses outside the private and link-local ranges the union of `cidrs` covers:
+/// overlapping entries count once, so splitting `/0` into halves (or a /7 into /8s) gains nothing.
+pub fn public_addresses(cidrs: &[String]) -> u64 {
+    let mut ranges: Vec<(u64, u64)> = cidrs.iter().filter_map(|c| ipv4_range(c)).collect();
+    ranges.sort_unstable();
+    let mut union: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        match union.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => union.push((start, end)),
+        }
+    }
+    let private: Vec<(u64, u64)> = crate::render::context::PRIVATE_RANGES
+        .iter()
+        .filter_map(|c| ipv4_range(c))
+        .collect();
+    union
+        .iter()
+        .map(|&(start, end)| {
+            let hidden: u64 = private
+                .iter()
+                .map(|&(ps, pe)| pe.min(end).saturating_sub(ps.max(start)))
+                .sum();
+            end - start - hidden
+        })
+        .sum()
+}
+
 fn is_ipv4_cidr(s: &str) -> bool {
     let Some((ip, bits)) = s.split_once('/') else {
         return false;
@@ -820,14 +927,38 @@ fn port(v: &mut Validator, p: &Sp<i64>, path: &str) -> u16 {
     }
 }
 
+/// The longest HTTP path: an ALB target group's health check path and a GCE health check's
+/// request path both stop at 1024 characters.
+const MAX_HTTP_PATH: usize = 1024;
+
+/// True for an HTTP path every target's load balancer and prober takes as written: `/`, then
+/// letters, digits, `-._~/@:+&=` and `%` escapes. That is what an ALB health check accepts
+/// ("a-z, A-Z, 0-9, and @:%_+.~#?&/=", with `-`) less the query and fragment (`?`, `#`), which
+/// are not part of a path.
+pub fn is_http_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    let escapes_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || (b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+    });
+    s.starts_with('/')
+        && s.len() <= MAX_HTTP_PATH
+        && escapes_ok
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._~/@:+&=%".contains(c))
+}
+
 fn http_path(v: &mut Validator, p: &Sp<String>, path: &str) -> String {
-    if !p.value.starts_with('/') || p.value.contains(char::is_whitespace) {
+    if !is_http_path(&p.value) {
         v.error_at(
             p,
             path,
             format!("`{}` is not an absolute HTTP path", p.value),
         )
-        .hint = Some("e.g. `/healthz`".into());
+        .hint = Some(format!(
+            "e.g. `/healthz`: `/` then at most {MAX_HTTP_PATH} letters, digits, `-._~/@:+&=` \
+             and `%` escapes (what every target's load balancer health check accepts)"
+        ));
     }
     p.value.clone()
 }
@@ -932,18 +1063,36 @@ fn replicas(
     Replicas { min, max }
 }
 
-fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resources {
+/// The node type a container must fit, and whose target it is (for the hint).
+struct Node {
+    target: &'static str,
+    capacity: crate::target::NodeCapacity,
+}
+
+fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str, node: &Node) -> Resources {
     let r = r.clone().unwrap_or_default();
+    let cap = node.capacity;
     let cpu = match &r.cpu {
         None => "250m".to_string(),
         Some(c) => {
-            if !is_cpu(&c.value) {
-                v.error_at(
+            match quantity::millicores(&c.value) {
+                Some(m) if m >= 1 => request_fits(
+                    v,
                     c,
                     &format!("{path}.cpu"),
-                    format!("`{}` is not a CPU quantity", c.value),
-                )
-                .hint = Some("e.g. `250m` or `1`; at least `1m`".into());
+                    (m, cap.millicores),
+                    "CPU",
+                    format!("{}m", cap.millicores),
+                    node,
+                ),
+                _ => {
+                    v.error_at(
+                        c,
+                        &format!("{path}.cpu"),
+                        format!("`{}` is not a CPU quantity", c.value),
+                    )
+                    .hint = Some("e.g. `250m`, `0.5` or `1`; at least `1m`".into());
+                }
             }
             c.value.clone()
         }
@@ -951,22 +1100,61 @@ fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str) -> Resourc
     let memory = match &r.memory {
         None => "256Mi".to_string(),
         Some(m) => {
-            if memory_bytes(&m.value).is_none_or(|b| b < 16 << 20) {
-                v.error_at(
+            match quantity::bytes(&m.value) {
+                Some(b) if b >= 16 << 20 => request_fits(
+                    v,
                     m,
                     &format!("{path}.memory"),
-                    format!("`{}` is not a memory quantity of at least 16Mi", m.value),
-                )
-                .hint = Some("e.g. `256Mi` or `1Gi`".into());
+                    (b, cap.bytes),
+                    "memory",
+                    format!("{}Mi", cap.bytes >> 20),
+                    node,
+                ),
+                _ => {
+                    v.error_at(
+                        m,
+                        &format!("{path}.memory"),
+                        format!("`{}` is not a memory quantity of at least 16Mi", m.value),
+                    )
+                    .hint = Some("e.g. `256Mi`, `0.5Gi` or `1Gi`".into());
+                }
             }
             m.value.clone()
         }
     };
-    let cpu_limit = format!("{}m", millicores(&cpu).unwrap_or(250).saturating_mul(2));
+    let millis = quantity::millicores(&cpu).unwrap_or(250);
+    let cpu_limit = format!("{}m", millis.saturating_mul(2));
     Resources {
         cpu,
         memory,
         cpu_limit,
+    }
+}
+
+/// Refuses a request (`asked`, `limit` in one unit) larger than the largest node allocates.
+fn request_fits(
+    v: &mut Validator,
+    at: &Sp<String>,
+    path: &str,
+    (asked, limit): (u128, u128),
+    what: &str,
+    shown: String,
+    node: &Node,
+) {
+    if asked > limit {
+        v.error_at(
+            at,
+            path,
+            format!(
+                "no node on {} can hold a {what} request of `{}`",
+                node.target, at.value
+            ),
+        )
+        .hint = Some(format!(
+            "the largest node type {} uses here, {}, allocates {shown} of {what} to pods; \
+             request less, or split the work over more replicas",
+            node.target, node.capacity.node_type
+        ));
     }
 }
 
@@ -975,44 +1163,6 @@ fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-/// Millicores of a CPU quantity (`500m`, `1`, `1.5`).
-fn millicores(s: &str) -> Option<u64> {
-    match s.strip_suffix('m') {
-        Some(m) => m.parse().ok(),
-        None => s.parse::<f64>().ok().map(|c| (c * 1000.0).round() as u64),
-    }
-}
-
-fn is_cpu(s: &str) -> bool {
-    let digits = s.strip_suffix('m').unwrap_or(s);
-    let ok = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.matches('.').count() <= 1;
-    ok && millicores(s).is_some_and(|m| m >= 1)
-}
-
-/// Bytes of a Kubernetes memory quantity with a binary or decimal suffix.
-pub fn memory_bytes(s: &str) -> Option<u64> {
-    let units: [(&str, u64); 8] = [
-        ("Ki", 1 << 10),
-        ("Mi", 1 << 20),
-        ("Gi", 1 << 30),
-        ("Ti", 1 << 40),
-        ("k", 1000),
-        ("M", 1_000_000),
-        ("G", 1_000_000_000),
-        ("T", 1_000_000_000_000),
-    ];
-    let (num, mult) = units
-        .iter()
-        .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
-        .unwrap_or((s, 1));
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    num.parse::<u64>().ok()?.checked_mul(mult)
 }
 
 /// A `<n>Gi` quantity of at least `min` GiB; records an error otherwise.
@@ -1060,9 +1210,11 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
     if !name_ok {
         v.error_at(img, path, format!("`{s}` is not an image reference"));
     } else if let Some(d) = reference {
-        if !d.starts_with("sha256:") || d.len() != 71 {
+        if !is_digest(d) {
             v.error_at(img, path, format!("`{s}` has an invalid digest"))
-                .hint = Some("digests look like `@sha256:<64 hex digits>`".into());
+                .hint = Some(
+                "a digest is `@sha256:` and 64 lowercase hex digits, or `@sha512:` and 128".into(),
+            );
         }
     } else if tag.is_none() || tag == Some("latest") {
         v.error_at(img, path, format!("`{s}` has no exact tag"))
@@ -1072,6 +1224,21 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
         );
     }
     s.clone()
+}
+
+/// True for an OCI digest of a registered algorithm: `sha256:` and 64 lowercase hex digits, or
+/// `sha512:` and 128 (the OCI image spec's two; registries refuse upper case and other lengths).
+fn is_digest(d: &str) -> bool {
+    let hex = |h: &str, n: usize| {
+        h.len() == n
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match d.split_once(':') {
+        Some(("sha256", h)) => hex(h, 64),
+        Some(("sha512", h)) => hex(h, 128),
+        _ => false,
+    }
 }
 
 /// Key fragments that name a secret.
@@ -1087,11 +1254,53 @@ const SECRET_WORDS: &[&str] = &[
     "CREDENTIAL",
 ];
 
+/// The environment variables fredgen sets in every app container itself (`templates/shared/
+/// macros.j2`, macro `env`), with what sets them: a variable of the spec by the same name would be
+/// rendered twice, and Kubernetes keeps the last one, so the spec's value would be lost.
+pub fn injected_env(raw: &RawStack) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    if raw.postgres.is_some() {
+        out.push((
+            "DATABASE_URL",
+            "from the database's credentials Secret (`postgres:`), its password never in the spec",
+        ));
+    }
+    if raw.queue.is_some() {
+        out.push((
+            "AMQP_URL",
+            "from RabbitMQ's default-user Secret (`queue:`), its password never in the spec",
+        ));
+    }
+    out.push(("POD_NAMESPACE", "from the pod's namespace"));
+    out
+}
+
+/// Refuses `name` when fredgen sets it in the containers itself.
+fn refuse_injected(
+    v: &mut Validator,
+    pos: Option<Pos>,
+    path: &str,
+    name: &str,
+    injected: &[(&str, &str)],
+) {
+    if let Some((_, from)) = injected.iter().find(|(n, _)| *n == name) {
+        v.error(
+            pos,
+            path,
+            format!("fredgen sets `{name}` in every app container itself"),
+        )
+        .hint = Some(format!(
+            "it comes {from}; read it as it is, or give yours another name"
+        ));
+    }
+}
+
 fn env_vars(
     v: &mut Validator,
     env: &Option<BTreeMap<String, Sp<String>>>,
     secrets: &Option<Vec<Sp<String>>>,
     path: &str,
+    injected: &[(&str, &str)],
 ) -> Vec<EnvVar> {
     let mut out = Vec::new();
     let secrets: BTreeSet<&str> = secrets.iter().flatten().map(|s| s.value.as_str()).collect();
@@ -1116,8 +1325,31 @@ fn env_vars(
                 format!("`{key}` is not a valid environment variable name"),
             );
         }
+        refuse_injected(
+            v,
+            Pos::from_location(&value.referenced),
+            &key_path,
+            key,
+            injected,
+        );
         let upper = key.to_ascii_uppercase();
-        if SECRET_WORDS.iter().any(|w| upper.contains(w)) && !value.value.is_empty() {
+        let named_secret = SECRET_WORDS.iter().any(|w| upper.contains(w));
+        let is_injected = injected.iter().any(|(n, _)| n == key);
+        if !named_secret
+            && !is_injected
+            && let Some(shape) = super::secret_shapes::credential(&value.value)
+        {
+            v.error_at(
+                value,
+                &key_path,
+                format!("the value of `{key}` looks like a credential ({shape})"),
+            )
+            .hint = Some(format!(
+                "a literal in `env` is committed in plain text: list `{key}` under `secrets` and \
+                 store the whole value in the platform's secret store"
+            ));
+        }
+        if named_secret && !value.value.is_empty() {
             v.error_at(
                 value,
                 &key_path,
@@ -1152,11 +1384,23 @@ fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
     }
 }
 
-fn secret_names(v: &mut Validator, secrets: &Option<Vec<Sp<String>>>, path: &str) -> Vec<String> {
+fn secret_names(
+    v: &mut Validator,
+    secrets: &Option<Vec<Sp<String>>>,
+    path: &str,
+    injected: &[(&str, &str)],
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (i, s) in secrets.iter().flatten().enumerate() {
         check_secret_name(v, s, &format!("{path}[{i}]"));
+        refuse_injected(
+            v,
+            Pos::from_location(&s.referenced),
+            &format!("{path}[{i}]"),
+            &s.value,
+            injected,
+        );
         if !seen.insert(s.value.as_str()) {
             v.error_at(
                 s,
@@ -1189,18 +1433,6 @@ mod tests {
         ] {
             assert!(!is_dns_label(bad, MAX_NAME), "{bad}");
         }
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(memory_bytes("512Mi"), Some(512 << 20));
-        assert_eq!(memory_bytes("1G"), Some(1_000_000_000));
-        assert_eq!(memory_bytes("lots"), None);
-        assert_eq!(memory_bytes("1.5Gi"), None);
-        assert!(is_cpu("250m") && is_cpu("1") && is_cpu("0.5"));
-        assert!(!is_cpu("0") && !is_cpu("m") && !is_cpu("1..5") && !is_cpu("-1"));
-        assert_eq!(millicores("1.5"), Some(1500));
-        assert_eq!(millicores("250m"), Some(250));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! maintained, panic-free on malformed input, forbids `unsafe`, and has budgets against alias bombs
 //! and deep nesting, errors with line and column, and `Spanned<T>` for positions of values.
 
+pub mod chars;
 pub mod merge;
 pub mod tree;
 
@@ -318,7 +319,7 @@ pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
             ),
         ]);
     }
-    serde_saphyr::from_str_with_options::<RawStack>(text, options()).map_err(|err| {
+    let raw = serde_saphyr::from_str_with_options::<RawStack>(text, options()).map_err(|err| {
         let pos = err.location().and_then(|l| Pos::from_location(&l));
         let raw = err.to_string();
         let message = first_line(&raw);
@@ -337,7 +338,12 @@ pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
         }
         all.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
         all
-    })
+    })?;
+    // Characters no reader downstream takes as written, in any key or value ([`chars`]).
+    let odd = tree::parse(text)
+        .map(|root| chars::check(file, &root))
+        .unwrap_or_default();
+    if odd.is_empty() { Ok(raw) } else { Err(odd) }
 }
 
 /// Gives each diagnostic that has a key path but no position the position of the deepest part of

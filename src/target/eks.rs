@@ -40,6 +40,28 @@ impl Target for Eks {
             Some(_) => {}
         }
     }
+    fn largest_node(&self, env: &str) -> NodeCapacity {
+        // Karpenter's NodePool (30-platform) launches amd64 instances of the c, m and r
+        // categories, generation 6 or later, up to its CPU limit: 200 vCPU in prod (so at most
+        // a 48xlarge, 192 vCPU), 64 elsewhere. The largest memory of those: r7i.48xlarge (192 vCPU,
+        // 1536 GiB) and r7i.16xlarge (64 vCPU, 512 GiB). Allocatable: Karpenter's 7.5 % VM
+        // overhead and the AL2023 AMI's kube-reserved (255Mi + 11Mi per pod, 737 pods; CPU 6 % of
+        // the first core, 1 % of the second, 0.5 % of the next two, 0.25 % above), less 100Mi
+        // for eviction.
+        if env == "prod" {
+            NodeCapacity {
+                node_type: "r7i.48xlarge",
+                millicores: 191_450,
+                bytes: 1_446_437 << 20,
+            }
+        } else {
+            NodeCapacity {
+                node_type: "r7i.16xlarge",
+                millicores: 63_770,
+                bytes: 476_504 << 20,
+            }
+        }
+    }
     fn platform(&self, stack: &Stack) -> Platform {
         let managed_db = stack
             .postgres

@@ -82,6 +82,16 @@ impl Target for Gke {
             })
             .collect()
     }
+    fn largest_node(&self, _env: &str) -> NodeCapacity {
+        // Both node pools of 20-cluster are e2-standard-4 (4 vCPU, 16 GiB). GKE reserves 80m of
+        // CPU on 4 cores, and of memory 25 % of the first 4 GiB, 20 % of the next 4 and 10 % of the
+        // next 8, plus 100Mi for eviction: 3920m and 13,621Mi allocatable.
+        NodeCapacity {
+            node_type: "e2-standard-4",
+            millicores: 3_920,
+            bytes: 13_621 << 20,
+        }
+    }
     fn platform(&self, stack: &Stack) -> Platform {
         let managed_db = stack
             .postgres

@@ -43,6 +43,16 @@ impl Target for Hetzner {
             Some(_) => {}
         }
     }
+    fn largest_node(&self, _env: &str) -> NodeCapacity {
+        // The agents and the autoscaled pool of 10-cluster are cpx32 (4 vCPU, 8 GB) unless the
+        // operator overrides the Terraform variables. Allocatable: capacity less about 250m and
+        // 1Gi for the OS and k3s, and 100Mi for eviction.
+        NodeCapacity {
+            node_type: "cpx32",
+            millicores: 3_750,
+            bytes: 7_068 << 20,
+        }
+    }
     fn platform(&self, stack: &Stack) -> Platform {
         Platform {
             storage_class: "hcloud-volumes".into(),

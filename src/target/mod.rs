@@ -33,6 +33,9 @@ pub trait Target: Sync {
     fn has_managed_postgres(&self) -> bool;
     /// Checks the `targets.<id>` block beyond the shared keys.
     fn check_block(&self, v: &mut Validator, block: &RawTarget, path: &str);
+    /// The largest node the app's pods can be scheduled on in `env`: a container whose requests
+    /// exceed its allocatable CPU or memory would stay pending forever.
+    fn largest_node(&self, env: &str) -> NodeCapacity;
     /// Checks the whole stack against this platform's limits (after the shared validation).
     fn check_stack(&self, _v: &mut Validator, _stack: &Stack) {}
     /// The knobs shared templates read.
@@ -45,6 +48,18 @@ pub trait Target: Sync {
     }
     /// This target's version pins (merged over the shared ones).
     fn versions(&self) -> &'static [(&'static str, &'static str)];
+}
+
+/// What one node type offers pods: its allocatable CPU and memory (capacity less what the
+/// kubelet, the system and eviction reserve).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeCapacity {
+    /// The node type, as the platform names it, e.g. `e2-standard-4`.
+    pub node_type: &'static str,
+    /// Allocatable CPU in millicores.
+    pub millicores: u128,
+    /// Allocatable memory in bytes.
+    pub bytes: u128,
 }
 
 /// Every target, in the order `fredgen targets` lists them.

@@ -1,6 +1,7 @@
 //! Tests — the one integration test binary: snapshots of every example, determinism, the CLI's
 //! write/diff/check contract, validation errors, and invariants over every rendered file.
 
+mod accepted;
 mod apply_order;
 mod bad_specs;
 mod cli;

@@ -1,0 +1,142 @@
+//! Stage 1 (checks) — characters no string of the spec may hold, checked once over every key and
+//! value of the parsed tree, wherever it sits.
+//!
+//! A spec's strings end up in YAML manifests, Helm values, HCL, shell scripts and Markdown. Some
+//! characters make one of those readers fail or read something else: the YAML reader in the
+//! parse-back check refuses DEL, C1 controls and noncharacters outright (a "bug in fredgen" after
+//! the spec validated), YAML 1.1 readers (PyYAML, older kubectl) break lines at NEL, U+2028 and
+//! U+2029, and a BOM inside a value is invisible in every editor. Tab and line feed are kept: in
+//! env values and commands they render correctly (JSON-escaped), and every other field's own rule
+//! refuses whitespace.
+
+use super::tree::{Node, Value};
+use crate::error::Diagnostic;
+
+/// What `c` is, when no string of the spec may hold it.
+pub fn special(c: char) -> Option<&'static str> {
+    let u = c as u32;
+    Some(match u {
+        0x09 | 0x0A => return None,
+        0x00..=0x1F => "a control character",
+        0x7F => "the control character DEL",
+        0x85 => "the C1 control character NEL (a line break to YAML 1.1 readers)",
+        0x80..=0x9F => "a C1 control character",
+        0x2028 => "the Unicode line separator (a line break to YAML 1.1 readers)",
+        0x2029 => "the Unicode paragraph separator (a line break to YAML 1.1 readers)",
+        0xFEFF => "a byte order mark",
+        0xFDD0..=0xFDEF => "a Unicode noncharacter",
+        _ if u & 0xFFFE == 0xFFFE => "a Unicode noncharacter",
+        _ => return None,
+    })
+}
+
+/// One diagnostic for each key or value of the tree holding a character [`special`] refuses.
+pub fn check(file: &str, root: &Node) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    walk(file, root, "", &mut out);
+    out
+}
+
+fn walk(file: &str, node: &Node, path: &str, out: &mut Vec<Diagnostic>) {
+    match &node.value {
+        Value::Str(s) => refuse(file, node, path, s, "value", out),
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(file, item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                let name = match &key.value {
+                    Value::Str(s) => s.escape_default().to_string(),
+                    _ => String::from("<key>"),
+                };
+                let key_path = if path.is_empty() {
+                    name
+                } else {
+                    format!("{path}.{name}")
+                };
+                if let Value::Str(k) = &key.value {
+                    refuse(file, key, &key_path, k, "key", out);
+                }
+                walk(file, value, &key_path, out);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
+    }
+}
+
+fn refuse(file: &str, node: &Node, path: &str, s: &str, what: &str, out: &mut Vec<Diagnostic>) {
+    let Some((at, c, name)) = s
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| special(c).map(|name| (i + 1, c, name)))
+    else {
+        return;
+    };
+    out.push(
+        Diagnostic::new(
+            file,
+            node.pos,
+            path,
+            format!(
+                "this {what} holds U+{:04X}, {name}, at character {at}",
+                c as u32
+            ),
+        )
+        .hint(
+            "remove it: YAML, JSON and HCL readers refuse or re-read such characters; \
+             only tab and line feed may stand beside printable text",
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_classes_are_refused_and_text_is_not() {
+        for c in [
+            '\0',
+            '\r',
+            '\x1b',
+            '\x7f',
+            '\u{80}',
+            '\u{85}',
+            '\u{9f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{feff}',
+            '\u{fdd0}',
+            '\u{fdef}',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{1fffe}',
+            '\u{10ffff}',
+        ] {
+            assert!(special(c).is_some(), "{:04X}", c as u32);
+        }
+        for c in [
+            '\t', '\n', ' ', '~', '\u{a0}', 'é', '\u{fdcf}', '\u{fdf0}', '\u{fffd}', '😀',
+        ] {
+            assert!(special(c).is_none(), "{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn keys_and_values_anywhere_are_checked_with_their_paths() {
+        let text = "a:\n  - \"x\\x7fy\"\n  - ok\nb: {\"k\\u2028\": v, c: \"\\N\"}\n";
+        let root = super::super::tree::parse(text).expect("yaml");
+        let found: Vec<String> = check("t.yaml", &root)
+            .into_iter()
+            .map(|d| format!("{} {}", d.path, d.message))
+            .collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].starts_with("a[0] this value holds U+007F, the control character DEL"));
+        assert!(
+            found[1].starts_with("b.k\\u{2028} this key holds U+2028, the Unicode line separator")
+        );
+        assert!(found[2].starts_with("b.c this value holds U+0085, the C1 control character NEL"));
+    }
+}
