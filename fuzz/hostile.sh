@@ -32,15 +32,15 @@ for c in "bcdefghi":
 w("bomb-billion-laughs.yaml", s)
 
 # 2. The same shape in fields the spec accepts: an environment overlay is a whole spec and may
-#    itself hold `environments:`, so each level aliases the previous one 8 times (56 aliases, under
-#    the budget of 64; 8^8 overlays when expanded).
+#    itself hold `environments:`, so each level aliases the previous one 8 times (56 aliases;
+#    8^8 overlays when expanded, refused at the 50,000-node budget on the expanded size).
 s = head + "environments:\n  e0: &e0 { name: x }\n"
 for i in range(1, 8):
     s += f"  e{i}: &e{i} {{ environments: {{ " + ", ".join(f"k{j}: *e{i-1}" for j in range(8)) + " } }\n"
 s += "  top: { environments: { " + ", ".join(f"k{j}: *e7" for j in range(8)) + " } }\n"
 w("bomb-in-spec.yaml", s + tail)
 
-# 3. Under the alias budget (60 aliases <= 64), 10^6 strings when expanded, aimed at a list of
+# 3. Few aliases (60), 10^6 strings when expanded, aimed at a list of
 #    strings (`secrets`): must be refused at the first nested list, before any expansion.
 s = head.replace("  port: 8080\n", "  port: 8080\n  secrets: &s0 [" + ",".join(["S"] * 10) + "]\n")
 s += "environments:\n"

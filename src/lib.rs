@@ -33,17 +33,21 @@ pub struct Loaded {
     pub file: String,
     /// The file's text.
     pub text: String,
-    /// The parsed raw stack.
+    /// The parsed raw stack (without what `problems` refuses).
     pub raw: spec::RawStack,
+    /// The unknown keys and wrong types in the spec: reported with the problems validation finds
+    /// in the rest, so a spec's every problem is listed at once.
+    pub problems: Vec<error::Diagnostic>,
 }
 
 /// Parses spec text that was read from `file`.
 pub fn parse(file: &str, text: String) -> Result<Loaded> {
-    match spec::parse(file, &text) {
-        Ok(raw) => Ok(Loaded {
+    match spec::parse_lenient(file, &text) {
+        Ok((raw, problems)) => Ok(Loaded {
             file: file.to_string(),
             text,
             raw,
+            problems,
         }),
         Err(diagnostics) => Err(Error::Spec {
             source_text: Some(text),
@@ -167,13 +171,28 @@ impl Loaded {
         built.map_err(|diagnostics| self.spec_error(diagnostics))
     }
 
-    /// One target and environment, validated on its own.
+    /// One target and environment, validated on its own, with the spec's unknown keys and wrong
+    /// types. A value refused as wrongly typed is not reported again as missing.
     fn build(
         &self,
         target: &dyn target::Target,
         env: Option<&str>,
     ) -> std::result::Result<model::Stack, Vec<error::Diagnostic>> {
-        model::validate::build(&self.file, &self.raw, env, target)
+        let built = model::validate::build(&self.file, &self.raw, env, target);
+        if self.problems.is_empty() {
+            return built;
+        }
+        let mut all = self.problems.clone();
+        let refused = |path: &str| {
+            self.problems.iter().any(|p| {
+                path.strip_prefix(p.path.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+        };
+        if let Err(found) = built {
+            all.extend(found.into_iter().filter(|d| !refused(&d.path)));
+        }
+        Err(all)
     }
 
     /// Diagnostics with the positions of missing keys filled in.

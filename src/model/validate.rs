@@ -116,7 +116,7 @@ pub fn build(
             let overlay = raw.environments.as_ref().and_then(|envs| envs.get(env));
             match overlay {
                 Some(overlay) => {
-                    check_overlay(&mut v, env, &overlay.value);
+                    check_overlay(&mut v, env, &overlay.value, raw);
                     raw.clone().with_overlay(overlay.value.clone())
                 }
                 None => {
@@ -152,7 +152,8 @@ fn declared_envs(raw: &RawStack) -> String {
     }
 }
 
-fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack) {
+fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawStack) {
+    overlay_workers(v, env, overlay, base);
     if let Some(name) = &overlay.name {
         v.error_at(
             name,
@@ -167,6 +168,53 @@ fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack) {
             &format!("environments.{env}.environments"),
             "environments cannot nest".into(),
         );
+    }
+}
+
+/// An overlay changes only the workers the base declares, each named by its `name`: a name the
+/// base does not have is a typo far more often than a new worker, and would add an incomplete one.
+fn overlay_workers(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawStack) {
+    let known: Vec<&str> = base
+        .workers
+        .iter()
+        .flatten()
+        .filter_map(|w| w.name.as_ref().map(|n| n.value.as_str()))
+        .collect();
+    for (i, w) in overlay.workers.iter().flatten().enumerate() {
+        let path = format!("environments.{env}.workers[{i}]");
+        let Some(name) = &w.name else {
+            v.error(
+                None,
+                &path,
+                format!("a worker in environment `{env}` has no `name`"),
+            )
+            .hint = Some(
+                "an overlay names the base worker it changes: `- { name: <worker>, ... }`".into(),
+            );
+            continue;
+        };
+        if known.contains(&name.value.as_str()) {
+            continue;
+        }
+        let close = crate::spec::suggest(&name.value, &known);
+        let hint = if close.starts_with("did you mean") {
+            close
+        } else if known.is_empty() {
+            "the base spec declares no workers.".to_string()
+        } else {
+            format!("the base spec declares {}.", known.join(", "))
+        };
+        v.error_at(
+            name,
+            &format!("{path}.name"),
+            format!(
+                "environment `{env}` changes worker `{}`, which the base spec does not declare",
+                name.value
+            ),
+        )
+        .hint = Some(format!(
+            "{hint} An overlay changes only the workers of the base spec; a new worker is declared there"
+        ));
     }
 }
 

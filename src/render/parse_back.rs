@@ -14,12 +14,7 @@ use crate::error::{Error, Result};
 /// mark or a Unicode noncharacter. A YAML comment such a character ends early turns the rest of
 /// the line into keys that only some consumers see.
 pub fn is_forbidden(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fdd0}'..='\u{fdef}'
-        )
-        || (u32::from(c) & 0xfffe) == 0xfffe
+    crate::spec::chars::special(c).is_some()
 }
 
 /// Refuses a generated file that holds a [forbidden](is_forbidden) character, with its line. A

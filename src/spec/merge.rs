@@ -1,7 +1,8 @@
 //! Stage 1b — environment overlays: merge an overlay [`RawStack`] over the base, field by field.
 //!
 //! Scalars and lists set in the overlay replace the base; mappings merge recursively; `workers`
-//! merge by `name` (an overlay item with a new name adds a worker); `env` maps merge by key.
+//! merge by `name` (an overlay changes only the base's workers: an item with another name is
+//! refused by validation and left out here); `env` maps merge by key.
 
 use std::collections::BTreeMap;
 
@@ -96,7 +97,8 @@ fn worker_name(w: &RawWorker) -> Option<&str> {
     w.name.as_ref().map(|n| n.value.as_str())
 }
 
-/// Workers merge by name; overlay workers with a new name are appended in overlay order.
+/// Workers merge by name; overlay workers with a name the base does not have are left out
+/// (validation reports them at the overlay's line).
 fn merge_workers(
     base: Option<Vec<RawWorker>>,
     over: Option<Vec<RawWorker>>,
@@ -107,12 +109,9 @@ fn merge_workers(
         let existing = merged
             .iter()
             .position(|w| worker_name(w).is_some() && worker_name(w) == worker_name(&item));
-        match existing {
-            Some(i) => {
-                let base_item = std::mem::take(&mut merged[i]);
-                merged[i] = base_item.merge(item);
-            }
-            None => merged.push(item),
+        if let Some(i) = existing {
+            let base_item = std::mem::take(&mut merged[i]);
+            merged[i] = base_item.merge(item);
         }
     }
     Some(merged)

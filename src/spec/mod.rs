@@ -10,6 +10,7 @@
 //! and deep nesting, errors with line and column, and `Spanned<T>` for positions of values.
 
 pub mod chars;
+pub mod from_tree;
 pub mod merge;
 pub mod tree;
 
@@ -23,9 +24,46 @@ use crate::error::{Diagnostic, Pos};
 /// A value with the position it was written at. A newtype over [`serde_saphyr::Spanned`] so the
 /// JSON Schema of the spec ([`schema_json`]) describes the value alone: the schema is derived from
 /// these same types, so the editor's view of the spec and the parser's cannot drift apart.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(transparent)]
+///
+/// It reads from serde-saphyr (the position is serde-saphyr's) and from the positioned tree
+/// ([`from_tree`], which answers with the value and the position the tree kept).
+#[derive(Debug, Clone)]
 pub struct Sp<T>(pub serde_saphyr::Spanned<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_newtype_struct(from_tree::SP_MARKER, SpVisitor(std::marker::PhantomData))
+    }
+}
+
+struct SpVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for SpVisitor<T> {
+    type Value = Sp<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a value")
+    }
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<Sp<T>, D::Error> {
+        serde_saphyr::Spanned::deserialize(d).map(Sp)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Sp<T>, A::Error> {
+        let (mut line, mut column, mut value) = (0u32, 0u32, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "line" => line = map.next_value()?,
+                "column" => column = map.next_value()?,
+                _ => value = Some(map.next_value::<T>()?),
+            }
+        }
+        let value = value.ok_or_else(|| serde::de::Error::missing_field("value"))?;
+        let coordinates = [("line", line), ("column", column)];
+        let at = serde_saphyr::Location::deserialize(serde::de::value::MapDeserializer::<
+            _,
+            A::Error,
+        >::new(coordinates.into_iter()))?;
+        Ok(Sp(serde_saphyr::Spanned::new(value, at, at)))
+    }
+}
 
 impl<T> std::ops::Deref for Sp<T> {
     type Target = serde_saphyr::Spanned<T>;
@@ -52,6 +90,7 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
 /// The whole spec file (also the shape of one environment overlay).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[schemars(title = "fredgen stack spec")]
+#[schemars(extend("patternProperties" = { "^x-": {} }))]
 #[serde(deny_unknown_fields)]
 pub struct RawStack {
     /// DNS-1123 label; prefixes every resource.
@@ -273,17 +312,35 @@ pub fn schema_json() -> String {
     text
 }
 
+/// The most YAML nodes a spec may hold once its aliases are expanded: serde-saphyr charges every
+/// node an alias replays to its node budget, so this bounds the expanded size (time and memory),
+/// whatever the number of aliases.
+pub const MAX_NODES: usize = 50_000;
+
+/// The most scalar bytes a spec may hold once its aliases are expanded.
+pub const MAX_SCALAR_BYTES: usize = 4 << 20;
+
 /// Limits that keep hostile input cheap: specs are small, so anything past these is refused.
+/// Aliases are bounded by what they expand to ([`MAX_NODES`], [`MAX_SCALAR_BYTES`]), not by
+/// their number: 100 workers merging one anchor (`<<: *defaults`) are fine, a billion laughs is
+/// refused at the 50,001st node.
 pub(crate) fn options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_aliases = 64;
-    budget.max_anchors = 64;
+    budget.max_aliases = 10_000;
+    budget.max_anchors = 10_000;
+    budget.enforce_alias_anchor_ratio = false;
     budget.max_depth = 32;
     budget.max_documents = 1;
-    budget.max_nodes = 50_000;
-    budget.max_total_scalar_bytes = 4 << 20;
+    budget.max_nodes = MAX_NODES;
+    budget.max_events = 4 * MAX_NODES;
+    budget.max_total_scalar_bytes = MAX_SCALAR_BYTES;
+    budget.max_recorded_anchor_events = 2 * MAX_NODES;
+    budget.max_recorded_anchor_bytes = MAX_SCALAR_BYTES;
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = 4 * MAX_NODES;
     serde_saphyr::options! {
         budget: Some(budget),
+        alias_limits: alias_limits,
         strict_booleans: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         with_snippet: false,
@@ -303,8 +360,23 @@ pub fn too_large(file: &str, len: Option<u64>) -> Diagnostic {
         .hint("a stack spec is a few kilobytes; is this the right file?")
 }
 
-/// Parses spec text. `file` is used only in diagnostics.
+/// Parses spec text. `file` is used only in diagnostics. Any problem refuses the spec; see
+/// [`parse_lenient`] for the values that read despite wrong types and unknown keys.
 pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
+    match parse_lenient(file, text)? {
+        (raw, problems) if problems.is_empty() => Ok(raw),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// Parses spec text, reading past wrong types and unknown keys: the spec without them, and the
+/// problems (every unknown key and wrong type), so that validation can report its own problems
+/// with them. `Err` only when the YAML itself does not parse (the first syntax error; nothing
+/// else can be checked) or what is left does not read.
+pub fn parse_lenient(
+    file: &str,
+    text: &str,
+) -> Result<(RawStack, Vec<Diagnostic>), Vec<Diagnostic>> {
     if text.len() > MAX_SPEC_BYTES {
         return Err(vec![too_large(file, Some(text.len() as u64))]);
     }
@@ -319,31 +391,91 @@ pub fn parse(file: &str, text: &str) -> Result<RawStack, Vec<Diagnostic>> {
             ),
         ]);
     }
-    let raw = serde_saphyr::from_str_with_options::<RawStack>(text, options()).map_err(|err| {
-        let pos = err.location().and_then(|l| Pos::from_location(&l));
-        let raw = err.to_string();
-        let message = first_line(&raw);
-        let path = pos.map(|p| key_path_at(text, p.line)).unwrap_or_default();
-        let mut first = Diagnostic::new(file, pos, &path, message.clone());
-        if let Some(hint) = did_you_mean(&raw).or_else(|| syntax_hint(&message)) {
-            first = first.hint(hint);
+    let first = match serde_saphyr::from_str_with_options::<RawStack>(text, options()) {
+        // Characters no reader downstream takes as written, in any key or value ([`chars`]).
+        // Only a text that holds one, or an escape that could write one, is parsed again.
+        Ok(raw) => {
+            let suspect = text.contains('\\') || text.chars().any(|c| chars::special(c).is_some());
+            let odd = if suspect {
+                tree::parse(text)
+                    .map(|root| chars::check(file, &root))
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            return Ok((raw, odd));
         }
-        // serde stops at the first problem; when the YAML itself is well-formed, the schema check
-        // over the generic tree lists every unknown key and wrong type in one run.
-        let mut all = tree::parse(text)
-            .map(|root| tree::check(file, &root))
-            .unwrap_or_default();
-        if !all.iter().any(|d| d.pos == first.pos) {
-            all.push(first);
+        Err(err) => diagnose(file, text, &err),
+    };
+    // serde stops at the first problem; when the YAML itself is well-formed, the schema check
+    // over the generic tree lists every unknown key and wrong type in one run, and what it does
+    // not refuse is read from the tree and validated too.
+    let mut root = match tree::parse_result(text) {
+        Ok(root) => root,
+        Err(err) => {
+            let mut syntax = diagnose(file, text, &err);
+            if syntax.message.contains("found a tab")
+                && let Some(tab) = tab_in_indentation(text, syntax.pos)
+            {
+                syntax.pos = Some(tab);
+                syntax.path = key_path_at(text, tab.line);
+                syntax.message = "a tab in the indentation".to_string();
+            }
+            let why = syntax
+                .hint
+                .take()
+                .map(|h| format!("{h}; "))
+                .unwrap_or_default();
+            return Err(vec![syntax.hint(format!(
+                "{why}nothing else was checked: the rest of the spec is checked once this is fixed"
+            ))]);
         }
-        all.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
-        all
-    })?;
-    // Characters no reader downstream takes as written, in any key or value ([`chars`]).
-    let odd = tree::parse(text)
-        .map(|root| chars::check(file, &root))
-        .unwrap_or_default();
-    if odd.is_empty() { Ok(raw) } else { Err(odd) }
+    };
+    let mut all = chars::check(file, &root);
+    all.extend(tree::check_and_prune(file, &mut root));
+    match from_tree::read::<RawStack>(&root, text) {
+        Ok(raw) => {
+            all.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
+            Ok((raw, all))
+        }
+        Err(_) => {
+            if !all.iter().any(|d| d.pos == first.pos) {
+                all.push(first);
+            }
+            all.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.path.cmp(&b.path)));
+            Err(all)
+        }
+    }
+}
+
+/// A parser or deserializer error as a diagnostic, in fredgen's words.
+fn diagnose(file: &str, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let pos = err.location().and_then(|l| Pos::from_location(&l));
+    let raw = err.to_string();
+    let message = first_line(&raw);
+    let path = pos.map(|p| key_path_at(text, p.line)).unwrap_or_default();
+    let first = Diagnostic::new(file, pos, &path, message.clone());
+    match did_you_mean(&raw).or_else(|| syntax_hint(&message)) {
+        Some(hint) => first.hint(hint),
+        None => first,
+    }
+}
+
+/// The first tab in the indentation of a line, at or after the line the parser reported (it
+/// reports a tab while scanning the token before it, a line early).
+fn tab_in_indentation(text: &str, reported: Option<Pos>) -> Option<Pos> {
+    let from = reported.map_or(1, |p| p.line);
+    text.lines()
+        .enumerate()
+        .skip(from - 1)
+        .take(2)
+        .find_map(|(i, line)| {
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            line[..indent].find('\t').map(|col| Pos {
+                line: i + 1,
+                column: col + 1,
+            })
+        })
 }
 
 /// Gives each diagnostic that has a key path but no position the position of the deepest part of
@@ -379,11 +511,22 @@ fn first_line(message: &str) -> String {
         return match what {
             "Documents" => "the spec holds more than one YAML document".to_string(),
             "Aliases" | "Anchors" => {
-                "the spec uses more than 64 YAML anchors or aliases".to_string()
+                "the spec uses more than 10000 YAML anchors or aliases".to_string()
             }
+            "Nodes" | "Events" | "RecordedAnchorEvents" => {
+                format!(
+                    "the spec expands to more than {MAX_NODES} YAML nodes (with its aliases expanded)"
+                )
+            }
+            "ScalarBytes" | "RecordedAnchorBytes" => format!(
+                "the spec expands to more than {MAX_SCALAR_BYTES} bytes of text (with its aliases expanded)"
+            ),
             "Depth" => "the spec nests deeper than 32 levels".to_string(),
             _ => format!("the spec is too large to be a stack spec ({what})"),
         };
+    }
+    if line == "recursion limit exceeded" {
+        return "the spec nests deeper than 32 levels".to_string();
     }
     if let Some(rest) = line.strip_prefix("unknown field `")
         && let Some((key, _)) = rest.split_once('`')
@@ -406,7 +549,8 @@ fn first_line(message: &str) -> String {
 fn syntax_hint(message: &str) -> Option<String> {
     let hint = if message.starts_with("the spec holds more than one") {
         "a stack spec is one document: remove the `---` line and what follows, or split the file"
-    } else if message.starts_with("the spec uses more than 64")
+    } else if message.starts_with("the spec uses more than")
+        || message.starts_with("the spec expands to more than")
         || message.starts_with("the spec nests")
     {
         "stack specs are small and flat; fredgen refuses alias bombs and deep nesting"

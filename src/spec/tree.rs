@@ -18,8 +18,10 @@ use crate::error::{Diagnostic, Pos};
 pub struct Node {
     /// The node's value.
     pub value: Value,
-    /// Where the node starts, when known.
+    /// Where the node is used (an alias: where it is referenced), when known.
     pub pos: Option<Pos>,
+    /// Where the node is written (an alias: its anchor's node), when known.
+    pub defined: Option<Pos>,
 }
 
 /// A YAML value; mapping keys keep their own positions.
@@ -46,6 +48,7 @@ impl<'de> Deserialize<'de> for Node {
         let s = serde_saphyr::Spanned::<Value>::deserialize(d)?;
         Ok(Node {
             pos: Pos::from_location(&s.referenced),
+            defined: Pos::from_location(&s.defined),
             value: s.value,
         })
     }
@@ -116,11 +119,23 @@ impl<'de> Deserialize<'de> for Value {
 
 /// Parses text into a tree; `None` when the YAML itself is malformed (serde's error says where).
 pub fn parse(text: &str) -> Option<Node> {
-    serde_saphyr::from_str_with_options::<Node>(text, super::options()).ok()
+    parse_result(text).ok()
+}
+
+/// [`parse`], with the parser's error.
+pub fn parse_result(text: &str) -> Result<Node, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options::<Node>(text, super::options())
 }
 
 /// Every unknown key and wrong type in the tree, judged by the spec's JSON Schema.
 pub fn check(file: &str, root: &Node) -> Vec<Diagnostic> {
+    check_and_prune(file, &mut root.clone())
+}
+
+/// [`check`], and removes from the tree what it reports (an unknown key's entry, a wrongly typed
+/// value's entry or list item) and the extension keys (`x-...`), so that the rest reads as the
+/// spec's types ([`super::from_tree`]) and is validated too.
+pub fn check_and_prune(file: &str, root: &mut Node) -> Vec<Diagnostic> {
     let schema = super::schema();
     let mut checker = Checker {
         file,
@@ -152,21 +167,22 @@ impl<'a> Checker<'a> {
         schema
     }
 
-    fn node(&mut self, node: &Node, schema: &'a Json, path: &str) {
+    /// Checks `node`; false when it is wrongly typed (and must be pruned).
+    fn node(&mut self, node: &mut Node, schema: &'a Json, path: &str) -> bool {
         let schema = self.resolve(schema);
         if let Some(branches) = schema.get("anyOf").and_then(Json::as_array) {
             if matches!(node.value, Value::Null) && branches.iter().any(allows_null) {
-                return;
+                return true;
             }
-            if let Some(branch) = branches.iter().find(|b| !is_null_only(b)) {
-                self.node(node, branch, path);
-            }
-            return;
+            return match branches.iter().find(|b| !is_null_only(b)) {
+                Some(branch) => self.node(node, branch, path),
+                None => true,
+            };
         }
         let types: Vec<&str> = match schema.get("type") {
             Some(Json::String(t)) => vec![t.as_str()],
             Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
-            _ => return,
+            _ => return true,
         };
         if !types.iter().any(|t| accepts(t, &node.value)) {
             let expected: Vec<&str> = types
@@ -184,25 +200,34 @@ impl<'a> Checker<'a> {
                     found(&node.value)
                 ),
             ));
-            return;
+            return false;
         }
-        match &node.value {
+        match &mut node.value {
             Value::Map(entries) => self.mapping(entries, schema, path),
             Value::Seq(items) => {
                 if let Some(item_schema) = schema.get("items") {
-                    for (i, item) in items.iter().enumerate() {
-                        self.node(item, item_schema, &format!("{path}[{i}]"));
-                    }
+                    let mut i = 0;
+                    items.retain_mut(|item| {
+                        i += 1;
+                        self.node(item, item_schema, &format!("{path}[{}]", i - 1))
+                    });
                 }
             }
             _ => {}
         }
+        true
     }
 
-    fn mapping(&mut self, entries: &[(Node, Node)], schema: &'a Json, path: &str) {
+    /// Checks a mapping's entries and keeps those that read as the schema says.
+    fn mapping(&mut self, entries: &mut Vec<(Node, Node)>, schema: &'a Json, path: &str) {
+        entries.retain_mut(|(key, value)| self.entry(key, value, schema, path));
+    }
+
+    /// Checks one entry of a mapping; false when it is to be pruned.
+    fn entry(&mut self, key: &Node, value: &mut Node, schema: &'a Json, path: &str) -> bool {
         let properties = schema.get("properties").and_then(Json::as_object);
         let additional = schema.get("additionalProperties");
-        for (key, value) in entries {
+        {
             let name = scalar_text(&key.value);
             let key_path = if path.is_empty() {
                 name.clone()
@@ -210,8 +235,10 @@ impl<'a> Checker<'a> {
                 format!("{path}.{name}")
             };
             if let Some(prop) = properties.and_then(|p| p.get(&name)) {
-                self.node(value, prop, &key_path);
-                continue;
+                return self.node(value, prop, &key_path);
+            }
+            if extension(schema, &name) {
+                return false;
             }
             match additional {
                 Some(Json::Bool(false)) => {
@@ -232,12 +259,27 @@ impl<'a> Checker<'a> {
                         )
                         .hint(super::suggest(&name, &known)),
                     );
+                    false
                 }
                 Some(extra @ Json::Object(_)) => self.node(value, extra, &key_path),
-                _ => {}
+                _ => true,
             }
         }
     }
+}
+
+/// True for a key the schema's `patternProperties` accept (only `^prefix` patterns are used:
+/// the `x-` extension keys), which carry no meaning for fredgen.
+fn extension(schema: &Json, name: &str) -> bool {
+    schema
+        .get("patternProperties")
+        .and_then(Json::as_object)
+        .is_some_and(|patterns| {
+            patterns
+                .keys()
+                .filter_map(|p| p.strip_prefix('^'))
+                .any(|prefix| name.starts_with(prefix))
+        })
 }
 
 fn is_null_only(schema: &Json) -> bool {
