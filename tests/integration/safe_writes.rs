@@ -764,7 +764,7 @@ fn a_fifo_at_a_generated_path_is_refused_not_opened() {
 
 #[cfg(unix)]
 #[test]
-fn hand_written_directories_keep_their_permissions_and_links_stay_links() {
+fn directories_keep_their_inodes_modes_and_extended_attributes_and_links_stay_links() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = specs(tmp.path());
@@ -775,8 +775,34 @@ fn hand_written_directories_keep_their_permissions_and_links_stay_links() {
     fs::write(private.join("key"), "k").expect("write");
     fs::set_permissions(&private, fs::Permissions::from_mode(0o500)).expect("chmod");
     std::os::unix::fs::symlink("/nonexistent/target", out.join("dangling")).expect("symlink");
+    // Extended attributes (ACLs live there too) on the output directory, a generated directory
+    // and a hand-written one, and a mode on a generated directory.
+    let tagged = [out.clone(), out.join("k8s"), private.clone()];
+    for dir in &tagged {
+        rustix::fs::setxattr(
+            dir,
+            "user.fredgen-test",
+            b"kept",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("this test needs a file system with user extended attributes");
+    }
+    fs::set_permissions(out.join("terraform"), fs::Permissions::from_mode(0o750)).expect("chmod");
+    let inodes: Vec<u64> = tagged.iter().map(|d| inode(d)).collect();
 
     render_ok(tmp.path(), &b, &out);
+    for dir in &tagged {
+        let mut value = [0u8; 16];
+        let n = rustix::fs::getxattr(dir, "user.fredgen-test", &mut value[..]).expect("xattr kept");
+        assert_eq!(&value[..n], b"kept", "{}", dir.display());
+    }
+    assert_eq!(tagged.iter().map(|d| inode(d)).collect::<Vec<_>>(), inodes);
+    let mode = fs::metadata(out.join("terraform"))
+        .expect("stat")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o750);
     let mode = fs::metadata(&private).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o500);
     assert_eq!(fs::read_to_string(private.join("key")).expect("read"), "k");
