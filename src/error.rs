@@ -169,7 +169,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The output directory holds something fredgen must not touch.
-    #[error("refusing to write `{}`: {reason}", path.display())]
+    #[error("refusing to touch `{}`: {reason}", path.display())]
     Unsafe {
         /// The path.
         path: PathBuf,

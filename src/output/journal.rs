@@ -17,7 +17,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-use super::{MANIFEST, check_parents, is_reserved, is_safe_relative, owned, proven_generated};
+use super::{
+    MANIFEST, check_parents, is_reserved, is_safe_relative, owned, proven_generated, read_if_file,
+};
 
 /// The journal of a committed, not yet completed update, relative to the output directory.
 pub const JOURNAL: &str = ".fredgen-journal";
@@ -118,7 +120,7 @@ pub(super) fn recover(dir: &Path) -> Result<bool> {
 /// Carries out the journal in `dir`, idempotently: a step already done is skipped.
 fn complete(dir: &Path) -> Result<()> {
     let path = dir.join(JOURNAL);
-    let text = fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+    let text = read_if_file(&path)?.unwrap_or_default();
     let ops: Vec<Op> = text
         .lines()
         .filter_map(|line| match line.split_once(' ') {
@@ -132,6 +134,8 @@ fn complete(dir: &Path) -> Result<()> {
         })
         .collect();
     let staging = dir.join(STAGING);
+    // Staged files are moved only out of a real staging directory, never through a link.
+    let staged = fs::symlink_metadata(&staging).is_ok_and(|m| m.is_dir());
     // Stale files are proven against the manifest that listed them, which is replaced last.
     let listed = owned(dir)?;
     for op in &ops {
@@ -139,7 +143,7 @@ fn complete(dir: &Path) -> Result<()> {
             Op::Put(rel) => {
                 let from = staging.join(rel);
                 match fs::symlink_metadata(&from) {
-                    Ok(m) if m.is_file() && check_parents(&staging, rel).is_ok() => {}
+                    Ok(m) if staged && m.is_file() && check_parents(&staging, rel).is_ok() => {}
                     // Done before the interruption (or not fredgen's to move).
                     _ => continue,
                 }
@@ -243,6 +247,28 @@ mod tests {
         assert_eq!(read(&outside.join("secret")), "outside");
         assert!(!dir.join("link").exists());
         assert!(!dir.join(JOURNAL).exists() && !dir.join(STAGING).exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_staging_directory_that_is_a_link_is_never_moved_from() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (dir, outside) = (tmp.path().join("out"), tmp.path().join("outside"));
+        fs::create_dir_all(&dir).expect("mkdir");
+        fs::create_dir(&outside).expect("mkdir");
+        fs::write(outside.join("new.yaml"), format!("{HEADER}outside")).expect("write");
+        std::os::unix::fs::symlink(&outside, dir.join(STAGING)).expect("symlink");
+        fs::write(dir.join(JOURNAL), "put new.yaml\n").expect("write");
+        assert!(recover(&dir).expect("recover"));
+        assert!(!dir.join("new.yaml").exists());
+        assert!(
+            outside.join("new.yaml").exists(),
+            "the link's target is left alone"
+        );
+        assert!(
+            fs::symlink_metadata(dir.join(STAGING)).is_err(),
+            "the link is removed"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod journal;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use similar::TextDiff;
 
@@ -152,8 +152,8 @@ fn read_if_file(path: &Path) -> Result<Option<String>> {
     Ok(read_regular(path, MAX_FILE)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
-/// Whether `path` is a regular file whose content proves fredgen generated it: it opens with the
-/// generated-file header (the first two lines, after a `#!` line).
+/// Whether `path` is a regular file whose content proves fredgen generated it: its first line is
+/// the generated-file header.
 fn proven_generated(path: &Path) -> Result<bool> {
     Ok(read_regular(path, 1024)?
         .is_some_and(|head| crate::render::carries_header(&String::from_utf8_lossy(&head))))
@@ -277,6 +277,10 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
             });
         }
     }
+    // One spelling of the directory for everything below, whatever the user typed (`out/`,
+    // `a/../out`, `..`): the lock is then the same for every render of it.
+    let resolved = resolve(dir)?;
+    let dir = resolved.as_path();
     refuse_symlink(dir)?;
     let _lock = lock(dir)?;
     match fs::symlink_metadata(dir) {
@@ -324,18 +328,34 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     Ok(changes)
 }
 
-/// Locks the parent of `dir` (created first when it is missing) for the rest of the render, so
-/// that two renders of one directory never interleave — also the first two, before the directory
-/// exists. Best effort where the system or file system has no locks.
-fn lock(dir: &Path) -> Result<Option<fs::File>> {
+/// The output directory as its real parent (created when it is missing, then resolved through
+/// links and `..`) joined with its own name, which is left as it is: a link there is refused, not
+/// followed. A trailing `/` or `/.` does not make a link a directory.
+fn resolve(dir: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
-    let Some(parent) = abs.parent() else {
+    // Drops `.` components and a trailing `/`; a path ending in `..` is resolved on disk.
+    let mut abs: PathBuf = abs.components().collect();
+    if abs.file_name().is_none() {
+        abs = fs::canonicalize(&abs).map_err(|e| Error::io("resolving", dir, e))?;
+    }
+    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
         return Err(Error::Unsafe {
             path: dir.into(),
             reason: "the output directory must be a named directory, not the root".into(),
         });
     };
     fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+    let parent = fs::canonicalize(parent).map_err(|e| Error::io("resolving", parent, e))?;
+    Ok(parent.join(name))
+}
+
+/// Locks the parent of `dir` (a resolved path whose parent exists) for the rest of the render, so
+/// that two renders of one directory never interleave — also the first two, before the directory
+/// exists. Best effort where the system or file system has no locks.
+fn lock(dir: &Path) -> Result<Option<fs::File>> {
+    let Some(parent) = dir.parent() else {
+        return Ok(None);
+    };
     if !cfg!(unix) {
         return Ok(None);
     }

@@ -443,6 +443,96 @@ fn a_symlinked_output_directory_is_refused() {
 
 #[cfg(unix)]
 #[test]
+fn a_symlinked_output_directory_is_refused_however_it_is_spelled() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, _) = specs(tmp.path());
+    let real = tmp.path().join("real");
+    fs::create_dir(&real).expect("mkdir");
+    std::os::unix::fs::symlink(&real, tmp.path().join("out")).expect("symlink");
+    for spelling in ["out/", "out/.", "./out//", "real/../out/"] {
+        let r = fredgen(
+            tmp.path(),
+            &[
+                "render",
+                "-f",
+                a.to_str().expect("utf8"),
+                "-o",
+                spelling,
+                "--target",
+                "eks",
+                "--env",
+                "prod",
+            ],
+        );
+        assert_eq!(r.status.code(), Some(2), "{spelling}: {}", text(&r));
+        assert!(
+            text(&r).contains("symbolic link"),
+            "{spelling}: {}",
+            text(&r)
+        );
+        assert!(
+            files(&real).is_empty(),
+            "{spelling}: written through the link"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn renders_of_one_directory_spelled_differently_take_one_lock() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = specs(tmp.path());
+    let (ref_a, ref_b) = references(tmp.path(), &a, &b);
+    let out = tmp.path().join("out");
+    let inner = out.join("inner");
+    fs::create_dir_all(&inner).expect("mkdir");
+    fs::create_dir(tmp.path().join("elsewhere")).expect("mkdir");
+    std::os::unix::fs::symlink(tmp.path(), tmp.path().join("elsewhere/up")).expect("symlink");
+    let spellings = ["..", "../", "elsewhere/up/out", "out", "elsewhere/../out/"];
+    for round in 0..8 {
+        let children: Vec<_> = spellings
+            .iter()
+            .enumerate()
+            .map(|(i, spelling)| {
+                let cwd = if spelling.starts_with("..") {
+                    &inner
+                } else {
+                    tmp.path()
+                };
+                Command::new(env!("CARGO_BIN_EXE_fredgen"))
+                    .current_dir(cwd)
+                    .args(["render", "-f"])
+                    .arg(if (i + round) % 2 == 0 { &a } else { &b })
+                    .args(["-o", spelling])
+                    .args(ARGS)
+                    .output()
+            })
+            .collect();
+        for child in children {
+            let child = child.expect("run");
+            assert_eq!(
+                child.status.code(),
+                Some(0),
+                "round {round}: {}",
+                text(&child)
+            );
+        }
+        let mut now = files(&out);
+        now.retain(|rel, _| !rel.starts_with("inner"));
+        assert!(
+            now == ref_a || now == ref_b,
+            "round {round}: a mix of renders"
+        );
+        assert!(
+            leftovers(&out).is_empty(),
+            "round {round}: {:?}",
+            leftovers(&out)
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
 fn a_symlink_where_a_generated_directory_belongs_is_refused_and_nothing_outside_is_written() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, _) = specs(tmp.path());
