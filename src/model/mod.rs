@@ -70,6 +70,53 @@ pub struct EnvVar {
     pub value: String,
 }
 
+impl EnvVar {
+    /// The names `$(NAME)` references in the value, as Kubernetes expands them (`$$` writes a
+    /// literal `$`).
+    fn references(&self) -> Vec<&str> {
+        let mut found = Vec::new();
+        let mut rest = self.value.as_str();
+        while let Some(i) = rest.find('$') {
+            let after = &rest[i + 1..];
+            if let Some(escaped) = after.strip_prefix('$') {
+                rest = escaped;
+            } else if let Some((name, tail)) =
+                after.strip_prefix('(').and_then(|a| a.split_once(')'))
+            {
+                found.push(name);
+                rest = tail;
+            } else {
+                rest = after;
+            }
+        }
+        found
+    }
+
+    /// Orders literal variables so that each comes after every other literal it references with
+    /// `$(NAME)`: Kubernetes expands a reference only to a variable defined earlier in the list
+    /// (the injected ones and the secrets come first in every container). Otherwise by name; a
+    /// cycle is left in name order, and Kubernetes leaves such references as they are.
+    pub fn in_reference_order(mut vars: Vec<EnvVar>) -> Vec<EnvVar> {
+        vars.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut ordered: Vec<EnvVar> = Vec::with_capacity(vars.len());
+        while !vars.is_empty() {
+            let pending: std::collections::BTreeSet<&str> =
+                vars.iter().map(|v| v.name.as_str()).collect();
+            // The first (by name) whose references are all placed, or, in a cycle, the first.
+            let next = vars
+                .iter()
+                .position(|v| {
+                    v.references()
+                        .iter()
+                        .all(|r| *r == v.name || !pending.contains(r))
+                })
+                .unwrap_or(0);
+            ordered.push(vars.remove(next));
+        }
+        ordered
+    }
+}
+
 /// Where a process serves Prometheus metrics.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {
@@ -228,4 +275,39 @@ pub struct TargetSettings {
     pub kubernetes: String,
     /// CIDRs allowed to reach the API endpoint; empty means private only.
     pub api_allowed_cidrs: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EnvVar;
+
+    fn var(name: &str, value: &str) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn a_variable_comes_after_the_ones_it_references() {
+        let names = |vars: Vec<EnvVar>| {
+            EnvVar::in_reference_order(vars)
+                .into_iter()
+                .map(|v| v.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(vec![
+                var("A_URL", "http://$(HOST):$(PORT)/"),
+                var("HOST", "db"),
+                var("PORT", "$(BASE)0"),
+                var("BASE", "543"),
+                var("PRICE", "$$(HOST) costs $5"),
+                var("SELF", "$(SELF)"),
+                var("X", "$(Y)"),
+                var("Y", "$(X)"),
+            ]),
+            ["BASE", "HOST", "PORT", "A_URL", "PRICE", "SELF", "X", "Y"]
+        );
+    }
 }

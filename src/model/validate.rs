@@ -1412,7 +1412,7 @@ fn env_vars(
             value: value.value.clone(),
         });
     }
-    out
+    EnvVar::in_reference_order(out)
 }
 
 fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {

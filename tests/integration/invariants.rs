@@ -205,3 +205,48 @@ fn every_image_has_an_exact_tag() {
         }
     }
 }
+
+/// Kubernetes expands `$(NAME)` in an env value only to a variable defined earlier in the same
+/// container: every reference a spec writes — to the injected `DATABASE_URL`/`AMQP_URL`, to a
+/// secret, to another literal, whatever their names — resolves, on every target.
+#[test]
+fn every_env_reference_names_a_variable_defined_before_it() {
+    let spec = std::fs::read_to_string(crate::support::example_spec("fred"))
+        .expect("read")
+        .replace(
+            "env: { DJANGO_SETTINGS_MODULE: fred.settings.prod }",
+            "env: { DJANGO_SETTINGS_MODULE: fred.settings.prod, A_BROKER: \"$(AMQP_URL)\", B_DB: \"$(DATABASE_URL)?x=$(Z_OPT)\", Z_OPT: \"$(DJANGO_SECRET_KEY)$(M_MID)\", M_MID: \"1\" }",
+        );
+    let loaded = fredgen::parse("fredgen.yaml", spec).expect("parses");
+    let mut checked = 0;
+    for target in fredgen::target::TARGETS {
+        let out = loaded.render(*target, Some("prod")).expect("renders");
+        let web = &out.files["k8s/web.yaml"];
+        for doc in fredgen::render::parse_back::yaml_documents(web).expect("yaml") {
+            let containers = doc["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .cloned();
+            for c in containers.into_iter().flatten() {
+                let mut defined = Vec::new();
+                for e in c["env"].as_array().into_iter().flatten() {
+                    let value = e["value"].as_str().unwrap_or_default();
+                    for r in value
+                        .split("$(")
+                        .skip(1)
+                        .filter_map(|r| r.split(')').next())
+                    {
+                        assert!(
+                            defined.contains(&r.to_string()),
+                            "{}: `{}` uses $({r}) before it is defined",
+                            target.id(),
+                            e["name"]
+                        );
+                        checked += 1;
+                    }
+                    defined.push(e["name"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    }
+    assert!(checked >= 15, "only {checked} references checked");
+}
