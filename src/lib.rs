@@ -160,8 +160,8 @@ impl Loaded {
                 .filter(|e| Some(e.as_str()) != env)
                 .filter_map(|e| self.build(target, Some(e)).ok())
                 .collect();
-            let others: Vec<&model::Stack> = others.iter().collect();
-            let clashes = self.environment_clashes(target, &stack, &others);
+            let all: Vec<&model::Stack> = others.iter().chain([&stack]).collect();
+            let clashes = self.environment_clashes(target, &stack, &clash_index(target, &all));
             if clashes.is_empty() {
                 Ok(stack)
             } else {
@@ -209,69 +209,63 @@ impl Loaded {
         }
     }
 
-    /// What `stack`'s environment shares with another environment of the spec and must not: the
+    /// What `stack`'s environment shares with other environments of the spec and must not: the
     /// public host (DNS records and certificates would fight) and the target's per-environment
-    /// settings ([`target::Target::per_environment`]). Other environments that do not validate are
-    /// skipped here; they report their own problems.
+    /// settings ([`target::Target::per_environment`]). One report per shared value, naming every
+    /// environment that shares it, the same from each of them (so it is listed once). `stacks`
+    /// are every environment that validates (the others report their own problems).
     fn environment_clashes(
         &self,
         target: &dyn target::Target,
         stack: &model::Stack,
-        others: &[&model::Stack],
+        index: &ClashIndex,
     ) -> Vec<error::Diagnostic> {
-        let owned = |s: &model::Stack| {
-            let mut keys = vec![(
-                "domain".to_string(),
-                s.domain.clone(),
-                "DNS records and TLS certificates of both would fight over it",
-            )];
-            keys.extend(
-                target
-                    .per_environment(s)
-                    .into_iter()
-                    .map(|(k, v, why)| (format!("targets.{}.{k}", target.id()), v, why)),
-            );
-            keys
-        };
-        let mine = owned(stack);
         let mut out = Vec::new();
-        for theirs in others.iter().filter(|o| o.env != stack.env) {
-            let other = &theirs.env;
-            for ((key, value, why), (_, their_value, _)) in mine.iter().zip(owned(theirs)) {
-                if *value != their_value {
-                    continue;
-                }
-                let (a, b) = if stack.env < *other {
-                    (stack.env.as_str(), other.as_str())
-                } else {
-                    (other.as_str(), stack.env.as_str())
-                };
-                // The clash is reported where an overlay set the value (the same report from
-                // either environment), else at the base spec both inherit it from.
-                let overlay = |p: &str| p.starts_with("environments.");
-                let (mut path, mut pos) = self.env_key(&stack.env, key);
-                let mut owner = stack.env.as_str();
-                let (their_path, their_pos) = self.env_key(other, key);
-                if !overlay(&path) && overlay(&their_path) {
-                    (path, pos, owner) = (their_path, their_pos, other.as_str());
-                }
-                let hint = if overlay(&path) {
-                    format!("give `environments.{owner}` a `{key}` of its own")
-                } else {
-                    format!(
-                        "set `{key}` in the overlays (`environments.{a}`, `environments.{b}`), each its own"
-                    )
-                };
-                out.push(
-                    error::Diagnostic::new(
-                        &self.file,
-                        pos,
-                        &path,
-                        format!("environments `{a}` and `{b}` both use `{key}: {value}`; {why}"),
-                    )
-                    .hint(hint),
-                );
+        for (key, value, why) in clash_keys(target, stack) {
+            let Some(envs) = index.get(&(key.clone(), value.clone())) else {
+                continue;
+            };
+            if envs.len() < 2 {
+                continue;
             }
+            // Reported where an overlay set the value (the first such environment), else at the
+            // base spec they all inherit it from.
+            let overlay = |p: &str| p.starts_with("environments.");
+            let located: Vec<(String, Option<error::Pos>)> =
+                envs.iter().map(|e| self.env_key(e, &key)).collect();
+            let set_by = envs.iter().zip(&located).find(|(_, (p, _))| overlay(p));
+            let (path, pos) = set_by.map_or(&located[0], |(_, at)| at).clone();
+            const SHOWN: usize = 5;
+            let mut named = envs
+                .iter()
+                .take(SHOWN)
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>();
+            let last = match envs.len() {
+                n if n > SHOWN => format!("{} more", n - SHOWN),
+                _ => named.pop().unwrap_or_default(),
+            };
+            let hint = match set_by {
+                Some((env, _)) if envs.len() == 2 => {
+                    format!("give `environments.{env}` a `{key}` of its own")
+                }
+                _ => format!(
+                    "give each of them a `{key}` of its own in its overlay (`environments.<env>`)"
+                ),
+            };
+            out.push(
+                error::Diagnostic::new(
+                    &self.file,
+                    pos,
+                    &path,
+                    format!(
+                        "environments {} and {last} {} use `{key}: {value}`; {why}",
+                        named.join(", "),
+                        if envs.len() == 2 { "both" } else { "all" }
+                    ),
+                )
+                .hint(hint),
+            );
         }
         out
     }
@@ -346,11 +340,12 @@ impl Loaded {
             // Each environment is built once; clashes are then found among the valid ones.
             let built: Vec<_> = env_list.iter().map(|env| self.build(*t, *env)).collect();
             let valid: Vec<&model::Stack> = built.iter().filter_map(|b| b.as_ref().ok()).collect();
+            let index = clash_index(*t, &valid);
             let clashes: Vec<Vec<error::Diagnostic>> = built
                 .iter()
                 .map(|b| {
                     b.as_ref()
-                        .map(|stack| self.environment_clashes(*t, stack, &valid))
+                        .map(|stack| self.environment_clashes(*t, stack, &index))
                         .unwrap_or_default()
                 })
                 .collect();
@@ -430,6 +425,48 @@ pub struct Case {
     pub env: Option<String>,
     /// Kubernetes minor version the case renders for.
     pub kubernetes: String,
+}
+
+/// For each setting an environment must have of its own and each value of it: the environments
+/// (by name, sorted) that use that value.
+type ClashIndex = std::collections::HashMap<(String, String), Vec<String>>;
+
+/// The settings an environment must not share, with their values and why: its public host, and
+/// the target's per-environment settings.
+fn clash_keys(
+    target: &dyn target::Target,
+    s: &model::Stack,
+) -> Vec<(String, String, &'static str)> {
+    let mut keys = vec![(
+        "domain".to_string(),
+        s.domain.clone(),
+        "DNS records and TLS certificates of both would fight over it",
+    )];
+    keys.extend(
+        target
+            .per_environment(s)
+            .into_iter()
+            .map(|(k, v, why)| (format!("targets.{}.{k}", target.id()), v, why)),
+    );
+    keys
+}
+
+/// Indexes the settings of `stacks` ([`clash_keys`]) by value, once for all of them.
+fn clash_index(target: &dyn target::Target, stacks: &[&model::Stack]) -> ClashIndex {
+    let mut index = ClashIndex::new();
+    for stack in stacks {
+        for (key, value, _) in clash_keys(target, stack) {
+            index
+                .entry((key, value))
+                .or_default()
+                .push(stack.env.clone());
+        }
+    }
+    for envs in index.values_mut() {
+        envs.sort();
+        envs.dedup();
+    }
+    index
 }
 
 /// Writes every character of a file name but letters, digits, spaces and `._-+@=,~` as `\u{…}`.

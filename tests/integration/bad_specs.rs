@@ -83,3 +83,24 @@ fn thousands_of_problems_are_all_reported_each_with_its_line() {
         "with its source line"
     );
 }
+
+#[test]
+fn a_thousand_environments_sharing_a_host_are_one_problem_not_a_million() {
+    // Every pair of them used to be a problem of its own: 999,000 reports and 2 GB of memory.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = std::fs::read_to_string(crate::support::example_spec("minimal"))
+        .expect("read")
+        .replace("  gke: { project: acme-mini, region: us-central1 }\n", "");
+    assert!(!text.contains("environments"), "{text}");
+    text.push_str("environments:\n");
+    for i in 0..1000 {
+        text.push_str(&format!("  e{i}: {{}}\n"));
+    }
+    std::fs::write(dir.path().join("many.yaml"), &text).expect("write");
+    let report = validate(dir.path(), "many.yaml");
+    assert!(report.contains("1 problem(s)"), "{report}");
+    assert!(
+        report.contains("environments `e0`, `e1`, `e10`, `e100`, `e101` and 995 more all use `domain:"),
+        "{report}"
+    );
+}
