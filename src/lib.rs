@@ -195,9 +195,25 @@ impl Loaded {
         Err(all)
     }
 
-    /// Diagnostics with the positions of missing keys filled in.
+    /// Diagnostics with the positions of missing keys filled in, and the environment named in
+    /// those about a value an environment's overlay set (their key path is the merged one).
     fn located(&self, mut diagnostics: Vec<error::Diagnostic>) -> Vec<error::Diagnostic> {
         spec::locate_missing(&self.text, &mut diagnostics);
+        for d in &mut diagnostics {
+            let Some(pos) = d.pos else { continue };
+            if d.path.starts_with("environments.") {
+                continue;
+            }
+            let at = spec::key_path_at(&self.text, pos.line);
+            if let Some(env) = at
+                .strip_prefix("environments.")
+                .and_then(|rest| rest.split(['.', '[']).next())
+                && !env.is_empty()
+            {
+                d.message
+                    .push_str(&format!(" (set by environment `{env}`)"));
+            }
+        }
         diagnostics
     }
 

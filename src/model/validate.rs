@@ -295,8 +295,8 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     };
     let frontend = frontend(v, raw, &name, &node);
     let workers = workers(v, raw, &name, &queue_names, &node);
-    if matches!(env, Some("prod" | "production")) {
-        prod_replicas(v, raw, &frontend, &workers);
+    if let Some(prod @ ("prod" | "production")) = env {
+        prod_replicas(v, raw, prod, &frontend, &workers);
     }
     let postgres = postgres(v, raw, &name, target);
     let monitoring = monitoring(v, raw);
@@ -1034,7 +1034,13 @@ fn metrics(
 
 /// In a production environment a single replica is an outage on every node drain: the frontend runs
 /// at least 2, a worker at least 2 or 0 (scaled from zero by KEDA on its queue).
-fn prod_replicas(v: &mut Validator, raw: &RawStack, frontend: &Frontend, workers: &[Worker]) {
+fn prod_replicas(
+    v: &mut Validator,
+    raw: &RawStack,
+    env: &str,
+    frontend: &Frontend,
+    workers: &[Worker],
+) {
     let min_at = |r: Option<&RawReplicas>| {
         r.and_then(|r| r.min.as_ref())
             .and_then(|m| Pos::from_location(&m.referenced))
@@ -1045,7 +1051,7 @@ fn prod_replicas(v: &mut Validator, raw: &RawStack, frontend: &Frontend, workers
             at,
             "frontend.replicas.min",
             format!(
-                "a production environment runs at least 2 frontend replicas, found {}",
+                "the production environment `{env}` runs at least 2 frontend replicas, found {}",
                 frontend.replicas.min
             ),
         )
@@ -1063,7 +1069,7 @@ fn prod_replicas(v: &mut Validator, raw: &RawStack, frontend: &Frontend, workers
             v.error(
                 at,
                 &format!("workers[{i}].replicas.min"),
-                "a production environment runs a worker with 0 or at least 2 replicas, found 1".to_string(),
+                format!("the production environment `{env}` runs a worker with 0 or at least 2 replicas, found 1"),
             )
             .hint = Some("2 or more keep it available through node drains; 0 lets KEDA scale it from zero on its queue".into());
         }

@@ -100,7 +100,9 @@ fn a_thousand_environments_sharing_a_host_are_one_problem_not_a_million() {
     let report = validate(dir.path(), "many.yaml");
     assert!(report.contains("1 problem(s)"), "{report}");
     assert!(
-        report.contains("environments `e0`, `e1`, `e10`, `e100`, `e101` and 995 more all use `domain:"),
+        report.contains(
+            "environments `e0`, `e1`, `e10`, `e100`, `e101` and 995 more all use `domain:"
+        ),
         "{report}"
     );
 }
