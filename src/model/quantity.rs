@@ -21,6 +21,9 @@ pub fn parse(s: &str, per_unit: u128) -> Option<u128> {
     if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
         return None;
     }
+    // Trailing zeros of the fraction change nothing (`1.000` is `1`); kept, they would overflow
+    // the integer below for a value as small as `1.0000…` and make equal values parse unequal.
+    let fraction = fraction.trim_end_matches('0');
     // value = digits × 2^binary × 10^decimal / 10^len(fraction)
     let (binary, decimal): (u32, i64) = match suffix {
         "" => (0, 0),
@@ -86,6 +89,7 @@ pub fn parse(s: &str, per_unit: u128) -> Option<u128> {
         let divisor = u32::try_from(-scale)
             .ok()
             .and_then(|e| 10u128.checked_pow(e));
+        // A divisor past u128 is larger than any value: a positive value rounds up to 1.
         Some(divisor.map_or(1, |d| value.div_ceil(d)))
     }
 }
@@ -125,6 +129,19 @@ mod tests {
         assert_eq!(millicores("1000000000000"), Some(1_000_000_000_000_000));
         assert_eq!(millicores("1e999"), Some(u128::MAX));
         assert_eq!(millicores("-0"), Some(0));
+        assert_eq!(
+            millicores("1.0000000000000000000000000000000000000000"),
+            Some(1000),
+            "trailing fractional zeros"
+        );
+        assert_eq!(
+            bytes("1.50000000000000000000000000000000000000000Gi"),
+            Some(3 << 29)
+        );
+        assert_eq!(
+            millicores("0.000000000000000000000000000000000000000000000001"),
+            Some(1)
+        );
     }
 
     #[test]

@@ -132,9 +132,8 @@ pub fn build(
         }
     };
     let stack = stack(&mut v, &merged, env, target);
-    if !v.failed() {
-        target.check_stack(&mut v, &stack);
-    }
+    // In the same round as every other problem: a backend's checks read only what validated.
+    target.check_stack(&mut v, &stack);
     if v.failed() {
         Err(v.finish())
     } else {
@@ -280,6 +279,18 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         )
         .hint = Some("e.g. `app.example.com`".into());
     }
+    if let Some(d) = &raw.domain
+        && is_hostname(&d.value)
+        && !is_ip_address(&d.value)
+        && let Some(why) = non_public_domain(&d.value)
+    {
+        v.error_at(d, "domain", format!("`{}` {why}", d.value)).hint = Some(
+            "the domain gets a public DNS record and a certificate from a public CA (ACM, \
+             Let's Encrypt, Google-managed), which issue only under public top-level domains: \
+             name the frontend's public host, e.g. `app.example.com`"
+                .into(),
+        );
+    }
     let env_name = env.unwrap_or("default").to_string();
     let prefix = if env.is_some() {
         format!("{name}-{env_name}")
@@ -302,6 +313,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let monitoring = monitoring(v, raw);
     let settings = target_settings(v, raw, target);
 
+    refuse_platform_secrets(v, raw, &monitoring);
     let mut app_secrets: BTreeSet<String> = frontend.secrets.iter().cloned().collect();
     for w in &workers {
         app_secrets.extend(w.secrets.iter().cloned());
@@ -330,6 +342,45 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     }
 }
 
+/// Refuses app secrets named like a secret fredgen reads for the platform (Grafana's admin
+/// password, the alert webhook): listing one would hand it to every pod of the app.
+fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monitoring) {
+    let mut platform: Vec<(&str, &str)> = vec![(GRAFANA_ADMIN_SECRET, "Grafana's admin password")];
+    if let Some(a) = &monitoring.alerts {
+        platform.push((
+            &a.webhook_secret,
+            "the Slack webhook Alertmanager posts to (`monitoring.alerts.webhook_secret`)",
+        ));
+    }
+    let lists = raw
+        .frontend
+        .iter()
+        .map(|f| ("frontend.secrets".to_string(), &f.secrets))
+        .chain(
+            raw.workers
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, w)| (format!("workers[{i}].secrets"), &w.secrets)),
+        );
+    for (path, secrets) in lists {
+        for (i, s) in secrets.iter().flatten().enumerate() {
+            if let Some((_, what)) = platform.iter().find(|(n, _)| *n == s.value) {
+                v.error_at(
+                    s,
+                    &format!("{path}[{i}]"),
+                    format!("`{}` is a platform secret: {what}", s.value),
+                )
+                .hint = Some(
+                    "fredgen reads it for the platform only; an app secret of that name would \
+                     hand it to the app's pods. Store the app's own value under another name"
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
 /// True for an IPv4 or IPv6 address (bracketed or not), and for any dotted name whose last label
 /// is all digits: no top-level domain is, and resolvers read such a name as an address.
 fn is_ip_address(s: &str) -> bool {
@@ -338,6 +389,46 @@ fn is_ip_address(s: &str) -> bool {
         || s.rsplit('.')
             .next()
             .is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Special-use and private-use top-level domains no public CA issues a certificate under (RFC
+/// 6761, 6762, 7686, 8375, 9476, ICANN's `.internal`) and the names private networks
+/// customarily use (`lan`, `corp`, `home`, `intranet`).
+const NON_PUBLIC_TLDS: &[&str] = &[
+    "local",
+    "localhost",
+    "internal",
+    "test",
+    "invalid",
+    "example",
+    "onion",
+    "alt",
+    "arpa",
+    "lan",
+    "corp",
+    "home",
+    "intranet",
+    "localdomain",
+];
+
+/// Why a host name (already a valid one) cannot have a public certificate, if it cannot: its
+/// top-level domain is special-use or private, or not a TLD at all (at least 2 letters, or an
+/// IDN's `xn--` form).
+fn non_public_domain(host: &str) -> Option<String> {
+    let tld = host.rsplit('.').next().unwrap_or(host);
+    if NON_PUBLIC_TLDS.contains(&tld) {
+        return Some(format!(
+            "is under `.{tld}`, a special-use or private top-level domain"
+        ));
+    }
+    let letters = tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_lowercase());
+    let idn = tld.len() > 4 && tld.starts_with("xn--");
+    if !letters && !idn {
+        return Some(format!(
+            "ends in `.{tld}`, which is not a top-level domain (2 or more letters)"
+        ));
+    }
+    None
 }
 
 fn is_hostname(s: &str) -> bool {
@@ -616,6 +707,20 @@ fn queue(v: &mut Validator, raw: &RawStack, stack: &str) -> Option<Queue> {
                 format!("`{}` is not a valid queue name", name.value),
             )
             .hint = Some("use letters, digits, `.`, `-` and `_`".into());
+        } else if name.value.starts_with("amq.") {
+            v.error_at(
+                name,
+                &format!("queue.rabbitmq.queues[{i}]"),
+                format!(
+                    "`{}` starts with `amq.`, which RabbitMQ reserves",
+                    name.value
+                ),
+            )
+            .hint = Some(
+                "RabbitMQ refuses to declare a queue named `amq.*` (access refused): choose \
+                 another name"
+                    .into(),
+            );
         } else if is_yaml_word(&name.value) {
             v.refuse_yaml_word(
                 Pos::from_location(&name.referenced),
@@ -742,16 +847,18 @@ fn monitoring(v: &mut Validator, raw: &RawStack) -> Monitoring {
             "e.g. `slack_channel: \"#alerts\"`",
         );
         if let Some(c) = &a.slack_channel
-            && (!c.value.starts_with('#')
-                || c.value.len() < 2
-                || c.value.contains(char::is_whitespace))
+            && !is_slack_channel(&c.value)
         {
             v.error_at(
                 c,
                 "monitoring.alerts.slack_channel",
                 format!("`{}` is not a Slack channel", c.value),
             )
-            .hint = Some("write it with the leading `#`, quoted: `\"#alerts\"`".into());
+            .hint = Some(
+                "`#` and 1 to 80 lowercase letters, digits, `-` and `_` (Slack's channel names), \
+                 quoted: `\"#alerts\"`"
+                    .into(),
+            );
         }
         let webhook_secret = match &a.webhook_secret {
             Some(s) => {
@@ -770,6 +877,18 @@ fn monitoring(v: &mut Validator, raw: &RawStack) -> Monitoring {
         logs: m.logs.map(|b| b.value).unwrap_or(true),
         alerts,
     }
+}
+
+/// True for a Slack channel as Slack names them: `#` and 1 to 80 lowercase letters, digits, `-`
+/// and `_`. Nothing else: Alertmanager evaluates the channel as a Go template and the README
+/// prints it, so `{{`, backticks or markup must not reach either. A `@user` is refused too: an
+/// incoming webhook posts to the channel it was created for, not to a person.
+pub fn is_slack_channel(c: &str) -> bool {
+    c.strip_prefix('#').is_some_and(|n| {
+        (1..=80).contains(&n.len())
+            && n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    })
 }
 
 fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> TargetSettings {
@@ -829,6 +948,15 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
                 format!("`{}` is not an IPv4 CIDR", c.value),
             )
             .hint = Some("e.g. `203.0.113.0/24`".into());
+        } else if let Some(canonical) = non_canonical_cidr(&c.value) {
+            v.error_at(
+                c,
+                &format!("{path}.api_allowed_cidrs[{i}]"),
+                format!("`{}` has host bits set", c.value),
+            )
+            .hint = Some(format!(
+                "write the network itself, `{canonical}`, or the single address as `/32`"
+            ));
         } else if c.value.ends_with("/0") {
             v.error_at(
                 c,
@@ -948,6 +1076,15 @@ pub fn public_addresses(cidrs: &[String]) -> u64 {
             end - start - hidden
         })
         .sum()
+}
+
+/// The canonical form of an IPv4 CIDR whose address has host bits set (`203.0.113.5/24` →
+/// `203.0.113.0/24`); `None` when it is canonical (or not a CIDR).
+fn non_canonical_cidr(cidr: &str) -> Option<String> {
+    let (ip, bits) = cidr.split_once('/')?;
+    let (start, _) = ipv4_range(cidr)?;
+    let network = std::net::Ipv4Addr::from(u32::try_from(start).ok()?);
+    (network.to_string() != ip).then(|| format!("{network}/{bits}"))
 }
 
 fn is_ipv4_cidr(s: &str) -> bool {
@@ -1224,6 +1361,7 @@ fn quantity_gi(v: &mut Validator, s: &Sp<String>, path: &str, min: u32) -> Optio
     let gi = s
         .value
         .strip_suffix("Gi")
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
         .and_then(|n| n.parse::<u32>().ok())
         .filter(|n| (min..=65536).contains(n));
     if gi.is_none() {
@@ -1235,7 +1373,7 @@ fn quantity_gi(v: &mut Validator, s: &Sp<String>, path: &str, min: u32) -> Optio
                 s.value
             ),
         )
-        .hint = Some("e.g. `100Gi`".into());
+        .hint = Some("whole GiB, no sign, e.g. `100Gi`".into());
     }
     gi
 }
@@ -1249,28 +1387,24 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
         return String::new();
     };
     let s = &img.value;
-    let (name, reference) = match s.split_once('@') {
+    let (rest, digest) = match s.split_once('@') {
         Some((n, d)) => (n, Some(d)),
         None => (s.as_str(), None),
     };
-    let last = name.rsplit('/').next().unwrap_or(name);
-    let tag = last.split_once(':').map(|(_, t)| t);
-    let name_ok = !name.is_empty()
-        && !s.contains(char::is_whitespace)
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b':'))
-        && !name.starts_with('/');
-    if !name_ok {
-        v.error_at(img, path, format!("`{s}` is not an image reference"));
-    } else if let Some(d) = reference {
+    if let Err(why) = check_image_name(rest) {
+        v.error_at(img, path, format!("`{s}` is not an image reference"))
+            .hint = Some(format!(
+            "{why}; an image reference is `[registry[:port]/]path[:tag][@digest]` with a \
+             lowercase path, e.g. `ghcr.io/acme/app:1.4.2`"
+        ));
+    } else if let Some(d) = digest {
         if !is_digest(d) {
             v.error_at(img, path, format!("`{s}` has an invalid digest"))
                 .hint = Some(
                 "a digest is `@sha256:` and 64 lowercase hex digits, or `@sha512:` and 128".into(),
             );
         }
-    } else if tag.is_none() || tag == Some("latest") {
+    } else if image_tag(rest).is_none_or(|t| t == "latest") {
         v.error_at(img, path, format!("`{s}` has no exact tag"))
             .hint = Some(
             "pin an exact version (`:1.4.2`) or a digest, so renders and rollouts are reproducible"
@@ -1278,6 +1412,87 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
         );
     }
     s.clone()
+}
+
+/// The tag of an image reference without its digest: what follows the first `:` after the last
+/// `/` (a `:` before that belongs to the registry's port).
+fn image_tag(name: &str) -> Option<&str> {
+    let last = name.rfind('/').map_or(0, |i| i + 1);
+    name[last..].split_once(':').map(|(_, t)| t)
+}
+
+/// Checks an image reference without its digest against the grammar of distribution/reference
+/// (the one registries, containerd and Kubernetes parse): `[domain[:port]/]path[:tag]`, where
+/// each path component is `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`, a domain is dot-separated
+/// `[a-zA-Z0-9]` labels with inner `-` (or a bracketed IPv6 address) and an optional port, a tag is
+/// `[\w][\w.-]{0,127}`, and the whole name is at most 255 characters. The reason on failure.
+fn check_image_name(reference: &str) -> Result<(), &'static str> {
+    let tag = image_tag(reference);
+    let name = match tag {
+        Some(t) => &reference[..reference.len() - t.len() - 1],
+        None => reference,
+    };
+    if let Some(t) = tag {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let ok = t.len() <= 128
+            && t.bytes().next().is_some_and(word)
+            && t.bytes().all(|b| word(b) || b == b'.' || b == b'-');
+        if !ok {
+            return Err(
+                "a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+            );
+        }
+    }
+    if name.len() > 255 {
+        return Err("the name (registry and path) is longer than 255 characters");
+    }
+    let parts: Vec<&str> = name.split('/').collect();
+    let path = match parts.split_first() {
+        Some((first, rest)) if !rest.is_empty() && is_image_domain(first) => rest,
+        _ => &parts[..],
+    };
+    if path.iter().all(|c| is_path_component(c)) {
+        Ok(())
+    } else {
+        Err(
+            "each path component is lowercase letters and digits, separated by one `.`, one or \
+             two `_` or `-`s, and no component is empty",
+        )
+    }
+}
+
+/// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
+fn is_path_component(c: &str) -> bool {
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = c.as_bytes();
+    if !b.first().is_some_and(alnum) || !b.last().is_some_and(alnum) {
+        return false;
+    }
+    b.split(alnum)
+        .filter(|sep| !sep.is_empty())
+        .all(|sep| matches!(sep, b"." | b"_" | b"__") || sep.iter().all(|&x| x == b'-'))
+}
+
+/// A registry: `host[:port]`, the host dot-separated `[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?`
+/// labels or a bracketed IPv6 address.
+fn is_image_domain(d: &str) -> bool {
+    let (host, port) = match d.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && (h.starts_with('[') == h.ends_with(']')) => {
+            (h, Some(p))
+        }
+        _ => (d, None),
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => host.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        }),
+    };
+    port_ok && host_ok
 }
 
 /// True for an OCI digest of a registered algorithm: `sha256:` and 64 lowercase hex digits, or
@@ -1421,22 +1636,42 @@ fn env_vars(
     EnvVar::in_reference_order(out)
 }
 
+/// True for a secret name fredgen takes (a YAML word aside).
+pub fn is_secret_name(name: &str) -> bool {
+    secret_name_problem(name).is_none()
+}
+
 fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
     v.refuse_yaml_word(Pos::from_location(&s.referenced), path, &s.value);
-    let ok = !s.value.is_empty()
-        && s.value.len() <= 64
-        && s.value
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        && !s.value.as_bytes()[0].is_ascii_digit();
-    if !ok {
+    if let Some(hint) = secret_name_problem(&s.value) {
         v.error_at(s, path, format!("`{}` is not a secret name", s.value))
-            .hint = Some(
-            "secret names are environment variable names: UPPER_CASE letters, digits and `_`"
-                .into(),
-        );
+            .hint = Some(hint.into());
     }
 }
+
+/// Why `name` is not a secret name, if it is not.
+fn secret_name_problem(name: &str) -> Option<&'static str> {
+    let chars_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    let hint = if !chars_ok {
+        "secret names are environment variable names: UPPER_CASE letters, digits and `_`, not \
+         starting with a digit"
+    } else if name.len() > MAX_SECRET_NAME {
+        "secret names are at most 64 characters"
+    } else if name.starts_with('_') || name.ends_with('_') {
+        "a secret name starts and ends with a letter or digit: it also names a Kubernetes Secret \
+         (`_` becomes `-`), which cannot start or end with `-`"
+    } else {
+        return None;
+    };
+    Some(hint)
+}
+
+/// The longest secret name.
+const MAX_SECRET_NAME: usize = 64;
 
 fn secret_names(
     v: &mut Validator,

@@ -29,16 +29,25 @@ impl Target for Eks {
                 &format!("{path}.region"),
                 "the AWS region, e.g. `region: eu-west-1`",
             ),
-            Some(r) if !is_aws_region(&r.value) => {
+            Some(r) if !REGIONS.contains(&r.value.as_str()) => {
+                let close = crate::spec::suggest(&r.value, REGIONS);
                 v.error_at(
                     r,
                     &format!("{path}.region"),
                     format!("`{}` is not an AWS region", r.value),
                 )
-                .hint = Some("e.g. `eu-west-1` or `us-east-2`".into());
+                .hint = Some(if close.starts_with("did you mean") {
+                    close
+                } else {
+                    "e.g. `eu-west-1` or `us-east-2` (AWS commercial, GovCloud and China regions)"
+                        .into()
+                });
             }
             Some(_) => {}
         }
+    }
+    fn check_stack(&self, v: &mut Validator, stack: &Stack) {
+        check_cloud_names(v, stack, &cloud_names(stack));
     }
     fn largest_node(&self, env: &str) -> NodeCapacity {
         // Karpenter's NodePool (30-platform) launches amd64 instances of the c, m and r
@@ -106,18 +115,95 @@ impl Target for Eks {
 /// per availability zone): where the internet-facing ALB's nodes live.
 const PUBLIC_SUBNETS: [&str; 3] = ["10.0.96.0/24", "10.0.97.0/24", "10.0.98.0/24"];
 
-fn is_aws_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+/// AWS regions EKS runs in: the commercial partition, GovCloud (US) and China (the templates take
+/// the partition from `aws_partition`). AWS "Regions and Availability Zones" list, Nov 2026.
+pub const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+];
+
+/// The AWS resource names the EKS templates build from the spec (`terraform/*`), at their longest,
+/// with each API's limit: S3 buckets 3-63, IAM roles 64, SQS queues 80, RDS identifiers 63,
+/// EKS clusters 100.
+fn cloud_names(stack: &Stack) -> Vec<CloudName> {
+    let p = &stack.prefix;
+    let region = stack.target.region.as_deref().unwrap_or_default();
+    const FROM: &str = "`name` and the environment";
+    let bucket = |n: String| CloudName::new("S3 bucket name", n, 3..=63, FROM);
+    let role = |n: String| CloudName::new("IAM role name", n, 1..=64, FROM);
+    let mut names = vec![
+        CloudName::new("EKS cluster name", p.clone(), 1..=100, FROM),
+        bucket(format!("{p}-tfstate-{ACCOUNT_ID}")),
+        bucket(format!("{p}-velero-{ACCOUNT_ID}")),
+        bucket(format!("{p}-loki-chunks-{ACCOUNT_ID}")),
+        CloudName::new("SQS queue name", format!("{p}-karpenter"), 1..=80, FROM),
+        role(format!("{p}-cluster")),
+        role(format!("{p}-karpenter")),
+        role(format!("{p}-karpenter-node")),
+        role(format!("{p}-ebs-csi")),
+        role(format!("{p}-aws-lbc")),
+        role(format!("{p}-external-dns")),
+        role(format!("{p}-external-secrets")),
+        role(format!("{p}-loki")),
+        role(format!("{p}-velero")),
+    ];
+    if let Some(pg) = &stack.postgres {
+        let db = &pg.name;
+        if pg.placement == Placement::Managed {
+            names.push(CloudName::new(
+                "RDS instance identifier",
+                format!("{p}-{db}"),
+                1..=63,
+                FROM,
+            ));
+            names.push(role(format!("{p}-{db}-monitoring")));
+        } else {
+            names.push(CloudName::new(
+                "S3 bucket name",
+                format!("{p}-{db}-backups-{region}"),
+                3..=63,
+                "`name`, the environment and `targets.eks.region`",
+            ));
+            names.push(role(format!("{p}-{db}-backup")));
+        }
+    }
+    names
 }
 
 /// EKS-only pins, declared once: a bump is one edit. Sources are noted next to each.

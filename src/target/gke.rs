@@ -50,23 +50,24 @@ impl Target for Gke {
                 &format!("{path}.region"),
                 "the GCP region, e.g. `region: europe-west1`",
             ),
-            Some(r) if !is_gcp_region(&r.value) => {
+            Some(r) if !REGIONS.contains(&r.value.as_str()) => {
+                let close = crate::spec::suggest(&r.value, REGIONS);
                 v.error_at(
                     r,
                     &format!("{path}.region"),
                     format!("`{}` is not a GCP region", r.value),
                 )
-                .hint = Some("e.g. `europe-west1` or `us-central1`".into());
+                .hint = Some(if close.starts_with("did you mean") {
+                    close
+                } else {
+                    "e.g. `europe-west1` or `us-central1`".into()
+                });
             }
             Some(_) => {}
         }
     }
     fn check_stack(&self, v: &mut Validator, stack: &Stack) {
-        // Google service account ids are at most 30 characters and fredgen appends `-pgbak`.
-        if stack.prefix.len() > 24 {
-            v.error(None, "name", format!("`{}` (name-environment) is longer than 24 characters", stack.prefix)).hint =
-                Some("GCP service account ids are limited to 30 characters; shorten the stack or environment name".into());
-        }
+        check_cloud_names(v, stack, &cloud_names(stack));
     }
     fn per_environment(&self, stack: &Stack) -> Vec<(&'static str, String, &'static str)> {
         stack
@@ -215,16 +216,110 @@ fn is_project_id(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-fn is_gcp_region(s: &str) -> bool {
-    let Some((area, rest)) = s.split_once('-') else {
-        return false;
+/// Google Cloud regions (cloud.google.com/compute/docs/regions-zones, Nov 2026).
+pub const REGIONS: &[&str] = &[
+    "africa-south1",
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast2",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-south2",
+    "asia-southeast1",
+    "asia-southeast2",
+    "australia-southeast1",
+    "australia-southeast2",
+    "europe-central2",
+    "europe-north1",
+    "europe-north2",
+    "europe-southwest1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "europe-west10",
+    "europe-west12",
+    "me-central1",
+    "me-central2",
+    "me-west1",
+    "northamerica-northeast1",
+    "northamerica-northeast2",
+    "northamerica-south1",
+    "southamerica-east1",
+    "southamerica-west1",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west2",
+    "us-west3",
+    "us-west4",
+];
+
+/// The Google Cloud names the GKE templates build from the spec (`terraform/*`), at their
+/// longest, with each API's limit: Cloud Storage buckets 3-63 (no dots), service account ids
+/// 6-30, GKE clusters 40, Cloud SQL `project:instance` 98, VPC resources 63, Secret Manager ids
+/// 255.
+fn cloud_names(stack: &Stack) -> Vec<CloudName> {
+    let p = &stack.prefix;
+    let project = stack.target.project.as_deref().unwrap_or_default();
+    const FROM: &str = "`name` and the environment";
+    const WITH_PROJECT: &str = "`targets.gke.project`, `name` and the environment";
+    let bucket = |suffix: &str| {
+        CloudName::new(
+            "Cloud Storage bucket name",
+            format!("{project}-{p}-{suffix}"),
+            3..=63,
+            WITH_PROJECT,
+        )
     };
-    let digits = rest.trim_start_matches(|c: char| c.is_ascii_lowercase());
-    !area.is_empty()
-        && area.bytes().all(|b| b.is_ascii_lowercase())
-        && digits.len() < rest.len()
-        && !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
+    let sa =
+        |suffix: &str| CloudName::new("service account id", format!("{p}-{suffix}"), 6..=30, FROM);
+    let mut names = vec![
+        CloudName::new("GKE cluster name", p.clone(), 1..=40, FROM),
+        CloudName::new("VPC resource name", format!("{p}-googleapis"), 1..=63, FROM),
+        bucket("tfstate"),
+        bucket("tfstate-logs"),
+        bucket("access-logs"),
+        bucket("loki"),
+        bucket("velero"),
+        sa("nodes"),
+        sa("eso"),
+        sa("xdns"),
+        sa("loki"),
+        sa("vbak"),
+    ];
+    match stack.postgres.as_ref().map(|pg| pg.placement) {
+        Some(Placement::Managed) => {
+            names.push(sa("app"));
+            names.push(CloudName::new(
+                "Cloud SQL `project:instance`",
+                format!("{project}:{p}-db"),
+                1..=98,
+                WITH_PROJECT,
+            ));
+        }
+        Some(Placement::InCluster) => {
+            names.push(sa("pgbak"));
+            names.push(bucket("pg-backups"));
+        }
+        None => {}
+    }
+    for s in &stack.secrets {
+        names.push(CloudName::new(
+            "Secret Manager secret id",
+            format!("{p}-{s}"),
+            1..=255,
+            "`name`, the environment and the secret's name",
+        ));
+    }
+    names
 }
 
 /// GKE-only pins, declared once: a bump is one edit. Sources are noted next to each.

@@ -43,6 +43,28 @@ impl Target for Hetzner {
             Some(_) => {}
         }
     }
+    fn check_stack(&self, v: &mut Validator, stack: &Stack) {
+        check_cloud_names(v, stack, &cloud_names(stack));
+        // Each store secret is a Kubernetes Secret in the secrets namespace (30-platform).
+        for s in &stack.secrets {
+            let name = secret_object(s);
+            // A name the shared rules refuse is reported there.
+            if crate::model::validate::is_secret_name(s) && !is_dns_subdomain(&name) {
+                v.error(
+                    None,
+                    "secrets",
+                    format!(
+                        "secret `{s}` would be the Kubernetes Secret `{name}`, not a DNS-1123 name"
+                    ),
+                )
+                .hint = Some(
+                    "Kubernetes names are lowercase letters, digits, `-` and `.`, starting and \
+                     ending with a letter or digit: rename the secret"
+                        .into(),
+                );
+            }
+        }
+    }
     fn largest_node(&self, _env: &str) -> NodeCapacity {
         // The agents and the autoscaled pool of 10-cluster are cpx32 (4 vCPU, 8 GB) unless the
         // operator overrides the Terraform variables. Allocatable: capacity less about 250m and
@@ -64,13 +86,61 @@ impl Target for Hetzner {
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
-            key: format!("app-{}", s.to_ascii_lowercase().replace('_', "-")),
+            key: secret_object(s),
             property: Some("value".into()),
         })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS
     }
+}
+
+/// The Kubernetes Secret a store secret is kept in (30-platform's `app_secrets`).
+fn secret_object(secret: &str) -> String {
+    format!("app-{}", secret.to_ascii_lowercase().replace('_', "-"))
+}
+
+/// A DNS-1123 subdomain: at most 253 characters, dot-separated labels of lowercase letters,
+/// digits and `-`, each starting and ending with a letter or digit.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// The Hetzner names the templates build from the spec, at their longest: Object Storage
+/// buckets 3-63, load balancers 63, servers (kube-hetzner's `<cluster>-<nodepool>-<3 random>`, a
+/// host name) 63.
+fn cloud_names(stack: &Stack) -> Vec<CloudName> {
+    let p = &stack.prefix;
+    let location = stack.target.location.as_deref().unwrap_or("fsn1");
+    const FROM: &str = "`name` and the environment";
+    vec![
+        CloudName::new(
+            "Object Storage bucket name",
+            format!("{p}-tfstate"),
+            3..=63,
+            FROM,
+        ),
+        CloudName::new(
+            "Object Storage bucket name",
+            format!("{p}-velero"),
+            3..=63,
+            FROM,
+        ),
+        CloudName::new("load balancer name", format!("{p}-ingress"), 1..=63, FROM),
+        CloudName::new(
+            "server name",
+            format!("{p}-control-plane-{location}-xxx"),
+            1..=63,
+            FROM,
+        ),
+    ]
 }
 
 /// Hetzner-only pins, declared once: a bump is one edit. Sources are noted next to each.

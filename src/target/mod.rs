@@ -62,6 +62,84 @@ pub struct NodeCapacity {
     pub bytes: u128,
 }
 
+/// Stands for an AWS account id (12 digits) in a [`CloudName`].
+pub const ACCOUNT_ID: &str = "<account-id>";
+
+/// A cloud resource name a backend's templates build from spec values, at its longest.
+pub struct CloudName {
+    /// What it names, e.g. `S3 bucket`.
+    pub kind: &'static str,
+    /// The name as the templates build it ([`ACCOUNT_ID`] where the account id goes).
+    pub name: String,
+    /// The shortest and longest name the platform takes.
+    pub len: std::ops::RangeInclusive<usize>,
+    /// The spec values it is built from, for the hint.
+    pub from: &'static str,
+}
+
+impl CloudName {
+    /// A name of `kind`, `name`, limited to `len`, built from `from`.
+    pub fn new(
+        kind: &'static str,
+        name: String,
+        len: std::ops::RangeInclusive<usize>,
+        from: &'static str,
+    ) -> Self {
+        CloudName {
+            kind,
+            name,
+            len,
+            from,
+        }
+    }
+
+    /// Its length once rendered: an account id is 12 digits.
+    pub fn rendered_len(&self) -> usize {
+        self.name.replace(ACCOUNT_ID, "123456789012").len()
+    }
+}
+
+/// Refuses every name of `names` outside its platform's limits, with the name, its length, the
+/// limit and which spec values to shorten. Skipped while the stack name itself is refused: that
+/// error already asks for a shorter one.
+pub fn check_cloud_names(v: &mut Validator, stack: &Stack, names: &[CloudName]) {
+    if !crate::model::validate::is_dns_label(&stack.name, crate::model::validate::MAX_NAME) {
+        return;
+    }
+    for n in names {
+        let len = n.rendered_len();
+        if n.len.contains(&len) {
+            continue;
+        }
+        let (min, max) = (n.len.start(), n.len.end());
+        let bound = if len > *max {
+            format!("over the limit of {max}")
+        } else {
+            format!("under the minimum of {min}")
+        };
+        v.error(
+            None,
+            "name",
+            format!(
+                "the {} `{}` would be {len} characters, {bound}",
+                n.kind, n.name
+            ),
+        )
+        .hint = Some(format!(
+            "{}s are {min} to {max} characters; fredgen builds this one from {}: {} `name` (`{}`){}",
+            n.kind,
+            n.from,
+            if len > *max { "shorten" } else { "lengthen" },
+            stack.name,
+            if stack.prefix == stack.name {
+                String::new()
+            } else {
+                format!(" or the environment's name (`{}`)", stack.env)
+            }
+        ));
+    }
+}
+
 /// Every target, in the order `fredgen targets` lists them.
 pub static TARGETS: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
 

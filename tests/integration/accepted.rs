@@ -60,7 +60,13 @@ fn sha256_and_sha512_digests_render() {
             "ghcr.io/acme/worker:1.0.0",
             &format!("ghcr.io/acme/worker@sha512:{sha512}"),
         );
-    renders_everywhere(&text);
+    // Both are pinned by digest: neither gets checkov's "no digest" (CKV_K8S_43) suppression,
+    // which a test for `@sha256:` alone gave the sha512 worker.
+    for out in renders_everywhere(&text) {
+        for (path, text) in &out.files {
+            assert!(!text.contains("CKV_K8S_43"), "{path}");
+        }
+    }
 }
 
 /// The variable names of each `env:` list in a rendered manifest.

@@ -410,8 +410,6 @@ fn secret_names() -> Vec<&'static str> {
         "API_KEY",
         "S3_ACCESS",
         "X",
-        "SLACK_WEBHOOK_URL",
-        "GRAFANA_ADMIN_PASSWORD",
         "A_64_CHARACTER_SECRET_NAME_IS_THE_LONGEST_ONE_THAT_FREDGEN_TAKES",
     ]
 }
@@ -425,6 +423,9 @@ fn bad_secret_names() -> Vec<Sc> {
         s("WITH-DASH"),
         s(""),
         s("A_65_CHARACTER_SECRET_NAME_IS_ONE_MORE_THAN_THE_LONGEST_FREDGEN_TAKES"),
+        s("TRAILING_"),
+        // fredgen's own platform secret: never handed to the app's pods.
+        s("GRAFANA_ADMIN_PASSWORD"),
         Sc::I(42),
     ]
 }
@@ -871,14 +872,22 @@ fn monitoring(bad: Bad) -> BoxedStrategy<Monitoring> {
             pick(
                 bad,
                 strs(&["#alerts", "#a", "#fred-oncall", "#ops_team"]),
-                strs(&["alerts", "#", "#with space", ""]),
+                strs(&[
+                    "alerts",
+                    "#",
+                    "#with space",
+                    "",
+                    "#{{ x }}",
+                    "@oncall",
+                    "#Alerts",
+                ]),
             ),
         ),
         opt(
             0.5,
             pick(
                 bad,
-                strs(&["SLACK_WEBHOOK_URL", "ALERTS_HOOK", "DJANGO_SECRET_KEY"]),
+                strs(&["SLACK_WEBHOOK_URL", "ALERTS_HOOK"]),
                 strs(&["hook-url", "1HOOK"]),
             ),
         ),
