@@ -62,9 +62,9 @@ impl Diagnostic {
     pub fn render(&self, source_line: Option<&str>) -> String {
         let mut out = String::from("error");
         if !self.path.is_empty() {
-            out.push_str(&format!(" at `{}`", self.path));
+            out.push_str(&format!(" at `{}`", shown(&self.path)));
         }
-        out.push_str(&format!(": {}\n", self.message));
+        out.push_str(&format!(": {}\n", shown(&self.message)));
         match self.pos {
             Some(pos) => {
                 out.push_str(&format!(
@@ -78,8 +78,12 @@ impl Diagnostic {
                     let caret_pad: String = line
                         .chars()
                         .take(column.saturating_sub(1))
-                        .map(|c| if c == '\t' { '\t' } else { ' ' })
+                        .map(|c| match c {
+                            '\t' => "\t".to_string(),
+                            _ => " ".repeat(shown(c.encode_utf8(&mut [0; 4])).chars().count()),
+                        })
                         .collect();
+                    let line = shown(&line);
                     out.push_str(&format!(
                         "{pad} |\n{gutter} | {line}\n{pad} | {caret_pad}^\n"
                     ));
@@ -88,10 +92,22 @@ impl Diagnostic {
             None => out.push_str(&format!("  --> {}\n", self.file)),
         }
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("  = hint: {hint}\n"));
+            out.push_str(&format!("  = hint: {}\n", shown(hint)));
         }
         out
     }
+}
+
+/// `text` with each character the spec may not hold ([`crate::spec::chars::special`]: controls,
+/// line separators, bidirectional controls, invisible characters) written as `\u{…}`, so a report
+/// shows what is there, not text reordered or hidden by it.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| match crate::spec::chars::special(c) {
+            Some(_) => c.escape_unicode().to_string(),
+            None => c.to_string(),
+        })
+        .collect()
 }
 
 /// At most [`WINDOW`] characters of a long source line around `column`, marked with `…` where
@@ -233,3 +249,29 @@ impl fmt::Display for Pos {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_write_characters_the_spec_may_not_hold_as_escapes_and_keep_the_caret() {
+        let d = Diagnostic::new(
+            "s.yaml",
+            Some(Pos { line: 3, column: 8 }),
+            "env.K\u{202e}",
+            "`K\u{202e}` is bad".into(),
+        );
+        let out = d.render(Some("  K\u{202e}: \u{200b}x"));
+        // the caret stays under `x`, after the two escapes
+        let line = "  K\\u{202e}: \\u{200b}x";
+        let caret = " ".repeat(line.len() - 1);
+        assert_eq!(
+            out,
+            format!(
+                "error at `env.K\\u{{202e}}`: `K\\u{{202e}}` is bad\n  --> s.yaml:3:8\n  |\n\
+                 3 | {line}\n  | {caret}^\n"
+            )
+        );
+    }
+}

@@ -486,6 +486,8 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Fron
         None => "/".to_string(),
     };
     let metrics = metrics(v, &f.metrics, "frontend.metrics", port);
+    super::secret_shapes::check_command(v, &f.command, "frontend.command");
+    super::secret_shapes::check_command(v, &f.migrate, "frontend.migrate");
     let migrate: Option<Vec<String>> = f
         .migrate
         .as_ref()
@@ -598,6 +600,10 @@ fn workers(
             .hint = Some(
                 "a command that exits 0 while the worker is healthy, e.g. [celery, -A, app, inspect, ping]".into(),
             );
+        }
+        super::secret_shapes::check_command(v, &w.command, &format!("{path}.command"));
+        if let Some(h) = &w.health {
+            super::secret_shapes::check_command(v, &h.command, &format!("{path}.health.command"));
         }
         let min_floor = if consumes.is_some() { 0 } else { 1 };
         out.push(Worker {
@@ -1510,19 +1516,6 @@ fn is_digest(d: &str) -> bool {
     }
 }
 
-/// Key fragments that name a secret.
-const SECRET_WORDS: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "TOKEN",
-    "API_KEY",
-    "APIKEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "CREDENTIAL",
-];
-
 /// The environment variables fredgen sets in every app container itself (`templates/shared/
 /// macros.j2`, macro `env`), with what sets them: a variable of the spec by the same name would be
 /// rendered twice, and Kubernetes keeps the last one, so the spec's value would be lost.
@@ -1601,33 +1594,8 @@ fn env_vars(
             key,
             injected,
         );
-        let upper = key.to_ascii_uppercase();
-        let named_secret = SECRET_WORDS.iter().any(|w| upper.contains(w));
         let is_injected = injected.iter().any(|(n, _)| n == key);
-        if !named_secret
-            && !is_injected
-            && let Some(shape) = super::secret_shapes::credential(&value.value)
-        {
-            v.error_at(
-                value,
-                &key_path,
-                format!("the value of `{key}` looks like a credential ({shape})"),
-            )
-            .hint = Some(format!(
-                "a literal in `env` is committed in plain text: list `{key}` under `secrets` and \
-                 store the whole value in the platform's secret store"
-            ));
-        }
-        if named_secret && !value.value.is_empty() {
-            v.error_at(
-                value,
-                &key_path,
-                format!("`{key}` looks like a secret but has a literal value"),
-            )
-            .hint = Some(format!(
-                "remove it from `env`, list `{key}` under `secrets`, and store its value in the platform's secret store"
-            ));
-        }
+        super::secret_shapes::check_env(v, key, value, &key_path, is_injected);
         out.push(EnvVar {
             name: key.clone(),
             value: value.value.clone(),

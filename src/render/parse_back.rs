@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 /// Whether a character may not appear in any generated file: a control character other than tab
 /// and newline (DEL and C1 included), a line or paragraph separator (U+2028, U+2029: line breaks
 /// for YAML 1.1 readers and kubectl, as U+0085 is, but not for the parsers here), a byte-order
-/// mark or a Unicode noncharacter. A YAML comment such a character ends early turns the rest of
+/// mark, a Unicode noncharacter, a bidirectional control or an invisible character (see
+/// [`crate::spec::chars`]). A YAML comment such a character ends early turns the rest of
 /// the line into keys that only some consumers see.
 pub fn is_forbidden(c: char) -> bool {
     crate::spec::chars::special(c).is_some()
@@ -21,13 +22,15 @@ pub fn is_forbidden(c: char) -> bool {
 /// byte scan, 64 bytes at a time (which the compiler vectorizes): only a block holding the lead
 /// byte of a character concerned is looked at closely.
 pub fn check_characters(path: &str, text: &str) -> Result<()> {
-    // ASCII controls but tab and newline, DEL, and the lead bytes of U+0080–U+00BF, U+2000–U+2FFF,
-    // U+F000–U+FFFF and the supplementary planes (never a continuation byte: each one starts a
-    // character).
+    // ASCII controls but tab and newline, DEL, and the lead bytes of U+0080–U+00BF, U+0600–U+063F
+    // (U+061C), U+1000–U+1FFF (U+180E), U+2000–U+2FFF, U+F000–U+FFFF and the supplementary planes
+    // (never a continuation byte: each one starts a character).
     fn suspect(b: u8) -> bool {
         (b < 0x20 && b != b'\n' && b != b'\t')
             | (b == 0x7f)
             | (b == 0xc2)
+            | (b == 0xd8)
+            | (b == 0xe1)
             | (b == 0xe2)
             | (b == 0xef)
             | (b >= 0xf0)
@@ -258,7 +261,7 @@ mod tests {
 
     #[test]
     fn characters_some_consumer_reads_as_a_line_break_are_bugs() {
-        let ok = "# a — comment → with é, ✓ and 🚀\nkey:\tvalue\n";
+        let ok = "# a — comment → with é, ✓, 🚀, ب, ᠍, 👩\u{200d}💻 and \u{200c}\nkey:\tvalue\n";
         assert!(check_characters("a.yaml", ok).is_ok());
         for bad in [
             '\u{85}',
@@ -272,7 +275,10 @@ mod tests {
             '\u{1ffff}',
             '\u{fdd0}',
             '\u{b}',
-        ] {
+        ]
+        .into_iter()
+        .chain(crate::spec::chars::TROJAN_SOURCE.iter().copied())
+        {
             let text = format!("a: 1\n# x{bad}y\n");
             let err = check_characters("a.yaml", &text).expect_err(&format!("{bad:?}"));
             assert!(

@@ -5,9 +5,12 @@
 //! characters make one of those readers fail or read something else: the YAML reader in the
 //! parse-back check refuses DEL, C1 controls and noncharacters outright (a "bug in fredgen" after
 //! the spec validated), YAML 1.1 readers (PyYAML, older kubectl) break lines at NEL, U+2028 and
-//! U+2029, and a BOM inside a value is invisible in every editor. Tab and line feed are kept: in
-//! env values and commands they render correctly (JSON-escaped), and every other field's own rule
-//! refuses whitespace.
+//! U+2029, and a BOM inside a value is invisible in every editor. Bidirectional controls (U+061C,
+//! U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and invisible characters (U+200B, U+2060, U+180E)
+//! make the committed output read differently from what runs ("Trojan Source"): a reviewer sees
+//! reordered or joined text. The zero-width joiner and non-joiner (U+200C, U+200D) are kept: emoji
+//! and some scripts need them. Tab and line feed are kept: in env values and commands they render
+//! correctly (JSON-escaped), and every other field's own rule refuses whitespace.
 
 use super::tree::{Node, Value};
 use crate::error::Diagnostic;
@@ -24,6 +27,12 @@ pub fn special(c: char) -> Option<&'static str> {
         0x2028 => "the Unicode line separator (a line break to YAML 1.1 readers)",
         0x2029 => "the Unicode paragraph separator (a line break to YAML 1.1 readers)",
         0xFEFF => "a byte order mark",
+        0x061C | 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 => {
+            "a bidirectional control (the text reads in another order than it runs)"
+        }
+        0x200B => "a zero-width space (invisible)",
+        0x2060 => "a word joiner (invisible)",
+        0x180E => "the Mongolian vowel separator (invisible)",
         0xFDD0..=0xFDEF => "a Unicode noncharacter",
         _ if u & 0xFFFE == 0xFFFE => "a Unicode noncharacter",
         _ => return None,
@@ -85,11 +94,19 @@ fn refuse(file: &str, node: &Node, path: &str, s: &str, what: &str, out: &mut Ve
             ),
         )
         .hint(
-            "remove it: YAML, JSON and HCL readers refuse or re-read such characters; \
+            "remove it: YAML, JSON and HCL readers refuse or re-read such characters, and \
+             invisible or direction-changing ones show reviewers other text than what runs; \
              only tab and line feed may stand beside printable text",
         ),
     );
 }
+
+/// The bidirectional controls and invisible characters [`special`] refuses, for tests.
+#[cfg(test)]
+pub const TROJAN_SOURCE: &[char] = &[
+    '\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}',
+    '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200b}', '\u{2060}', '\u{180e}',
+];
 
 #[cfg(test)]
 mod tests {
@@ -114,11 +131,15 @@ mod tests {
             '\u{ffff}',
             '\u{1fffe}',
             '\u{10ffff}',
-        ] {
+        ]
+        .into_iter()
+        .chain(TROJAN_SOURCE.iter().copied())
+        {
             assert!(special(c).is_some(), "{:04X}", c as u32);
         }
         for c in [
             '\t', '\n', ' ', '~', '\u{a0}', 'é', '\u{fdcf}', '\u{fdf0}', '\u{fffd}', '😀',
+            '\u{200c}', '\u{200d}', '\u{61b}', '\u{180d}', '\u{2065}', '\u{206a}', '\u{2061}', 'ب',
         ] {
             assert!(special(c).is_none(), "{:04X}", c as u32);
         }
