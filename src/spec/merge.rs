@@ -136,3 +136,51 @@ fn merge_targets(
     }
     Some(merged)
 }
+
+/// One diagnostic for each key an environment overlay sets to null (`postgres: ~`, or a key with
+/// nothing after it). The typed spec cannot tell such a key from one the overlay does not set, so
+/// it would silently keep the base's value; an overlay removes nothing.
+pub fn overlay_nulls(file: &str, root: &tree::Node) -> Vec<Diagnostic> {
+    fn walk(file: &str, env: &str, node: &tree::Node, path: &str, out: &mut Vec<Diagnostic>) {
+        let tree::Value::Map(entries) = &node.value else {
+            return;
+        };
+        for (key, value) in entries {
+            let tree::Value::Str(name) = &key.value else {
+                continue;
+            };
+            let path = format!("{path}.{name}");
+            match &value.value {
+                tree::Value::Null => out.push(
+                    Diagnostic::new(
+                        file,
+                        key.pos,
+                        &path,
+                        format!("environment `{env}` sets `{name}` to nothing, which would keep the base spec's value"),
+                    )
+                    .hint("an overlay changes values and removes none: give it a value, or delete the key from the overlay"),
+                ),
+                tree::Value::Map(_) => walk(file, env, value, &path, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let tree::Value::Map(top) = &root.value else {
+        return out;
+    };
+    for (key, envs) in top {
+        if !matches!(&key.value, tree::Value::Str(k) if k == "environments") {
+            continue;
+        }
+        let tree::Value::Map(envs) = &envs.value else {
+            continue;
+        };
+        for (env, overlay) in envs {
+            if let tree::Value::Str(env) = &env.value {
+                walk(file, env, overlay, &format!("environments.{env}"), &mut out);
+            }
+        }
+    }
+    out
+}

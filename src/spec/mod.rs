@@ -392,18 +392,25 @@ pub fn parse_lenient(
         ]);
     }
     let first = match serde_saphyr::from_str_with_options::<RawStack>(text, options()) {
-        // Characters no reader downstream takes as written, in any key or value ([`chars`]).
-        // Only a text that holds one, or an escape that could write one, is parsed again.
+        // What the typed parse cannot see, from the positioned tree: characters no reader
+        // downstream takes as written, in any key or value ([`chars`]), and keys an overlay sets
+        // to nothing ([`merge::overlay_nulls`]). The tree is parsed only for a text that holds
+        // such a character or an escape that could write one, or that has overlays.
         Ok(raw) => {
             let suspect = text.contains('\\') || text.chars().any(|c| chars::special(c).is_some());
-            let odd = if suspect {
-                tree::parse(text)
-                    .map(|root| chars::check(file, &root))
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            return Ok((raw, odd));
+            let overlays = raw.environments.is_some();
+            let mut found = Vec::new();
+            if (suspect || overlays)
+                && let Some(root) = tree::parse(text)
+            {
+                if suspect {
+                    found.extend(chars::check(file, &root));
+                }
+                if overlays {
+                    found.extend(merge::overlay_nulls(file, &root));
+                }
+            }
+            return Ok((raw, found));
         }
         Err(err) => diagnose(file, text, &err),
     };
@@ -432,6 +439,7 @@ pub fn parse_lenient(
         }
     };
     let mut all = chars::check(file, &root);
+    all.extend(merge::overlay_nulls(file, &root));
     all.extend(tree::check_and_prune(file, &mut root));
     match from_tree::read::<RawStack>(&root, text) {
         Ok(raw) => {
