@@ -199,9 +199,17 @@ impl Loaded {
     /// those about a value an environment's overlay set (their key path is the merged one).
     fn located(&self, mut diagnostics: Vec<error::Diagnostic>) -> Vec<error::Diagnostic> {
         spec::locate_missing(&self.text, &mut diagnostics);
+        // The lines of the top-level `environments:` block: only a problem there is looked at.
+        let mut lines = self.text.lines().enumerate();
+        let Some((start, _)) = lines.find(|(_, l)| l.starts_with("environments:")) else {
+            return diagnostics;
+        };
+        let end = lines
+            .find(|(_, l)| l.starts_with(|c: char| !c.is_whitespace() && c != '#'))
+            .map_or(usize::MAX, |(i, _)| i);
         for d in &mut diagnostics {
             let Some(pos) = d.pos else { continue };
-            if d.path.starts_with("environments.") {
+            if d.path.starts_with("environments.") || !(start + 1..=end).contains(&pos.line) {
                 continue;
             }
             let at = spec::key_path_at(&self.text, pos.line);
