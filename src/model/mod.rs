@@ -155,6 +155,28 @@ pub struct Frontend {
     pub migrate_job: String,
     /// ServiceAccount name.
     pub service_account: String,
+    /// The variable the frontend (and its migration Job) reads the database URL from; `None`: it
+    /// does not use the database (no URL, no credentials, no flow to it).
+    pub database_env: Option<String>,
+    /// The variable the frontend (and its migration Job) reads the queue URL from; `None`: it
+    /// does not use the queue.
+    pub queue_env: Option<String>,
+    /// Whether the frontend may reach public addresses on HTTPS.
+    pub egress_internet: bool,
+    /// The `host:port` destinations the frontend may reach (its migration Job: none).
+    pub egress: Vec<Destination>,
+}
+
+/// One `host:port` entry of `egress`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Destination {
+    /// The entry as written, for comments and reports.
+    pub entry: String,
+    /// The TCP port.
+    pub port: u16,
+    /// The IPv4 block it opens, for an address or CIDR; `None` for a DNS name, which a
+    /// NetworkPolicy cannot match: the port is then opened to public addresses only.
+    pub cidr: Option<String>,
 }
 
 /// One worker.
@@ -176,8 +198,14 @@ pub struct Worker {
     pub replicas: Replicas,
     /// Requests.
     pub resources: Resources,
-    /// Whether the worker may reach the internet.
+    /// Whether the worker may reach public addresses on HTTPS.
     pub egress_internet: bool,
+    /// The `host:port` destinations the worker may reach.
+    pub egress: Vec<Destination>,
+    /// The variable the worker reads the database URL from; `None`: it does not use the database.
+    pub database_env: Option<String>,
+    /// The variable the worker reads the queue URL from; `None`: it does not use the queue.
+    pub queue_env: Option<String>,
     /// Probe command (argv) when the worker has no metrics endpoint to probe; empty otherwise.
     pub health_command: Vec<String>,
     /// Literal environment.

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::*;
 use crate::error::{Diagnostic, Pos};
 use crate::model::quantity;
-use crate::spec::{RawMetrics, RawReplicas, RawResources, RawStack, RawTarget, Sp};
+use crate::spec::{
+    RawEgress, RawMetrics, RawReplicas, RawResources, RawStack, RawTarget, RawUse, RawUseEnv, Sp,
+};
 use crate::target::Target;
 
 /// Collects diagnostics while building the model.
@@ -306,6 +308,9 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     };
     let frontend = frontend(v, raw, &name, &node);
     let workers = workers(v, raw, &name, &queue_names, &node);
+    if raw.frontend.is_some() {
+        unused_services(v, raw, &frontend, &workers);
+    }
     if let Some(prod @ ("prod" | "production")) = env {
         prod_replicas(v, raw, prod, &frontend, &workers);
     }
@@ -339,6 +344,29 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         app_secrets: app_secrets.into_iter().collect(),
         secrets: secrets.into_iter().collect(),
         target: settings,
+    }
+}
+
+/// Refuses a database or a queue that no process uses: no process could reach it (no flow, no
+/// credentials), so it would only cost.
+fn unused_services(v: &mut Validator, raw: &RawStack, frontend: &Frontend, workers: &[Worker]) {
+    let db_used =
+        frontend.database_env.is_some() || workers.iter().any(|w| w.database_env.is_some());
+    let queue_used = frontend.queue_env.is_some() || workers.iter().any(|w| w.queue_env.is_some());
+    for (declared, used, key, what) in [
+        (raw.postgres.is_some(), db_used, "postgres", "the database"),
+        (raw.queue.is_some(), queue_used, "queue", "the queue"),
+    ] {
+        if declared && !used {
+            v.error(
+                None,
+                key,
+                format!("no process uses {what}: every process says `{key}: false`"),
+            )
+            .hint = Some(format!(
+                "remove `{key}:` from the stack, or let the process that needs it use it"
+            ));
+        }
     }
 }
 
@@ -468,8 +496,15 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Fron
             migrate: None,
             migrate_job: String::new(),
             service_account: format!("{stack}-web"),
+            database_env: None,
+            queue_env: None,
+            egress_internet: false,
+            egress: vec![],
         };
     };
+    let (database_env, queue_env) = services_of(v, raw, &f.postgres, &f.queue, "frontend");
+    let injected = injected_env(database_env.as_deref(), queue_env.as_deref());
+    let (egress_internet, egress) = egress(v, &f.egress, "frontend.egress");
     let image = image(v, &f.image, "frontend.image");
     let port = match &f.port {
         Some(p) => port(v, p, "frontend.port"),
@@ -511,11 +546,15 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Fron
             1,
         ),
         resources: resources(v, &f.resources, "frontend.resources", node),
-        env: env_vars(v, &f.env, &f.secrets, "frontend.env", &injected_env(raw)),
-        secrets: secret_names(v, &f.secrets, "frontend.secrets", &injected_env(raw)),
+        env: env_vars(v, &f.env, &f.secrets, "frontend.env", &injected),
+        secrets: secret_names(v, &f.secrets, "frontend.secrets", &injected),
         migrate,
         migrate_job,
         service_account: format!("{stack}-web"),
+        database_env,
+        queue_env,
+        egress_internet,
+        egress,
     }
 }
 
@@ -576,19 +615,28 @@ fn workers(
             }
             c.value.clone()
         });
-        let egress_internet = match &w.egress {
-            None => false,
-            Some(e) if e.value == "internet" => true,
-            Some(e) if e.value == "none" => false,
-            Some(e) => {
-                v.error_at(
-                    e,
-                    &format!("{path}.egress"),
-                    format!("expected `internet` or `none`, found `{}`", e.value),
-                );
-                false
-            }
-        };
+        let (egress_internet, egress) = egress(v, &w.egress, &format!("{path}.egress"));
+        let (database_env, queue_env) = services_of(v, raw, &w.postgres, &w.queue, &path);
+        if let Some(c) = &w.consumes
+            && queue_env.is_none()
+            && raw.queue.is_some()
+        {
+            let pos = w
+                .queue
+                .as_ref()
+                .and_then(|q| Pos::from_location(&q.referenced));
+            v.error(
+                pos,
+                &format!("{path}.queue"),
+                format!("the worker consumes `{}` but says `queue: false`", c.value),
+            )
+            .hint = Some(
+                "a consumer reads its tasks from the queue: remove `queue: false`, or remove \
+                 `consumes`"
+                    .into(),
+            );
+        }
+        let injected = injected_env(database_env.as_deref(), queue_env.as_deref());
         if let Some(h) = &w.health
             && h.command.as_ref().is_none_or(|c| c.is_empty())
         {
@@ -619,19 +667,11 @@ fn workers(
                 min_floor,
             ),
             resources: resources(v, &w.resources, &format!("{path}.resources"), node),
-            env: env_vars(
-                v,
-                &w.env,
-                &w.secrets,
-                &format!("{path}.env"),
-                &injected_env(raw),
-            ),
-            secrets: secret_names(
-                v,
-                &w.secrets,
-                &format!("{path}.secrets"),
-                &injected_env(raw),
-            ),
+            env: env_vars(v, &w.env, &w.secrets, &format!("{path}.env"), &injected),
+            secrets: secret_names(v, &w.secrets, &format!("{path}.secrets"), &injected),
+            database_env,
+            queue_env,
+            egress,
             service_account: format!("{stack}-{short}"),
             short_name: short,
             consumes,
@@ -1516,40 +1556,51 @@ fn is_digest(d: &str) -> bool {
     }
 }
 
-/// The environment variables fredgen sets in every app container itself (`templates/shared/
+/// The environment variables fredgen sets in one app container itself (`templates/shared/
 /// macros.j2`, macro `env`), with what sets them: a variable of the spec by the same name would be
-/// rendered twice, and Kubernetes keeps the last one, so the spec's value would be lost.
-pub fn injected_env(raw: &RawStack) -> Vec<(&'static str, &'static str)> {
+/// rendered twice, and Kubernetes keeps the last one, so the spec's value would be lost. The
+/// database's and the queue's are the process's own names (`postgres: { env: NAME }`), and only
+/// for a process that uses them.
+pub fn injected_env(database: Option<&str>, queue: Option<&str>) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
-    if raw.postgres.is_some() {
+    if let Some(name) = database {
         out.push((
-            "DATABASE_URL",
+            name.to_string(),
             "from the database's credentials Secret (`postgres:`), its password never in the spec",
         ));
     }
-    if raw.queue.is_some() {
+    if let Some(name) = queue {
         out.push((
-            "AMQP_URL",
+            name.to_string(),
             "from RabbitMQ's default-user Secret (`queue:`), its password never in the spec",
         ));
     }
-    out.push(("POD_NAMESPACE", "from the pod's namespace"));
+    out.push((POD_NAMESPACE.to_string(), "from the pod's namespace"));
     out
 }
 
-/// Refuses `name` when fredgen sets it in the containers itself.
+/// The variable fredgen sets to the pod's namespace in every app container.
+pub const POD_NAMESPACE: &str = "POD_NAMESPACE";
+
+/// The variable a process reads the database URL from unless it names its own.
+pub const DEFAULT_DATABASE_ENV: &str = "DATABASE_URL";
+
+/// The variable a process reads the queue URL from unless it names its own.
+pub const DEFAULT_QUEUE_ENV: &str = "AMQP_URL";
+
+/// Refuses `name` when fredgen sets it in the container itself.
 fn refuse_injected(
     v: &mut Validator,
     pos: Option<Pos>,
     path: &str,
     name: &str,
-    injected: &[(&str, &str)],
+    injected: &[(String, &str)],
 ) {
-    if let Some((_, from)) = injected.iter().find(|(n, _)| *n == name) {
+    if let Some((_, from)) = injected.iter().find(|(n, _)| n == name) {
         v.error(
             pos,
             path,
-            format!("fredgen sets `{name}` in every app container itself"),
+            format!("fredgen sets `{name}` in this app container itself"),
         )
         .hint = Some(format!(
             "it comes {from}; read it as it is, or give yours another name"
@@ -1557,12 +1608,282 @@ fn refuse_injected(
     }
 }
 
+/// True for an environment variable name Kubernetes and shells take: letters, digits and `_`,
+/// not starting with a digit.
+fn is_env_name(key: &str) -> bool {
+    !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !key.as_bytes()[0].is_ascii_digit()
+}
+
+/// One of the stack's services a process may use: `postgres` or `queue`.
+struct Service<'s> {
+    /// The key, in the stack and in the process.
+    key: &'s str,
+    /// Whether the stack declares it.
+    declared: bool,
+    /// The variable the URL is read from by default.
+    default_env: &'s str,
+}
+
+/// Resolves a process's `postgres:` / `queue:`: the variable it reads the service's URL from, or
+/// `None` when it does not use the service. The default: used, when the stack declares it.
+fn uses(
+    v: &mut Validator,
+    raw: &Option<Sp<RawUse>>,
+    service: &Service,
+    path: &str,
+) -> Option<String> {
+    let key = service.key;
+    let Some(u) = raw else {
+        return service.declared.then(|| service.default_env.to_string());
+    };
+    let named = match &u.value {
+        RawUse::Flag(false) => return None,
+        RawUse::Flag(true) | RawUse::With(RawUseEnv { env: None }) => None,
+        RawUse::With(RawUseEnv { env: Some(e) }) => Some(e),
+    };
+    if !service.declared {
+        v.error_at(
+            u,
+            path,
+            format!("the stack declares no `{key}` for this process to use"),
+        )
+        .hint = Some(format!(
+            "declare `{key}:` at the top level, or remove this `{key}` (or write `{key}: false`)"
+        ));
+        return None;
+    }
+    let Some(e) = named else {
+        return Some(service.default_env.to_string());
+    };
+    let env_path = format!("{path}.env");
+    if !is_env_name(&e.value) {
+        v.error_at(
+            e,
+            &env_path,
+            format!("`{}` is not a valid environment variable name", e.value),
+        )
+        .hint =
+            Some("letters, digits and `_`, not starting with a digit, e.g. `POSTGRES_URL`".into());
+    } else if e.value == POD_NAMESPACE {
+        v.error_at(
+            e,
+            &env_path,
+            format!("fredgen sets `{POD_NAMESPACE}` in every app container itself"),
+        )
+        .hint = Some(format!(
+            "it holds the pod's namespace; name the {key} URL otherwise"
+        ));
+    } else {
+        v.refuse_yaml_word(Pos::from_location(&e.referenced), &env_path, &e.value);
+    }
+    Some(e.value.clone())
+}
+
+/// A process's database and queue variables, refused when both have one name.
+fn services_of(
+    v: &mut Validator,
+    raw: &RawStack,
+    postgres: &Option<Sp<RawUse>>,
+    queue: &Option<Sp<RawUse>>,
+    path: &str,
+) -> (Option<String>, Option<String>) {
+    let db = uses(
+        v,
+        postgres,
+        &Service {
+            key: "postgres",
+            declared: raw.postgres.is_some(),
+            default_env: DEFAULT_DATABASE_ENV,
+        },
+        &format!("{path}.postgres"),
+    );
+    let q = uses(
+        v,
+        queue,
+        &Service {
+            key: "queue",
+            declared: raw.queue.is_some(),
+            default_env: DEFAULT_QUEUE_ENV,
+        },
+        &format!("{path}.queue"),
+    );
+    if let (Some(d), Some(qn)) = (&db, &q)
+        && d == qn
+    {
+        // The defaults differ, so one of the two names it.
+        let named = |u: &Option<Sp<RawUse>>| match u.as_ref().map(|u| &u.value) {
+            Some(RawUse::With(RawUseEnv { env: Some(e) })) => Some(e.clone()),
+            _ => None,
+        };
+        let at = named(queue)
+            .map(|e| (e, "queue"))
+            .or_else(|| named(postgres).map(|e| (e, "postgres")));
+        if let Some((e, what)) = at {
+            v.error_at(
+                &e,
+                &format!("{path}.{what}.env"),
+                format!("`{d}` would hold both the database's and the queue's URL"),
+            )
+            .hint = Some("give `postgres` and `queue` different variable names".into());
+        }
+    }
+    (db, q)
+}
+
+/// Non-public IPv4 ranges an egress destination may not reach: private (the cluster's nodes,
+/// pods and services, and other tenants' pods), link-local (metadata servers), shared address
+/// space, loopback, "this network", multicast and reserved.
+const NON_PUBLIC_RANGES: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "0.0.0.0/8",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+];
+
+/// Resolves `egress`: whether the process may reach public addresses on 443, and its `host:port`
+/// destinations.
+fn egress(v: &mut Validator, raw: &Option<Sp<RawEgress>>, path: &str) -> (bool, Vec<Destination>) {
+    let Some(e) = raw else {
+        return (false, Vec::new());
+    };
+    let items = match &e.value {
+        RawEgress::Word(w) if w == "none" => return (false, Vec::new()),
+        RawEgress::Word(w) if w == "internet" => return (true, Vec::new()),
+        RawEgress::Word(w) => {
+            v.error_at(
+                e,
+                path,
+                format!("expected `none`, `internet` or a list of `host:port`, found `{w}`"),
+            )
+            .hint = Some(
+                "e.g. `egress: internet` (HTTPS to public addresses) or \
+                 `egress: [api.stripe.com:443, 203.0.113.7:5432]`"
+                    .into(),
+            );
+            return (false, Vec::new());
+        }
+        RawEgress::List(items) => items,
+    };
+    let mut out: Vec<Destination> = Vec::new();
+    let mut seen: BTreeMap<(String, u16), usize> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let item_path = format!("{path}[{i}]");
+        match destination(&item.value) {
+            Ok(d) => {
+                let key = (d.cidr.clone().unwrap_or_else(|| d.entry.clone()), d.port);
+                if let Some(first) = seen.insert(key, i) {
+                    v.error_at(
+                        item,
+                        &item_path,
+                        format!("duplicate egress destination `{}`", item.value),
+                    )
+                    .hint = Some(format!("`{path}[{first}]` already opens it"));
+                } else {
+                    out.push(d);
+                }
+            }
+            Err((message, hint)) => {
+                v.error_at(item, &item_path, message).hint = Some(hint);
+            }
+        }
+    }
+    (false, out)
+}
+
+/// One `host:port` egress entry, or why it is refused (message, hint).
+fn destination(entry: &str) -> Result<Destination, (String, String)> {
+    let example = "write `host:port`, e.g. `api.stripe.com:443` or `203.0.113.7:5432`";
+    let Some((host, port)) = entry.rsplit_once(':') else {
+        return Err((format!("`{entry}` is not `host:port`"), example.into()));
+    };
+    if host.contains(':') || host.starts_with('[') {
+        return Err((
+            format!("`{entry}` is not `host:port` with an IPv4 address or a DNS name"),
+            "IPv6 destinations are not supported: the clusters' pods reach the internet over IPv4"
+                .into(),
+        ));
+    }
+    let port = match port.parse::<u32>() {
+        Ok(p) if (1..=65535).contains(&p) => p as u16,
+        Ok(_) => {
+            return Err((
+                format!("port `{port}` of `{entry}` is outside 1-65535"),
+                example.into(),
+            ));
+        }
+        Err(_) => {
+            return Err((
+                format!("`{port}` in `{entry}` is not a port number"),
+                example.into(),
+            ));
+        }
+    };
+    let cidr = if host.contains('/') {
+        if !is_ipv4_cidr(host) {
+            return Err((format!("`{host}` is not an IPv4 CIDR"), example.into()));
+        }
+        if let Some(canonical) = non_canonical_cidr(host) {
+            return Err((
+                format!("`{host}` has host bits set"),
+                format!("the block is `{canonical}`"),
+            ));
+        }
+        Some(host.to_string())
+    } else if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        Some(format!("{ip}/32"))
+    } else if is_ip_address(host) || !is_hostname(host) {
+        return Err((
+            format!("`{host}` is not an IPv4 address, an IPv4 CIDR or a DNS name"),
+            "a DNS name is lowercase letters, digits, `-` and dots, e.g. `api.stripe.com`".into(),
+        ));
+    } else {
+        let tld = host.rsplit('.').next().unwrap_or(host);
+        let why = non_public_domain(host)
+            .or_else(|| (tld == "svc").then(|| "is an in-cluster service name".to_string()));
+        if let Some(why) = why {
+            return Err((
+                format!("`{host}` {why}"),
+                "a NetworkPolicy matches addresses, not names: a DNS name's port is opened to \
+                 public addresses only, so a private or in-cluster name would stay unreachable"
+                    .into(),
+            ));
+        }
+        None
+    };
+    if let Some(c) = &cidr
+        && let Some((start, end)) = ipv4_range(c)
+        && let Some(private) = NON_PUBLIC_RANGES
+            .iter()
+            .find(|r| ipv4_range(r).is_some_and(|(rs, re)| start < re && rs < end))
+    {
+        return Err((
+            format!("`{host}` reaches non-public addresses (it overlaps `{private}`)"),
+            "egress opens public addresses only: private ranges hold the cluster's nodes, pods \
+                 and services and other tenants' pods; `egress: internet` opens every public address \
+                 on 443"
+                .into(),
+        ));
+    }
+    Ok(Destination {
+        entry: entry.to_string(),
+        port,
+        cidr,
+    })
+}
+
 fn env_vars(
     v: &mut Validator,
     env: &Option<BTreeMap<String, Sp<String>>>,
     secrets: &Option<Vec<Sp<String>>>,
     path: &str,
-    injected: &[(&str, &str)],
+    injected: &[(String, &str)],
 ) -> Vec<EnvVar> {
     let mut out = Vec::new();
     let secrets: BTreeSet<&str> = secrets.iter().flatten().map(|s| s.value.as_str()).collect();
@@ -1577,10 +1898,7 @@ fn env_vars(
             )
             .hint = Some("keep one: a literal in `env`, or a secret from the store".into());
         }
-        let valid = !key.is_empty()
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !key.as_bytes()[0].is_ascii_digit();
-        if !valid {
+        if !is_env_name(key) {
             v.error_at(
                 value,
                 &key_path,
@@ -1645,7 +1963,7 @@ fn secret_names(
     v: &mut Validator,
     secrets: &Option<Vec<Sp<String>>>,
     path: &str,
-    injected: &[(&str, &str)],
+    injected: &[(String, &str)],
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();

@@ -13,8 +13,9 @@ pub struct Platform {
     pub storage_class: String,
     /// Where each store secret (by name) lives in the platform's store.
     pub secret_refs: BTreeMap<String, SecretRef>,
-    /// Annotations on the app ServiceAccounts (GKE Workload Identity).
-    pub service_account_annotations: BTreeMap<String, String>,
+    /// Annotations on the ServiceAccounts of the processes that use the database (GKE: Workload
+    /// Identity, for Cloud SQL IAM login).
+    pub database_sa_annotations: BTreeMap<String, String>,
     /// Labels on the app's namespace beyond fredgen's own (EKS: pod readiness gates for the ALB).
     pub namespace_labels: BTreeMap<String, String>,
     /// Annotations on the frontend's Service (GKE: container-native load balancing through NEGs).
@@ -23,15 +24,15 @@ pub struct Platform {
     pub postgres_sa_annotations: BTreeMap<String, String>,
     /// Annotations on the external-secrets controller ServiceAccount.
     pub external_secrets_sa_annotations: BTreeMap<String, String>,
-    /// Containers every app pod runs beside the app (e.g. the Cloud SQL Auth Proxy as a native
-    /// sidecar), as Kubernetes container objects.
-    pub pod_sidecars: Vec<serde_json::Value>,
+    /// Containers every app pod that uses the database runs beside the app (e.g. the Cloud SQL
+    /// Auth Proxy as a native sidecar), as Kubernetes container objects.
+    pub database_sidecars: Vec<serde_json::Value>,
     /// NetworkPolicy peers the public load balancer's traffic (and health checks) to the frontend
     /// comes from.
     pub lb_peers: Vec<serde_json::Value>,
-    /// Extra NetworkPolicy egress rules of the app's pods (frontend, workers, migration Job): the
-    /// managed database and what its access path needs.
-    pub app_egress: Vec<serde_json::Value>,
+    /// Extra NetworkPolicy egress rules of the app's pods that use the database (frontend,
+    /// workers, migration Job): the managed database and what its access path needs.
+    pub database_egress: Vec<serde_json::Value>,
     /// NetworkPolicy egress rules of pods that authenticate with the platform's workload identity
     /// (the in-cluster PostgreSQL's backups).
     pub identity_egress: Vec<serde_json::Value>,

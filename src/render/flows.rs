@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::consistency::{label_selector, string_map};
-use super::context::{Platform, public_egress};
-use crate::model::{EnvVar, Placement, Stack};
+use super::context::{Platform, egress_to, public_egress};
+use crate::model::{EnvVar, Frontend, Placement, Stack, Worker};
 
 /// Which way a flow crosses its policy's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,6 +119,79 @@ fn app_pods(stack: &Stack) -> Value {
             "values": ["web", "worker", "migrate"],
         }],
     })
+}
+
+/// One of the stack's services a process may use.
+#[derive(Debug, Clone, Copy)]
+enum Service {
+    /// PostgreSQL.
+    Database,
+    /// RabbitMQ.
+    Queue,
+}
+
+impl Service {
+    fn frontend(self, f: &Frontend) -> bool {
+        match self {
+            Service::Database => f.database_env.is_some(),
+            Service::Queue => f.queue_env.is_some(),
+        }
+    }
+    fn worker(self, w: &Worker) -> bool {
+        match self {
+            Service::Database => w.database_env.is_some(),
+            Service::Queue => w.queue_env.is_some(),
+        }
+    }
+}
+
+/// The app's pods that use `service`: [`app_pods`] when every process does, else the components
+/// that do (`web` with its `migrate` Job, which follows the frontend; `worker`) less the workers
+/// that do not, by name. The Job is selected by its component, never by its name: the name
+/// changes with every release, and the Job runs before the new policies are applied. `None` when
+/// no process uses it.
+fn users(stack: &Stack, service: Service) -> Option<Value> {
+    let web = service.frontend(&stack.frontend);
+    let (using, not): (Vec<&Worker>, Vec<&Worker>) =
+        stack.workers.iter().partition(|w| service.worker(w));
+    if web && not.is_empty() {
+        return Some(app_pods(stack));
+    }
+    let mut components = Vec::new();
+    if web {
+        components.extend(["web", "migrate"]);
+    }
+    if !using.is_empty() {
+        components.push("worker");
+    }
+    if components.is_empty() {
+        return None;
+    }
+    let mut selector = app_pods(stack);
+    let mut expressions = vec![json!({
+        "key": "app.kubernetes.io/component",
+        "operator": "In",
+        "values": components,
+    })];
+    if !using.is_empty() && !not.is_empty() {
+        expressions.push(json!({
+            "key": "app.kubernetes.io/name",
+            "operator": "NotIn",
+            "values": not.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
+        }));
+    }
+    selector["matchExpressions"] = json!(expressions);
+    Some(selector)
+}
+
+/// The policy that admits the egress of `users` to a service: `app-egress` when every app pod
+/// uses it, else `<service>-clients`.
+fn egress_policy(stack: &Stack, users: &Value, service: &str) -> String {
+    if *users == app_pods(stack) {
+        "app-egress".to_string()
+    } else {
+        format!("{service}-clients")
+    }
 }
 
 /// A call one workload makes to another through an env URL (`http://<service>[.<ns>…]:<port>/…`):
@@ -257,20 +330,25 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
         .postgres
         .as_ref()
         .filter(|p| p.placement != Placement::Managed);
-    if let Some(q) = q {
+    let queue_users = q.and_then(|_| users(stack, Service::Queue));
+    let db_users = stack
+        .postgres
+        .as_ref()
+        .and_then(|_| users(stack, Service::Database));
+    if let (Some(q), Some(who)) = (q, &queue_users) {
         add(
-            "app-egress",
-            app_pods(stack),
+            &egress_policy(stack, who, "queue"),
+            who.clone(),
             Egress,
             vec![pods(by_name(&q.name))],
             tcp(&[5672]),
             "the app's pods to the queue",
         );
     }
-    if let Some(pg) = pg {
+    if let (Some(pg), Some(who)) = (pg, &db_users) {
         add(
-            "app-egress",
-            app_pods(stack),
+            &egress_policy(stack, who, "database"),
+            who.clone(),
             Egress,
             vec![pods(
                 json!({ "matchLabels": { "cnpg.io/cluster": pg.name } }),
@@ -279,15 +357,17 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             "the app's pods to the database",
         );
     }
-    for rule in &platform.app_egress {
-        add(
-            "app-egress",
-            app_pods(stack),
-            Egress,
-            peers_of(rule),
-            ports_of(rule),
-            "the app's pods to the managed database and what its access path needs",
-        );
+    if let Some(who) = &db_users {
+        for rule in &platform.database_egress {
+            add(
+                &egress_policy(stack, who, "database"),
+                who.clone(),
+                Egress,
+                peers_of(rule),
+                ports_of(rule),
+                "the app's pods to the managed database and what its access path needs",
+            );
+        }
     }
     for (caller, callee, port) in calls(stack) {
         add(
@@ -307,16 +387,40 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             "the workloads that call it through an env URL",
         );
     }
-    if stack.workers.iter().any(|w| w.egress_internet) {
+    let f_internet = stack.frontend.egress_internet;
+    if f_internet || stack.workers.iter().any(|w| w.egress_internet) {
         let rule = public_egress(&[443]);
+        let who = if f_internet { "processes" } else { "workers" };
         add(
             "internet-egress",
             json!({ "matchLabels": { "fredgen.io/egress": "internet" } }),
             Egress,
             peers_of(&rule),
             ports_of(&rule),
-            "workers that declare `egress: internet` to public addresses on HTTPS (never private ranges)",
+            &format!(
+                "{who} that declare `egress: internet` to public addresses on HTTPS (never private ranges)"
+            ),
         );
+    }
+    // `egress: [host:port, ...]`: an address or CIDR exactly, a DNS name's port on public
+    // addresses only (a NetworkPolicy matches addresses, not names).
+    let listed = std::iter::once((&stack.frontend.name, &stack.frontend.egress))
+        .chain(stack.workers.iter().map(|w| (&w.name, &w.egress)));
+    for (name, destinations) in listed {
+        for d in destinations {
+            let rule = match &d.cidr {
+                Some(cidr) => egress_to(cidr, &[d.port]),
+                None => public_egress(&[d.port]),
+            };
+            add(
+                &format!("{name}-egress"),
+                by_name(name),
+                Egress,
+                peers_of(&rule),
+                ports_of(&rule),
+                "the destinations its `egress` lists (a DNS name: that port on public addresses only)",
+            );
+        }
     }
     // RabbitMQ: clustering ports between its own pods.
     let mut cluster_ports = tcp(&[4369, 5672, 15672, 25672]);
@@ -325,12 +429,9 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
         let me = by_name(&q.name);
         let policy = q.name.as_str();
         let mut own = |d, peers, ports, why: &str| add(policy, me.clone(), d, peers, ports, why);
-        own(
-            Ingress,
-            vec![pods(app_pods(stack)), namespace("keda")],
-            tcp(&[5672]),
-            "AMQP from the app and KEDA",
-        );
+        let mut from: Vec<Value> = queue_users.iter().map(|u| pods(u.clone())).collect();
+        from.push(namespace("keda"));
+        own(Ingress, from, tcp(&[5672]), "AMQP from the app and KEDA");
         own(
             Ingress,
             vec![pods(me.clone())],
@@ -368,12 +469,14 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
         let me = json!({ "matchLabels": { "cnpg.io/cluster": pg.name } });
         let policy = pg.name.as_str();
         let mut own = |d, peers, ports, why: &str| add(policy, me.clone(), d, peers, ports, why);
-        own(
-            Ingress,
-            vec![pods(app_pods(stack))],
-            tcp(&[5432]),
-            "PostgreSQL from the app",
-        );
+        if let Some(who) = &db_users {
+            own(
+                Ingress,
+                vec![pods(who.clone())],
+                tcp(&[5432]),
+                "PostgreSQL from the app",
+            );
+        }
         own(
             Ingress,
             vec![pods(me.clone())],

@@ -60,13 +60,13 @@ macro_rules! merge_struct {
     };
 }
 
-merge_struct!(RawFrontend { image, port, command, env, secrets, migrate ; health, metrics, replicas, resources });
+merge_struct!(RawFrontend { image, port, command, env, secrets, migrate, postgres, queue, egress ; health, metrics, replicas, resources });
 merge_struct!(RawHealth { path ; });
 merge_struct!(RawMetrics { path, port ; });
 merge_struct!(RawReplicas { min, max ; });
 merge_struct!(RawResources { cpu, memory ; });
 merge_struct!(RawWorkerHealth { command ; });
-merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress ; metrics, replicas, resources, health });
+merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress, postgres, queue ; metrics, replicas, resources, health });
 merge_struct!(RawQueue { ; rabbitmq });
 merge_struct!(RawRabbitmq { version, replicas, storage, queues ; });
 merge_struct!(RawPostgres { version, storage, ha, placement ; backup });

@@ -137,6 +137,15 @@ pub struct RawFrontend {
     pub secrets: Option<Vec<Sp<String>>>,
     /// Migration command run once per release, before the rollout.
     pub migrate: Option<Vec<Sp<String>>>,
+    /// Whether the frontend (and its migration Job) uses the stack's PostgreSQL: `false`, or
+    /// `{ env: NAME }` for the variable its URL is read from; default: used, as `DATABASE_URL`.
+    pub postgres: Option<Sp<RawUse>>,
+    /// Whether the frontend (and its migration Job) uses the stack's queue: `false`, or
+    /// `{ env: NAME }` for the variable its URL is read from; default: used, as `AMQP_URL`.
+    pub queue: Option<Sp<RawUse>>,
+    /// Outbound access: `none` (default), `internet` (HTTPS to public addresses) or a list of
+    /// `host:port` destinations.
+    pub egress: Option<Sp<RawEgress>>,
 }
 
 /// `frontend.health:`.
@@ -199,10 +208,112 @@ pub struct RawWorker {
     pub env: Option<BTreeMap<String, Sp<String>>>,
     /// Secret names; values live in the platform secret store.
     pub secrets: Option<Vec<Sp<String>>>,
-    /// `internet` to allow outbound internet access; `none` by default.
-    pub egress: Option<Sp<String>>,
+    /// Outbound access: `none` (default), `internet` (HTTPS to public addresses) or a list of
+    /// `host:port` destinations.
+    pub egress: Option<Sp<RawEgress>>,
+    /// Whether the worker uses the stack's PostgreSQL: `false`, or `{ env: NAME }` for the
+    /// variable its URL is read from; default: used, as `DATABASE_URL`.
+    pub postgres: Option<Sp<RawUse>>,
+    /// Whether the worker uses the stack's queue: `false`, or `{ env: NAME }` for the variable
+    /// its URL is read from; default: used, as `AMQP_URL`. A worker that `consumes` uses it.
+    pub queue: Option<Sp<RawUse>>,
     /// How to tell that the worker is alive when it serves no metrics endpoint.
     pub health: Option<RawWorkerHealth>,
+}
+
+/// `frontend.postgres`, `frontend.queue`, `workers[].postgres`, `workers[].queue`: whether the
+/// process uses the stack's service, and under which environment variable it reads its URL.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawUse {
+    /// `false`: the process gets no URL, no credentials and no network flow to the service;
+    /// `true`: the default.
+    Flag(bool),
+    /// `{ env: NAME }`: used, its URL read from `NAME`.
+    With(RawUseEnv),
+}
+
+/// `{ env: NAME }` of [`RawUse`].
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUseEnv {
+    /// The environment variable the process reads the service's URL from.
+    pub env: Option<Sp<String>>,
+}
+
+impl<'de> Deserialize<'de> for RawUse {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawUse;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`false` or a mapping `{ env: NAME }`")
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<RawUse, E> {
+                Ok(RawUse::Flag(b))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawUse, E> {
+                match s {
+                    "true" | "false" => Ok(RawUse::Flag(s == "true")),
+                    _ => Err(E::invalid_type(serde::de::Unexpected::Str(s), &self)),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawUse, A::Error> {
+                RawUseEnv::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawUse::With)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `frontend.egress`, `workers[].egress`: a word (`none`, `internet`) or a list of `host:port`.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawEgress {
+    /// `none` or `internet`.
+    Word(String),
+    /// `host:port` destinations: an IPv4 address or CIDR, or a DNS name (public addresses only).
+    List(Vec<Sp<String>>),
+}
+
+impl<'de> Deserialize<'de> for RawEgress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawEgress;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`none`, `internet` or a list of `host:port`")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawEgress, E> {
+                Ok(RawEgress::Word(s.to_string()))
+            }
+            // Any scalar reads as a word (as a string field reads it); validation refuses it.
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<RawEgress, E> {
+                Ok(RawEgress::Word(b.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<RawEgress, E> {
+                Ok(RawEgress::Word(i.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, i: u64) -> Result<RawEgress, E> {
+                Ok(RawEgress::Word(i.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<RawEgress, E> {
+                Ok(RawEgress::Word(f.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawEgress, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Sp<String>>()? {
+                    items.push(item);
+                }
+                Ok(RawEgress::List(items))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `workers[].health:` — a command that exits 0 while the worker is healthy.

@@ -156,6 +156,15 @@ impl<'a> Checker<'a> {
     /// Follows `$ref` (`#` and `#/definitions/<name>`).
     fn resolve(&self, mut schema: &'a Json) -> &'a Json {
         for _ in 0..8 {
+            // A described reference is `allOf: [{ $ref }]` in draft-07.
+            if let Some([only]) = schema
+                .get("allOf")
+                .and_then(Json::as_array)
+                .map(Vec::as_slice)
+            {
+                schema = only;
+                continue;
+            }
             let Some(r) = schema.get("$ref").and_then(Json::as_str) else {
                 break;
             };
@@ -167,6 +176,33 @@ impl<'a> Checker<'a> {
         schema
     }
 
+    /// The JSON types a schema takes, through `$ref` and `anyOf`.
+    fn types_of(&self, schema: &'a Json) -> Vec<&'a str> {
+        let schema = self.resolve(schema);
+        if let Some(branches) = schema.get("anyOf").and_then(Json::as_array) {
+            return branches.iter().flat_map(|b| self.types_of(b)).collect();
+        }
+        match schema.get("type") {
+            Some(Json::String(t)) => vec![t.as_str()],
+            Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Reports `node` as not of the `expected` types (described).
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &[&str]) {
+        self.out.push(Diagnostic::new(
+            self.file,
+            node.pos,
+            path,
+            format!(
+                "expected {}, found {}",
+                expected.join(" or "),
+                found(&node.value)
+            ),
+        ));
+    }
+
     /// Checks `node`; false when it is wrongly typed (and must be pruned).
     fn node(&mut self, node: &mut Node, schema: &'a Json, path: &str) -> bool {
         let schema = self.resolve(schema);
@@ -174,10 +210,31 @@ impl<'a> Checker<'a> {
             if matches!(node.value, Value::Null) && branches.iter().any(allows_null) {
                 return true;
             }
-            return match branches.iter().find(|b| !is_null_only(b)) {
-                Some(branch) => self.node(node, branch, path),
-                None => true,
-            };
+            let candidates: Vec<&'a Json> = branches.iter().filter(|b| !is_null_only(b)).collect();
+            if let [only] = candidates[..] {
+                return self.node(node, only, path);
+            }
+            // A value of several shapes (`postgres: false` or `{ env: NAME }`): the first branch
+            // whose type takes the node.
+            let mut expected = Vec::new();
+            for branch in &candidates {
+                let types = self.types_of(branch);
+                if types.iter().any(|t| accepts(t, &node.value)) {
+                    return self.node(node, branch, path);
+                }
+                expected.extend(
+                    types
+                        .into_iter()
+                        .filter(|t| *t != "null")
+                        .map(describe_type),
+                );
+            }
+            if candidates.is_empty() {
+                return true;
+            }
+            expected.dedup();
+            self.wrong_type(node, path, &expected);
+            return false;
         }
         let types: Vec<&str> = match schema.get("type") {
             Some(Json::String(t)) => vec![t.as_str()],
@@ -190,16 +247,7 @@ impl<'a> Checker<'a> {
                 .filter(|t| **t != "null")
                 .map(|t| describe_type(t))
                 .collect();
-            self.out.push(Diagnostic::new(
-                self.file,
-                node.pos,
-                path,
-                format!(
-                    "expected {}, found {}",
-                    expected.join(" or "),
-                    found(&node.value)
-                ),
-            ));
+            self.wrong_type(node, path, &expected);
             return false;
         }
         match &mut node.value {

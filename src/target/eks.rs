@@ -92,7 +92,7 @@ impl Target for Eks {
                 .map(|c| serde_json::json!({ "ipBlock": { "cidr": c } }))
                 .collect(),
             // RDS lives in the database subnets 10.0.100.0/24-10.0.102.0/24 (10-network).
-            app_egress: if managed_db {
+            database_egress: if managed_db {
                 vec![egress_to("10.0.100.0/22", &[5432])]
             } else {
                 Vec::new()

@@ -135,7 +135,7 @@ impl Target for Gke {
             // access range (10-network default 10.30.0.0/16) on 3307, the Cloud SQL Admin API on
             // 443 through Private Google Access's VIPs (10-network points *.googleapis.com at
             // them), and the metadata server for its Workload Identity token.
-            app_egress: managed_db
+            database_egress: managed_db
                 .map(|_| {
                     let mut rules = vec![
                         egress_to("10.30.0.0/16", &[3307]),
@@ -154,13 +154,13 @@ impl Target for Gke {
                 )
             }),
             // Workload Identity: app pods act as the app's Google service account (Cloud SQL IAM login).
-            service_account_annotations: managed_db
+            database_sa_annotations: managed_db
                 .map(|_| BTreeMap::from([(wi.clone(), gsa("app"))]))
                 .unwrap_or_default(),
             postgres_sa_annotations: in_cluster_db
                 .map(|_| BTreeMap::from([(wi, gsa("pgbak"))]))
                 .unwrap_or_default(),
-            pod_sidecars: managed_db
+            database_sidecars: managed_db
                 .map(|db| {
                     vec![cloud_sql_proxy(
                         &format!("{project}:{region}:{}-db", stack.prefix),

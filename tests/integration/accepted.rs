@@ -100,10 +100,15 @@ fn env_lists(text: &str) -> Vec<Vec<String>> {
 fn the_names_fredgen_injects_are_exactly_the_ones_validation_reserves() {
     let text = spec("", "    LOG_LEVEL: info\n");
     let raw = fredgen::parse("ok.yaml", text.clone()).expect("parses").raw;
-    let reserved: Vec<&str> = fredgen::model::validate::injected_env(&raw)
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    // Every process uses the stack's database and queue by default, under the default names.
+    use fredgen::model::validate::{DEFAULT_DATABASE_ENV, DEFAULT_QUEUE_ENV, injected_env};
+    let reserved: Vec<String> = injected_env(
+        raw.postgres.as_ref().map(|_| DEFAULT_DATABASE_ENV),
+        raw.queue.as_ref().map(|_| DEFAULT_QUEUE_ENV),
+    )
+    .into_iter()
+    .map(|(n, _)| n)
+    .collect();
     for out in renders_everywhere(&text) {
         for file in ["k8s/web.yaml", "k8s/workers.yaml"] {
             let lists = env_lists(&out.files[file]);
@@ -117,7 +122,7 @@ fn the_names_fredgen_injects_are_exactly_the_ones_validation_reserves() {
                     .iter()
                     .filter(|n| !["LOG_LEVEL", "DJANGO_SECRET_KEY"].contains(&n.as_str()))
                 {
-                    assert!(reserved.contains(&injected.as_str()), "{file}: {injected}");
+                    assert!(reserved.contains(injected), "{file}: {injected}");
                 }
                 for r in &reserved {
                     assert!(names.iter().any(|n| n == r), "{file}: {r} in {names:?}");

@@ -70,20 +70,26 @@ fn undeclared_open(out: &Output) -> Vec<String> {
     let frontend = app(&stack.frontend, "web", false);
     let stranger = pod("default", &[]);
     let internet = Endpoint::Ip(PUBLIC_IP);
-    let mut must_refuse = vec![
-        (
-            conn(&stranger, &frontend, "http"),
-            "a pod of another namespace to the frontend",
-        ),
-        (
+    let mut must_refuse = vec![(
+        conn(&stranger, &frontend, "http"),
+        "a pod of another namespace to the frontend",
+    )];
+    // A frontend that declares no egress (the exact check per process is
+    // `each_process_reaches_exactly_what_its_spec_gives_it`).
+    let frontend_egress = format!("{}-egress", stack.frontend);
+    if !pols
+        .iter()
+        .any(|p| p["metadata"]["name"] == frontend_egress.as_str())
+    {
+        must_refuse.push((
             conn(&frontend, &internet, "443"),
             "the frontend to the internet",
-        ),
-        (
+        ));
+        must_refuse.push((
             conn(&frontend, &internet, "80"),
             "the frontend to the internet",
-        ),
-    ];
+        ));
+    }
     for (name, internet_ok) in &stack.workers {
         let w = app(name, "worker", *internet_ok);
         must_refuse.push((conn(&w, &frontend, "http"), "a worker to the frontend"));
@@ -265,5 +271,240 @@ fn a_widened_policy_opens_an_undeclared_flow() {
         open.iter()
             .any(|p| p.starts_with("a worker to the internet on SMTP")),
         "{open:#?}"
+    );
+}
+
+/// One app process as its pods carry it, and what the spec lets it reach.
+struct Process {
+    what: String,
+    pod: Endpoint,
+    database: bool,
+    queue: bool,
+    internet: bool,
+    egress: Vec<fredgen::model::Destination>,
+}
+
+/// The processes of a case: the frontend, its migration Job (the frontend's database and queue,
+/// no egress) and each worker, with the pod labels as rendered.
+fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Process> {
+    let ns = namespace(out);
+    let mut found = Vec::new();
+    for (path, text) in &out.files {
+        if !(path.starts_with("k8s/") && path.ends_with(".yaml")) {
+            continue;
+        }
+        for d in yaml_documents(text).expect("parses") {
+            if d["kind"] != "Deployment" && d["kind"] != "Job" {
+                continue;
+            }
+            let labels: BTreeMap<String, String> = d["spec"]["template"]["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            let name = labels["app.kubernetes.io/name"].clone();
+            let pod = Endpoint::Pod {
+                namespace: ns.clone(),
+                labels: labels.clone(),
+            };
+            let f = &stack.frontend;
+            let p = match labels["app.kubernetes.io/component"].as_str() {
+                "web" => Process {
+                    what: name,
+                    pod,
+                    database: f.database_env.is_some(),
+                    queue: f.queue_env.is_some(),
+                    internet: f.egress_internet,
+                    egress: f.egress.clone(),
+                },
+                "migrate" => Process {
+                    what: name,
+                    pod,
+                    database: f.database_env.is_some(),
+                    queue: f.queue_env.is_some(),
+                    internet: false,
+                    egress: Vec::new(),
+                },
+                "worker" => {
+                    let w = stack
+                        .workers
+                        .iter()
+                        .find(|w| w.name == name)
+                        .unwrap_or_else(|| panic!("{}: no worker {name}", case.name()));
+                    Process {
+                        what: name,
+                        pod,
+                        database: w.database_env.is_some(),
+                        queue: w.queue_env.is_some(),
+                        internet: w.egress_internet,
+                        egress: w.egress.clone(),
+                    }
+                }
+                _ => continue,
+            };
+            found.push(p);
+        }
+    }
+    found
+}
+
+fn in_cidr(cidr: &str, ip: std::net::Ipv4Addr) -> bool {
+    let (net, bits) = cidr.split_once('/').expect("a CIDR");
+    let net: std::net::Ipv4Addr = net.parse().expect("an address");
+    let bits: u32 = bits.parse().expect("a prefix");
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    u32::from(ip) & mask == u32::from(net) & mask
+}
+
+/// For every process: a connection to the database, the queue and each probe address × port is
+/// open exactly when the spec gives the process that access.
+fn access_mismatches(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<String> {
+    use fredgen::model::Placement;
+    let (pols, ns) = (policies(out), namespace(out));
+    let procs = processes(case, out, stack);
+    assert!(
+        procs.len() > stack.workers.len(),
+        "{}: processes found",
+        case.name()
+    );
+    // Where each service is reached, per target.
+    let database: Option<(Endpoint, &str)> =
+        stack
+            .postgres
+            .as_ref()
+            .map(|pg| match (pg.placement, case.target) {
+                (Placement::InCluster, _) => {
+                    (pod(&ns, &[("cnpg.io/cluster", pg.name.as_str())]), "5432")
+                }
+                (Placement::Managed, "eks") => (Endpoint::Ip([10, 0, 100, 10].into()), "5432"),
+                (Placement::Managed, "gke") => (Endpoint::Ip([10, 30, 0, 10].into()), "3307"),
+                (Placement::Managed, t) => panic!("no managed database on {t}"),
+            });
+    let queue = stack
+        .queue
+        .as_ref()
+        .map(|q| pod(&ns, &[("app.kubernetes.io/name", q.name.as_str())]));
+    // Probe addresses: a public one, one inside each listed block, a private one; probe ports:
+    // HTTPS, SMTP and every listed port.
+    let mut listed: Vec<&fredgen::model::Destination> = stack.frontend.egress.iter().collect();
+    listed.extend(stack.workers.iter().flat_map(|w| &w.egress));
+    let mut ips = vec![PUBLIC_IP, std::net::Ipv4Addr::new(10, 200, 0, 1)];
+    let mut ports: Vec<u16> = vec![443, 25];
+    for d in &listed {
+        ports.push(d.port);
+        if let Some(c) = &d.cidr {
+            let net: std::net::Ipv4Addr =
+                c.split('/').next().unwrap_or_default().parse().expect("ip");
+            ips.push(net);
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    let private = |ip: std::net::Ipv4Addr| ip.is_private() || ip.is_link_local();
+    let mut out_ = Vec::new();
+    for p in &procs {
+        let mut check = |to: &Endpoint, port: &str, want: bool, what: &str| {
+            let c = conn(&p.pod, to, port);
+            if admits(&pols, &c) != want {
+                let verb = if want { "blocked" } else { "open" };
+                out_.push(format!("{} ({}): {what} {verb}: {c}", case.name(), p.what));
+            }
+        };
+        if let Some((db, port)) = &database {
+            check(db, port, p.database, "the database");
+        }
+        if let Some(q) = &queue {
+            check(q, "5672", p.queue, "the queue");
+        }
+        for ip in &ips {
+            for port in &ports {
+                let want = !private(*ip)
+                    && ((p.internet && *port == 443)
+                        || p.egress.iter().any(|d| {
+                            d.port == *port && d.cidr.as_deref().is_none_or(|c| in_cidr(c, *ip))
+                        }));
+                check(&Endpoint::Ip(*ip), &port.to_string(), want, "egress");
+            }
+        }
+    }
+    out_
+}
+
+#[test]
+fn each_process_reaches_exactly_what_its_spec_gives_it() {
+    let mut failures = Vec::new();
+    let mut shapes = std::collections::BTreeSet::new();
+    for case in cases() {
+        let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
+        let target = fredgen::target::find(case.target).expect("target");
+        let stack = loaded
+            .stack(target, case.env.as_deref())
+            .expect("validates");
+        let out = render(&case);
+        let f = &stack.frontend;
+        let procs = std::iter::once((&f.database_env, &f.queue_env, f.egress_internet, &f.egress))
+            .chain(
+                stack
+                    .workers
+                    .iter()
+                    .map(|w| (&w.database_env, &w.queue_env, w.egress_internet, &w.egress)),
+            );
+        for (db, q, internet, egress) in procs {
+            shapes.insert((db.is_some(), q.is_some(), internet, !egress.is_empty()));
+        }
+        failures.extend(access_mismatches(&case, &out, &stack));
+    }
+    // The examples exercise a process with and without each kind of access.
+    for (i, what) in ["database", "queue", "internet", "listed egress"]
+        .iter()
+        .enumerate()
+    {
+        let pick = |s: &(bool, bool, bool, bool)| [s.0, s.1, s.2, s.3][i];
+        assert!(shapes.iter().any(pick), "no example process with {what}");
+        assert!(
+            shapes.iter().any(|s| !pick(s)),
+            "no example process without {what}"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_process_that_opts_out_of_the_database_is_refused_when_its_rule_is_widened() {
+    // shop's mailer says `postgres: false`; a database policy over every app pod lets it in.
+    let out = render(&Case {
+        example: "shop".into(),
+        target: "hetzner",
+        env: None,
+    });
+    let loaded = fredgen::load(&crate::support::example_spec("shop")).expect("parses");
+    let stack = loaded
+        .stack(fredgen::target::find("hetzner").expect("target"), None)
+        .expect("validates");
+    let case = Case {
+        example: "shop".into(),
+        target: "hetzner",
+        env: None,
+    };
+    assert_eq!(access_mismatches(&case, &out, &stack), Vec::<String>::new());
+    // Both sides: the clients' egress and the database's ingress.
+    let mut wide = out.clone();
+    let text = wide
+        .files
+        .get_mut("k8s/network-policies.yaml")
+        .expect("rendered");
+    assert_eq!(text.matches("- shop-mailer\n").count(), 2, "{text}");
+    *text = text.replace("- shop-mailer\n", "- nobody\n");
+    let found = access_mismatches(&case, &wide, &stack);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("(shop-mailer): the database open")),
+        "{found:#?}"
     );
 }
