@@ -171,6 +171,11 @@ pub fn credential(value: &str) -> Option<Found> {
 /// As [`credential`]; under a `public` name, the shapes a public value can have are let through.
 fn credential_in(value: &str, public: bool) -> Option<Found> {
     let v = unquote(value.trim());
+    // The shortest shape is 14 characters (`Token ` and 8); `key=value` and URL passwords need a
+    // separator. Most command arguments are short words: they are done here.
+    if v.len() < 14 && !v.contains(['=', ':', '@']) {
+        return None;
+    }
     let hit = shapes(v)
         .or_else(|| pem_private_key(v))
         .or_else(|| webhook(v))
@@ -242,6 +247,10 @@ fn pem_private_key(v: &str) -> Option<Found> {
 
 /// An `http(s)://` URL of a webhook whose path is the credential.
 fn webhook(v: &str) -> Option<Found> {
+    // Every webhook URL is longer than its fragment (25 characters or more) and a 10-character body.
+    if v.len() < 35 {
+        return None;
+    }
     let lower = v.to_ascii_lowercase();
     for (fragment, what) in WEBHOOKS {
         for (at, _) in lower.match_indices(fragment) {
