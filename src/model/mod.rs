@@ -4,6 +4,7 @@
 //! every problem in the spec before failing. Backends and templates see only these types; they are
 //! `Serialize` because they are the `stack` part of every template context.
 
+pub mod addresses;
 pub mod quantity;
 pub mod secret_shapes;
 pub mod validate;

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::addresses::{NON_PUBLIC_RANGES, ipv4_range};
 use super::*;
 use crate::error::{Diagnostic, Pos};
 use crate::model::quantity;
@@ -1086,16 +1087,6 @@ pub fn refuse_keys(v: &mut Validator, block: &RawTarget, path: &str, allowed: &[
 /// The most public IPv4 addresses `api_allowed_cidrs` may open the API endpoint to: a /8.
 pub const MAX_PUBLIC_API_ADDRESSES: u64 = 1 << 24;
 
-/// `a.b.c.d/n` as the half-open range of addresses it covers.
-fn ipv4_range(cidr: &str) -> Option<(u64, u64)> {
-    let (ip, bits) = cidr.split_once('/')?;
-    let ip = u64::from(u32::from(ip.parse::<std::net::Ipv4Addr>().ok()?));
-    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
-    let size = 1u64 << (32 - bits);
-    let start = ip & !(size - 1);
-    Some((start, start + size))
-}
-
 /// How many addresses outside the private and link-local ranges the union of `cidrs` covers:
 /// overlapping entries count once, so splitting `/0` into halves (or a /7 into /8s) gains nothing.
 pub fn public_addresses(cidrs: &[String]) -> u64 {
@@ -1108,7 +1099,7 @@ pub fn public_addresses(cidrs: &[String]) -> u64 {
             _ => union.push((start, end)),
         }
     }
-    let private: Vec<(u64, u64)> = crate::render::context::PRIVATE_RANGES
+    let private: Vec<(u64, u64)> = NON_PUBLIC_RANGES
         .iter()
         .filter_map(|c| ipv4_range(c))
         .collect();
@@ -1731,21 +1722,6 @@ fn services_of(
     }
     (db, q)
 }
-
-/// Non-public IPv4 ranges an egress destination may not reach: private (the cluster's nodes,
-/// pods and services, and other tenants' pods), link-local (metadata servers), shared address
-/// space, loopback, "this network", multicast and reserved.
-const NON_PUBLIC_RANGES: &[&str] = &[
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "169.254.0.0/16",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "0.0.0.0/8",
-    "224.0.0.0/4",
-    "240.0.0.0/4",
-];
 
 /// Resolves `egress`: whether the process may reach public addresses on 443, and its `host:port`
 /// destinations.

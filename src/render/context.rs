@@ -52,20 +52,17 @@ pub fn egress_to(cidr: &str, ports: &[u16]) -> serde_json::Value {
     })
 }
 
-/// A NetworkPolicy egress rule to public addresses (no private or link-local ranges).
+/// A NetworkPolicy egress rule to public addresses on the given TCP ports: every public block
+/// ([`crate::model::addresses::public_blocks`]), so no private, link-local, shared, loopback or
+/// multicast address, and no `except` for a network policy agent to get wrong.
 pub fn public_egress(ports: &[u16]) -> serde_json::Value {
     let mut rule = egress_to("0.0.0.0/0", ports);
-    rule["to"][0]["ipBlock"]["except"] = serde_json::json!(PRIVATE_RANGES);
+    rule["to"] = crate::model::addresses::public_blocks()
+        .iter()
+        .map(|cidr| serde_json::json!({ "ipBlock": { "cidr": cidr } }))
+        .collect();
     rule
 }
-
-/// Private and link-local IPv4 ranges, excluded from "public" egress.
-pub const PRIVATE_RANGES: [&str; 4] = [
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "169.254.0.0/16",
-];
 
 /// The location of one secret in the platform's store.
 #[derive(Debug, Clone, Serialize)]

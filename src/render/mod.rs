@@ -30,7 +30,6 @@ use include_dir::{Dir, include_dir};
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Error, Result};
-use context::PRIVATE_RANGES;
 pub use context::{
     ApplyContext, KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext,
     egress_to, public_egress,
@@ -69,11 +68,6 @@ pub fn environment() -> &'static Environment<'static> {
         );
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("toyaml", toyaml);
-        // Addresses "public" egress rules exclude, declared once for Rust and templates.
-        env.add_global(
-            "private_ranges",
-            PRIVATE_RANGES.into_iter().collect::<minijinja::Value>(),
-        );
         // Templates are compiled on first use, once per process: a render compiles only its
         // own target's templates and the shared ones (a test compiles every one of them).
         env.set_loader(|id| {

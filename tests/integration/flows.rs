@@ -263,8 +263,8 @@ fn a_widened_policy_opens_an_undeclared_flow() {
     let wide = edited(
         &out,
         "k8s/network-policies.yaml",
-        "  egress:\n    - ports:\n        - port: 443\n          protocol: TCP\n      to:\n        - ipBlock:\n            cidr: 0.0.0.0/0",
-        "  egress:\n    - to:\n        - ipBlock:\n            cidr: 0.0.0.0/0",
+        "  egress:\n    - ports:\n        - port: 443\n          protocol: TCP\n      to:\n        - ipBlock:\n            cidr: 1.0.0.0/8",
+        "  egress:\n    - to:\n        - ipBlock:\n            cidr: 1.0.0.0/8",
     );
     let open = undeclared_open(&wide);
     assert!(
