@@ -585,6 +585,18 @@ fn workers(
                         n.value
                     ),
                 );
+            } else if let Some(why) = reserved_process_name(&n.value) {
+                v.error_at(
+                    n,
+                    &format!("{path}.name"),
+                    format!(
+                        "`{}` is a name fredgen gives its own objects ({why})",
+                        n.value
+                    ),
+                )
+                .hint = Some(
+                    "a worker's objects are named `<stack>-<worker>`; choose another name".into(),
+                );
             } else if is_yaml_word(&n.value) {
                 v.refuse_yaml_word(
                     Pos::from_location(&n.referenced),
@@ -1996,4 +2008,38 @@ mod tests {
             is_ipv4_cidr("10.0.0.0/8") && !is_ipv4_cidr("10.0.0.0/33") && !is_ipv4_cidr("10.0.0/8")
         );
     }
+}
+
+/// Why a process (worker or service) may not have this name: its objects, named
+/// `<stack>-<name>` (and `<stack>-<name>-egress`), would collide with objects fredgen names the
+/// same way. `None` when it may.
+pub fn reserved_process_name(name: &str) -> Option<&'static str> {
+    const OWN: &[(&str, &str)] = &[
+        ("web", "the frontend"),
+        ("db", "the PostgreSQL cluster and its ServiceAccount"),
+        ("rabbitmq", "the RabbitMQ cluster"),
+        ("alerts", "the alert rules"),
+        ("daily", "the backup schedule"),
+        ("objects", "the object storage Secret"),
+        ("object-storage", "the object storage Secret"),
+        ("app-secrets", "the app's Secret"),
+        ("secrets", "the secret store"),
+    ];
+    const PREFIXES: &[(&str, &str)] = &[
+        ("db-", "the PostgreSQL cluster's objects"),
+        ("rabbitmq-", "the RabbitMQ cluster's objects"),
+        ("dashboard-", "the Grafana dashboards"),
+        ("migrate-", "the migration Job"),
+        ("web-", "the frontend's objects"),
+    ];
+    const SUFFIXES: &[(&str, &str)] = &[
+        ("-egress", "a process's egress NetworkPolicy"),
+        ("-ingress", "a process's ingress NetworkPolicy"),
+        ("-keda", "a queue's KEDA trigger"),
+    ];
+    OWN.iter()
+        .find(|(n, _)| *n == name)
+        .or_else(|| PREFIXES.iter().find(|(p, _)| name.starts_with(p)))
+        .or_else(|| SUFFIXES.iter().find(|(s, _)| name.ends_with(s)))
+        .map(|(_, why)| *why)
 }

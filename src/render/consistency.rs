@@ -125,6 +125,24 @@ pub fn check(out: &Output) -> Vec<String> {
             }
         }
     }
+    // One object per kind, namespace and name: kustomize refuses a second ("already registered
+    // id"), and `kubectl apply` of one file would silently keep only the last.
+    let mut ids = BTreeSet::new();
+    for o in &objs {
+        if !ids.insert((
+            o.kind().to_string(),
+            o.ns().to_string(),
+            o.name().to_string(),
+        )) {
+            problems.push(format!(
+                "{}: a second {} `{}` in namespace `{}`",
+                o.file,
+                o.kind(),
+                o.name(),
+                o.ns()
+            ));
+        }
+    }
     let find = |kind: &str, ns: &str, name: &str| {
         objs.iter()
             .any(|o| o.kind() == kind && o.ns() == ns && o.name() == name)

@@ -193,3 +193,24 @@ fn network_policies_and_routes_by_number_are_checked() {
         "the empty selector selects every pod: {problems:?}"
     );
 }
+
+#[test]
+fn a_second_object_of_one_kind_and_name_is_reported() {
+    let out = fred_eks();
+    let web = out.files["k8s/web.yaml"].clone();
+    let doubled = broken(
+        &out,
+        "k8s/workers.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\n",
+        &format!(
+            "{}\n---\napiVersion: apps/v1\nkind: Deployment\n",
+            web.split("\n---\n")
+                .find(|d| d.contains("kind: Deployment"))
+                .expect("the frontend's Deployment")
+        ),
+    );
+    assert!(
+        doubled.iter().any(|p| p.contains("a second Deployment `fred-web`")),
+        "{doubled:#?}"
+    );
+}
