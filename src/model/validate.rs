@@ -1976,40 +1976,6 @@ fn secret_names(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dns_labels() {
-        assert!(is_dns_label("fred", MAX_NAME));
-        assert!(is_dns_label("a1-b2", MAX_NAME));
-        for bad in [
-            "",
-            "Fred",
-            "-a",
-            "a-",
-            "1abc",
-            "a_b",
-            "a.b",
-            "abcdefghijklmnopqrstu",
-        ] {
-            assert!(!is_dns_label(bad, MAX_NAME), "{bad}");
-        }
-    }
-
-    #[test]
-    fn hostnames_and_cidrs() {
-        assert!(is_hostname("fred.example.com"));
-        assert!(
-            !is_hostname("fred") && !is_hostname("-a.example.com") && !is_hostname("A.example.com")
-        );
-        assert!(
-            is_ipv4_cidr("10.0.0.0/8") && !is_ipv4_cidr("10.0.0.0/33") && !is_ipv4_cidr("10.0.0/8")
-        );
-    }
-}
-
 /// Why a process (worker or service) may not have this name: its objects, named
 /// `<stack>-<name>` (and `<stack>-<name>-egress`), would collide with objects fredgen names the
 /// same way. `None` when it may.
@@ -2042,4 +2008,38 @@ pub fn reserved_process_name(name: &str) -> Option<&'static str> {
         .or_else(|| PREFIXES.iter().find(|(p, _)| name.starts_with(p)))
         .or_else(|| SUFFIXES.iter().find(|(s, _)| name.ends_with(s)))
         .map(|(_, why)| *why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("fred", MAX_NAME));
+        assert!(is_dns_label("a1-b2", MAX_NAME));
+        for bad in [
+            "",
+            "Fred",
+            "-a",
+            "a-",
+            "1abc",
+            "a_b",
+            "a.b",
+            "abcdefghijklmnopqrstu",
+        ] {
+            assert!(!is_dns_label(bad, MAX_NAME), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hostnames_and_cidrs() {
+        assert!(is_hostname("fred.example.com"));
+        assert!(
+            !is_hostname("fred") && !is_hostname("-a.example.com") && !is_hostname("A.example.com")
+        );
+        assert!(
+            is_ipv4_cidr("10.0.0.0/8") && !is_ipv4_cidr("10.0.0.0/33") && !is_ipv4_cidr("10.0.0/8")
+        );
+    }
 }

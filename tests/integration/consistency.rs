@@ -210,7 +210,9 @@ fn a_second_object_of_one_kind_and_name_is_reported() {
         ),
     );
     assert!(
-        doubled.iter().any(|p| p.contains("a second Deployment `fred-web`")),
+        doubled
+            .iter()
+            .any(|p| p.contains("a second Deployment `fred-web`")),
         "{doubled:#?}"
     );
 }
