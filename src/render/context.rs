@@ -107,6 +107,9 @@ pub struct TemplateContext<'a> {
 pub struct KustomizationContext {
     /// Manifest files below `k8s/`, sorted.
     pub resources: Vec<String>,
+    /// The label the kustomization puts on every object it applies (the app step prunes by it),
+    /// as `key`, `value`; none for `k8s/platform/`.
+    pub prune_label: Option<(String, String)>,
 }
 
 /// The context of `shared/apply.sh.j2`.

@@ -151,6 +151,58 @@ pub fn folder(prefix: &str, out_prefix: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Kinds the app step may prune, as `kubectl apply --prune-allowlist` takes them
+/// (`group/version/kind`, `core` for the core group): the kinds every cluster serves that fredgen
+/// puts in `k8s/`, and the kinds of add-ons the top-level manifests use now. Never a kind that
+/// holds data or is cluster-wide: a database, a queue, a namespace or an issuer removed from the
+/// spec is deleted by hand, not by a render.
+fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
+    const ALWAYS: [&str; 8] = [
+        "core/v1/ConfigMap",
+        "core/v1/Service",
+        "core/v1/ServiceAccount",
+        "apps/v1/Deployment",
+        "autoscaling/v2/HorizontalPodAutoscaler",
+        "policy/v1/PodDisruptionBudget",
+        "networking.k8s.io/v1/NetworkPolicy",
+        "networking.k8s.io/v1/Ingress",
+    ];
+    const NEVER: [&str; 7] = [
+        "Namespace",
+        "Secret",
+        "Cluster",
+        "RabbitmqCluster",
+        "ObjectStore",
+        "ClusterIssuer",
+        "Job",
+    ];
+    let mut kinds: std::collections::BTreeSet<String> =
+        ALWAYS.iter().map(|k| k.to_string()).collect();
+    for (path, text) in files {
+        let top = path
+            .strip_prefix("k8s/")
+            .is_some_and(|f| !f.contains('/') && f.ends_with(".yaml") && f != "kustomization.yaml");
+        if !top {
+            continue;
+        }
+        for doc in parse_back::yaml_documents(text).unwrap_or_default() {
+            let (Some(api), Some(kind)) = (doc["apiVersion"].as_str(), doc["kind"].as_str()) else {
+                continue;
+            };
+            if NEVER.contains(&kind) {
+                continue;
+            }
+            let gv = if api.contains('/') {
+                api.to_string()
+            } else {
+                format!("core/{api}")
+            };
+            kinds.insert(format!("{gv}/{kind}"));
+        }
+    }
+    kinds.into_iter().collect()
+}
+
 /// The shared Helm values, `shared/values/<root>/<file>.j2` → `terraform/<root>/values/<file>`.
 fn shared_values() -> Vec<(String, String)> {
     folder("shared/values", "")
@@ -308,9 +360,16 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         .filter(|d| d["kind"] == "ExternalSecret")
         .filter_map(|d| d["metadata"]["namespace"].as_str().map(str::to_string))
         .collect();
+    // The app step applies `k8s/` and prunes what an earlier render applied there and this one
+    // no longer renders (a dropped worker, a narrowed NetworkPolicy), by a label the kustomization
+    // puts on every object, limited to kinds that hold no data.
+    let prune_label = ("fredgen.io/app".to_string(), ctx.stack.prefix.clone());
+    let prune_kinds = prune_kinds(&files);
     let plan_ctx = minijinja::context! {
         k8s_base => k8s_base,
         platform_secret_namespaces => platform_secret_namespaces,
+        prune_label => format!("{}={}", prune_label.0, prune_label.1),
+        prune_kinds => prune_kinds,
         ..value.clone()
     };
     let plan_text = render_template(&plan_id, &plan_ctx)?;
@@ -331,7 +390,13 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         }
         let path = format!("{dir}kustomization.yaml");
         let kustomization = header(&path, ctx)
-            + &render_template(KUSTOMIZATION, &KustomizationContext { resources })?;
+            + &render_template(
+                KUSTOMIZATION,
+                &KustomizationContext {
+                    resources,
+                    prune_label: (dir == "k8s/").then(|| prune_label.clone()),
+                },
+            )?;
         parse_back::check(&path, KUSTOMIZATION, &kustomization)?;
         files.insert(path, kustomization);
     }

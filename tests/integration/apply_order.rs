@@ -252,6 +252,7 @@ fn apply_sh_applies_the_roots_and_kustomizations_in_plan_order() {
                     rest.split(' ').next().map(str::to_string)
                 } else {
                     l.strip_prefix("kubectl apply -k ")
+                        .and_then(|k| k.split(' ').next())
                         .map(|k| k.trim_end_matches('/').to_string())
                 }
             })
@@ -261,6 +262,29 @@ fn apply_sh_applies_the_roots_and_kustomizations_in_plan_order() {
             log.iter()
                 .any(|l| l.starts_with("kubectl replace --force -f k8s/migrate/")),
             "{target}: the migration Job is never run"
+        );
+        // The app step prunes what an earlier render applied, by the kustomization's label, and
+        // never a kind that holds data.
+        let app = log
+            .iter()
+            .find(|l| l.starts_with("kubectl apply -k k8s/ "))
+            .expect("the app step");
+        assert!(app.contains("--prune -l fredgen.io/app=fred-prod"), "{app}");
+        assert!(
+            app.contains("--prune-allowlist=networking.k8s.io/v1/NetworkPolicy"),
+            "{app}"
+        );
+        for kept in ["Namespace", "Secret", "Cluster", "RabbitmqCluster", "Job"] {
+            assert!(
+                !app.split(' ')
+                    .filter_map(|a| a.strip_prefix("--prune-allowlist="))
+                    .any(|k| k.rsplit('/').next() == Some(kept)),
+                "{target}: prunes {kept}: {app}"
+            );
+        }
+        assert!(
+            out.files["k8s/kustomization.yaml"].contains("fredgen.io/app: fred-prod"),
+            "{target}: the label the app step prunes by"
         );
         // AUTO_APPROVE=1: no apply waits for a prompt.
         let applies: Vec<&String> = log
