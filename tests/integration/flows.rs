@@ -1,5 +1,6 @@
-//! Tests — network flows: for every case, the rendered NetworkPolicies admit every flow the stack
-//! declares and refuse connections nobody declared; removing a rule or widening a policy is caught.
+//! Tests — network flows: for every case and generated call graphs, the rendered NetworkPolicies
+//! admit every flow the stack declares and refuse connections nobody declared; removing a rule or
+//! widening a policy is caught.
 
 use std::collections::BTreeMap;
 
@@ -636,4 +637,132 @@ fn a_process_that_opts_out_of_the_database_is_refused_when_its_rule_is_widened()
             .any(|p| p.contains("(shop-mailer): the database open")),
         "{found:#?}"
     );
+}
+
+/// A generated call graph: services (their ports, whether each uses the database) and, for the
+/// frontend, each worker and each service, which services it calls and whether it names the
+/// variable.
+#[derive(Debug, Clone)]
+struct Graph {
+    ports: Vec<u16>,
+    database: Vec<bool>,
+    workers: usize,
+    /// Per caller (frontend, workers, services in order): (callee index, named variable).
+    calls: Vec<Vec<(usize, bool)>>,
+}
+
+fn graph() -> impl proptest::strategy::Strategy<Value = Graph> {
+    use proptest::prelude::*;
+    (1usize..=4, 0usize..=3).prop_flat_map(|(services, workers)| {
+        let callers = 1 + workers + services;
+        (
+            proptest::collection::vec(1024u16..=65535, services),
+            proptest::collection::vec(any::<bool>(), services),
+            proptest::collection::vec(
+                proptest::sample::subsequence((0..services).collect::<Vec<_>>(), 0..=services)
+                    .prop_flat_map(|callees| {
+                        let n = callees.len();
+                        (Just(callees), proptest::collection::vec(any::<bool>(), n))
+                    }),
+                callers,
+            ),
+        )
+            .prop_map(move |(ports, database, calls)| Graph {
+                ports,
+                database,
+                workers,
+                calls: calls
+                    .into_iter()
+                    .enumerate()
+                    .map(|(caller, (callees, named))| {
+                        callees
+                            .into_iter()
+                            .zip(named)
+                            // A service does not call itself.
+                            .filter(|(c, _)| caller < 1 + workers || *c != caller - 1 - workers)
+                            .collect()
+                    })
+                    .collect(),
+            })
+    })
+}
+
+impl Graph {
+    fn spec(&self) -> String {
+        let calls = |i: usize| -> String {
+            let items: Vec<String> = self.calls[i]
+                .iter()
+                .map(|(c, named)| {
+                    if *named {
+                        format!("{{ service: s{c}, env: CALL_{i}_{c} }}")
+                    } else {
+                        format!("s{c}")
+                    }
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        };
+        let mut text = format!(
+            "name: graph\ndomain: graph.example.com\nfrontend:\n  image: ghcr.io/acme/g:1.0.0\n  port: 8000\n  calls: {}\n",
+            calls(0)
+        );
+        if self.workers > 0 {
+            text.push_str("workers:\n");
+        }
+        for w in 0..self.workers {
+            text.push_str(&format!(
+                "  - name: w{w}\n    image: ghcr.io/acme/g:1.0.0\n    postgres: false\n    calls: {}\n",
+                calls(1 + w)
+            ));
+        }
+        text.push_str("services:\n");
+        for (s, port) in self.ports.iter().enumerate() {
+            text.push_str(&format!(
+                "  - name: s{s}\n    image: ghcr.io/acme/g:1.0.0\n    port: {port}\n    metrics: {{ port: 9100 }}\n    postgres: {}\n    calls: {}\n",
+                self.database[s],
+                calls(1 + self.workers + s)
+            ));
+        }
+        text.push_str(
+            "postgres: { placement: in-cluster }\ntargets:\n  eks: { region: eu-west-1 }\n  gke: { project: acme-g, region: europe-west1 }\n  hetzner: { location: fsn1 }\n",
+        );
+        text
+    }
+}
+
+#[test]
+fn generated_call_graphs_open_exactly_their_calls() {
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        rng_seed: RngSeed::Fixed(14),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&graph(), |g| {
+        let text = g.spec();
+        let loaded = fredgen::parse("g.yaml", text.clone()).expect("parses");
+        for target in ["eks", "gke", "hetzner"] {
+            let t = fredgen::target::find(target).expect("target");
+            let stack = loaded
+                .stack(t, None)
+                .unwrap_or_else(|e| panic!("{text}\n{}", e.report()));
+            let out = loaded.render(t, None).expect("renders");
+            let case = Case {
+                example: "generated".into(),
+                target,
+                env: None,
+            };
+            let mut failures = blocked(&out);
+            failures.extend(undeclared_open(&out));
+            failures.extend(call_mismatches(&case, &out, &stack));
+            failures.extend(access_mismatches(&case, &out, &stack));
+            failures.extend(fredgen::render::consistency::check(&out));
+            proptest::prop_assert!(failures.is_empty(), "{text}\n{}", failures.join("\n"));
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }
