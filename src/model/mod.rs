@@ -5,6 +5,7 @@
 //! `Serialize` because they are the `stack` part of every template context.
 
 pub mod addresses;
+pub mod calls;
 pub mod quantity;
 pub mod secret_shapes;
 pub mod validate;
@@ -28,6 +29,8 @@ pub struct Stack {
     pub frontend: Frontend,
     /// Background workers.
     pub workers: Vec<Worker>,
+    /// Internal HTTP services.
+    pub services: Vec<Service>,
     /// RabbitMQ, when declared.
     pub queue: Option<Queue>,
     /// PostgreSQL, when declared.
@@ -166,6 +169,62 @@ pub struct Frontend {
     pub egress_internet: bool,
     /// The `host:port` destinations the frontend may reach (its migration Job: none).
     pub egress: Vec<Destination>,
+    /// The internal services it calls, by service name.
+    pub calls: Vec<Call>,
+}
+
+/// One call a process makes to an internal service.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Call {
+    /// The service's name in the spec.
+    pub service: String,
+    /// Its Kubernetes name (Deployment, Service, pod label): `<stack>-<service>`.
+    pub name: String,
+    /// The variable the caller reads the URL from.
+    pub env: String,
+    /// `http://<name>.<namespace>.svc.cluster.local:<port>`.
+    pub url: String,
+    /// The service's container port: the port the NetworkPolicies open.
+    pub port: u16,
+}
+
+/// One internal HTTP service: a Deployment behind a ClusterIP Service that only its callers reach.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    /// Kubernetes name: `<stack>-<short_name>`.
+    pub name: String,
+    /// The name in the spec.
+    pub short_name: String,
+    /// Image reference.
+    pub image: String,
+    /// Container port; the Service listens on the same port.
+    pub port: u16,
+    /// Command; empty means the image's entrypoint.
+    pub command: Vec<String>,
+    /// Health check path for the probes.
+    pub health_path: String,
+    /// Metrics endpoint, when the service has one.
+    pub metrics: Option<Metrics>,
+    /// Replica bounds for the HPA.
+    pub replicas: Replicas,
+    /// Requests.
+    pub resources: Resources,
+    /// Literal environment.
+    pub env: Vec<EnvVar>,
+    /// Secret names.
+    pub secrets: Vec<String>,
+    /// ServiceAccount name.
+    pub service_account: String,
+    /// The variable the service reads the database URL from; `None`: it does not use it.
+    pub database_env: Option<String>,
+    /// The variable the service reads the queue URL from; `None`: it does not use it.
+    pub queue_env: Option<String>,
+    /// Whether the service may reach public addresses on HTTPS.
+    pub egress_internet: bool,
+    /// The `host:port` destinations the service may reach.
+    pub egress: Vec<Destination>,
+    /// The internal services it calls, by service name.
+    pub calls: Vec<Call>,
 }
 
 /// One `host:port` entry of `egress`.
@@ -215,6 +274,8 @@ pub struct Worker {
     pub secrets: Vec<String>,
     /// ServiceAccount name.
     pub service_account: String,
+    /// The internal services it calls, by service name.
+    pub calls: Vec<Call>,
 }
 
 /// RabbitMQ.

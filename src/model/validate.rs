@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::addresses::{NON_PUBLIC_RANGES, ipv4_range};
 use super::*;
 use crate::error::{Diagnostic, Pos};
+use crate::model::calls::{Callees, refuse_env_urls};
 use crate::model::quantity;
 use crate::spec::{
     RawEgress, RawMetrics, RawReplicas, RawResources, RawStack, RawTarget, RawUse, RawUseEnv, Sp,
@@ -173,50 +174,69 @@ fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawSta
     }
 }
 
-/// An overlay changes only the workers the base declares, each named by its `name`: a name the
-/// base does not have is a typo far more often than a new worker, and would add an incomplete one.
+/// An overlay changes only the workers (and services) the base declares, each named by its
+/// `name`: a name the base does not have is a typo far more often than a new one, and would add an
+/// incomplete one.
 fn overlay_workers(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawStack) {
-    let known: Vec<&str> = base
-        .workers
-        .iter()
-        .flatten()
-        .filter_map(|w| w.name.as_ref().map(|n| n.value.as_str()))
-        .collect();
-    for (i, w) in overlay.workers.iter().flatten().enumerate() {
-        let path = format!("environments.{env}.workers[{i}]");
-        let Some(name) = &w.name else {
-            v.error(
-                None,
-                &path,
-                format!("a worker in environment `{env}` has no `name`"),
+    let names = |items: Vec<&Option<Sp<String>>>| -> Vec<Option<Sp<String>>> {
+        items.into_iter().cloned().collect()
+    };
+    let lists = [
+        (
+            "worker",
+            "workers",
+            names(base.workers.iter().flatten().map(|w| &w.name).collect()),
+            names(overlay.workers.iter().flatten().map(|w| &w.name).collect()),
+        ),
+        (
+            "service",
+            "services",
+            names(base.services.iter().flatten().map(|s| &s.name).collect()),
+            names(overlay.services.iter().flatten().map(|s| &s.name).collect()),
+        ),
+    ];
+    for (kind, key, base_names, over_names) in &lists {
+        let known: Vec<&str> = base_names
+            .iter()
+            .flatten()
+            .map(|n| n.value.as_str())
+            .collect();
+        for (i, name) in over_names.iter().enumerate() {
+            let path = format!("environments.{env}.{key}[{i}]");
+            let Some(name) = name else {
+                v.error(
+                    None,
+                    &path,
+                    format!("a {kind} in environment `{env}` has no `name`"),
+                )
+                .hint = Some(format!(
+                    "an overlay names the base {kind} it changes: `- {{ name: <{kind}>, ... }}`"
+                ));
+                continue;
+            };
+            if known.contains(&name.value.as_str()) {
+                continue;
+            }
+            let close = crate::spec::suggest(&name.value, &known);
+            let hint = if close.starts_with("did you mean") {
+                close
+            } else if known.is_empty() {
+                format!("the base spec declares no {key}.")
+            } else {
+                format!("the base spec declares {}.", known.join(", "))
+            };
+            v.error_at(
+                name,
+                &format!("{path}.name"),
+                format!(
+                    "environment `{env}` changes {kind} `{}`, which the base spec does not declare",
+                    name.value
+                ),
             )
-            .hint = Some(
-                "an overlay names the base worker it changes: `- { name: <worker>, ... }`".into(),
-            );
-            continue;
-        };
-        if known.contains(&name.value.as_str()) {
-            continue;
+            .hint = Some(format!(
+                "{hint} An overlay changes only the {key} of the base spec; a new {kind} is declared there"
+            ));
         }
-        let close = crate::spec::suggest(&name.value, &known);
-        let hint = if close.starts_with("did you mean") {
-            close
-        } else if known.is_empty() {
-            "the base spec declares no workers.".to_string()
-        } else {
-            format!("the base spec declares {}.", known.join(", "))
-        };
-        v.error_at(
-            name,
-            &format!("{path}.name"),
-            format!(
-                "environment `{env}` changes worker `{}`, which the base spec does not declare",
-                name.value
-            ),
-        )
-        .hint = Some(format!(
-            "{hint} An overlay changes only the workers of the base spec; a new worker is declared there"
-        ));
     }
 }
 
@@ -307,13 +327,16 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         target: target.id(),
         capacity: target.largest_node(&env_name),
     };
-    let frontend = frontend(v, raw, &name, &node);
-    let workers = workers(v, raw, &name, &queue_names, &node);
+    let callees = Callees::of(raw, &name);
+    let frontend = frontend(v, raw, &name, &node, &callees);
+    let workers = workers(v, raw, &name, &queue_names, &node, &callees);
+    let services = services(v, raw, &name, &node, &callees);
+    refuse_env_urls(v, raw, &name, &callees);
     if raw.frontend.is_some() {
-        unused_services(v, raw, &frontend, &workers);
+        unused_services(v, raw, &frontend, &workers, &services);
     }
     if let Some(prod @ ("prod" | "production")) = env {
-        prod_replicas(v, raw, prod, &frontend, &workers);
+        prod_replicas(v, raw, prod, &frontend, &workers, &services);
     }
     let postgres = postgres(v, raw, &name, target);
     let monitoring = monitoring(v, raw);
@@ -323,6 +346,9 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let mut app_secrets: BTreeSet<String> = frontend.secrets.iter().cloned().collect();
     for w in &workers {
         app_secrets.extend(w.secrets.iter().cloned());
+    }
+    for s in &services {
+        app_secrets.extend(s.secrets.iter().cloned());
     }
     let mut secrets = app_secrets.clone();
     if let Some(a) = &monitoring.alerts {
@@ -339,6 +365,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         domain,
         frontend,
         workers,
+        services,
         queue,
         postgres,
         monitoring,
@@ -350,10 +377,19 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
 
 /// Refuses a database or a queue that no process uses: no process could reach it (no flow, no
 /// credentials), so it would only cost.
-fn unused_services(v: &mut Validator, raw: &RawStack, frontend: &Frontend, workers: &[Worker]) {
-    let db_used =
-        frontend.database_env.is_some() || workers.iter().any(|w| w.database_env.is_some());
-    let queue_used = frontend.queue_env.is_some() || workers.iter().any(|w| w.queue_env.is_some());
+fn unused_services(
+    v: &mut Validator,
+    raw: &RawStack,
+    frontend: &Frontend,
+    workers: &[Worker],
+    services: &[Service],
+) {
+    let db_used = frontend.database_env.is_some()
+        || workers.iter().any(|w| w.database_env.is_some())
+        || services.iter().any(|s| s.database_env.is_some());
+    let queue_used = frontend.queue_env.is_some()
+        || workers.iter().any(|w| w.queue_env.is_some())
+        || services.iter().any(|s| s.queue_env.is_some());
     for (declared, used, key, what) in [
         (raw.postgres.is_some(), db_used, "postgres", "the database"),
         (raw.queue.is_some(), queue_used, "queue", "the queue"),
@@ -391,6 +427,13 @@ fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monit
                 .flatten()
                 .enumerate()
                 .map(|(i, w)| (format!("workers[{i}].secrets"), &w.secrets)),
+        )
+        .chain(
+            raw.services
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, s)| (format!("services[{i}].secrets"), &s.secrets)),
         );
     for (path, secrets) in lists {
         for (i, s) in secrets.iter().flatten().enumerate() {
@@ -473,7 +516,13 @@ fn is_dns_label_loose(l: &str) -> bool {
         && !l.ends_with('-')
 }
 
-fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Frontend {
+fn frontend(
+    v: &mut Validator,
+    raw: &RawStack,
+    stack: &str,
+    node: &Node,
+    callees: &Callees,
+) -> Frontend {
     let Some(f) = &raw.frontend else {
         v.missing(
             "frontend",
@@ -501,10 +550,12 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Fron
             queue_env: None,
             egress_internet: false,
             egress: vec![],
+            calls: vec![],
         };
     };
     let (database_env, queue_env) = services_of(v, raw, &f.postgres, &f.queue, "frontend");
-    let injected = injected_env(database_env.as_deref(), queue_env.as_deref());
+    let mut injected = injected_env(database_env.as_deref(), queue_env.as_deref());
+    let calls = callees.resolve(v, &f.calls, "frontend.calls", None, &mut injected);
     let (egress_internet, egress) = egress(v, &f.egress, "frontend.egress");
     let image = image(v, &f.image, "frontend.image");
     let port = match &f.port {
@@ -556,6 +607,7 @@ fn frontend(v: &mut Validator, raw: &RawStack, stack: &str, node: &Node) -> Fron
         queue_env,
         egress_internet,
         egress,
+        calls,
     }
 }
 
@@ -565,6 +617,7 @@ fn workers(
     stack: &str,
     queues: &[String],
     node: &Node,
+    callees: &Callees,
 ) -> Vec<Worker> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
@@ -575,42 +628,16 @@ fn workers(
             &format!("{path}.name"),
             "each worker needs a `name`",
         );
-        if let Some(n) = &w.name {
-            if !is_dns_label(&n.value, 20) || n.value == "web" {
-                v.error_at(
-                    n,
-                    &format!("{path}.name"),
-                    format!(
-                        "`{}` is not a DNS-1123 label of at most 20 characters other than `web`",
-                        n.value
-                    ),
-                );
-            } else if let Some(why) = reserved_process_name(&n.value) {
-                v.error_at(
-                    n,
-                    &format!("{path}.name"),
-                    format!(
-                        "`{}` is a name fredgen gives its own objects ({why})",
-                        n.value
-                    ),
-                )
-                .hint = Some(
-                    "a worker's objects are named `<stack>-<worker>`; choose another name".into(),
-                );
-            } else if is_yaml_word(&n.value) {
-                v.refuse_yaml_word(
-                    Pos::from_location(&n.referenced),
-                    &format!("{path}.name"),
-                    &n.value,
-                );
-            } else if let Some(first) = seen.insert(n.value.clone(), i) {
-                v.error_at(
-                    n,
-                    &format!("{path}.name"),
-                    format!("duplicate worker name `{}`", n.value),
-                )
-                .hint = Some(format!("`workers[{first}]` already uses it"));
-            }
+        if let Some(n) = &w.name
+            && process_name(v, n, &path)
+            && let Some(first) = seen.insert(n.value.clone(), i)
+        {
+            v.error_at(
+                n,
+                &format!("{path}.name"),
+                format!("duplicate worker name `{}`", n.value),
+            )
+            .hint = Some(format!("`workers[{first}]` already uses it"));
         }
         let consumes = w.consumes.as_ref().map(|c| {
             if !queues.contains(&c.value) {
@@ -649,7 +676,8 @@ fn workers(
                     .into(),
             );
         }
-        let injected = injected_env(database_env.as_deref(), queue_env.as_deref());
+        let mut injected = injected_env(database_env.as_deref(), queue_env.as_deref());
+        let calls = callees.resolve(v, &w.calls, &format!("{path}.calls"), None, &mut injected);
         if let Some(h) = &w.health
             && h.command.as_ref().is_none_or(|c| c.is_empty())
         {
@@ -685,6 +713,7 @@ fn workers(
             database_env,
             queue_env,
             egress,
+            calls,
             service_account: format!("{stack}-{short}"),
             short_name: short,
             consumes,
@@ -694,6 +723,144 @@ fn workers(
                 .as_ref()
                 .map(|h| strings(&h.command))
                 .unwrap_or_default(),
+        });
+    }
+    out
+}
+
+/// Checks the name of a worker or a service (at `<path>.name`): a DNS-1123 label of at most 20
+/// characters other than `web` (the frontend's), and no YAML word. True when it passes.
+fn process_name(v: &mut Validator, n: &Sp<String>, path: &str) -> bool {
+    let path = format!("{path}.name");
+    if !is_dns_label(&n.value, 20) || n.value == "web" {
+        v.error_at(
+            n,
+            &path,
+            format!(
+                "`{}` is not a DNS-1123 label of at most 20 characters other than `web`",
+                n.value
+            ),
+        );
+        false
+    } else if let Some(why) = reserved_process_name(&n.value) {
+        v.error_at(
+            n,
+            &path,
+            format!(
+                "`{}` is a name fredgen gives its own objects ({why})",
+                n.value
+            ),
+        )
+        .hint = Some(
+            "a worker's or service's objects are named `<stack>-<name>`; choose another name"
+                .into(),
+        );
+        false
+    } else if is_yaml_word(&n.value) {
+        v.refuse_yaml_word(Pos::from_location(&n.referenced), &path, &n.value);
+        false
+    } else {
+        true
+    }
+}
+
+/// `services:`: internal HTTP services, each with the frontend's keys (but `migrate`, which stays
+/// the frontend's) and `calls`.
+fn services(
+    v: &mut Validator,
+    raw: &RawStack,
+    stack: &str,
+    node: &Node,
+    callees: &Callees,
+) -> Vec<Service> {
+    let workers: BTreeMap<&str, usize> = raw
+        .workers
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, w)| w.name.as_ref().map(|n| (n.value.as_str(), i)))
+        .collect();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, s) in raw.services.iter().flatten().enumerate() {
+        let path = format!("services[{i}]");
+        let short = v.required(
+            &s.name,
+            &format!("{path}.name"),
+            "each service needs a `name`",
+        );
+        if let Some(n) = &s.name
+            && process_name(v, n, &path)
+        {
+            if let Some(w) = workers.get(n.value.as_str()) {
+                v.error_at(
+                    n,
+                    &format!("{path}.name"),
+                    format!("`{}` is already the name of a worker", n.value),
+                )
+                .hint = Some(format!(
+                    "`workers[{w}]` uses it, and both would be the Deployment `{stack}-{}`",
+                    n.value
+                ));
+            } else if let Some(first) = seen.insert(n.value.clone(), i) {
+                v.error_at(
+                    n,
+                    &format!("{path}.name"),
+                    format!("duplicate service name `{}`", n.value),
+                )
+                .hint = Some(format!("`services[{first}]` already uses it"));
+            }
+        }
+        let (egress_internet, egress) = egress(v, &s.egress, &format!("{path}.egress"));
+        let (database_env, queue_env) = services_of(v, raw, &s.postgres, &s.queue, &path);
+        let mut injected = injected_env(database_env.as_deref(), queue_env.as_deref());
+        let calls = callees.resolve(
+            v,
+            &s.calls,
+            &format!("{path}.calls"),
+            s.name.as_ref().map(|n| n.value.as_str()),
+            &mut injected,
+        );
+        let image = image(v, &s.image, &format!("{path}.image"));
+        let port = match &s.port {
+            Some(p) => port(v, p, &format!("{path}.port")),
+            None => {
+                v.missing(
+                    &format!("{path}.port"),
+                    "the container port the service listens on, e.g. `port: 8080`",
+                );
+                8080
+            }
+        };
+        let health_path = match s.health.as_ref().and_then(|h| h.path.as_ref()) {
+            Some(p) => http_path(v, p, &format!("{path}.health.path")),
+            None => "/".to_string(),
+        };
+        super::secret_shapes::check_command(v, &s.command, &format!("{path}.command"));
+        out.push(Service {
+            name: format!("{stack}-{short}"),
+            image,
+            port,
+            command: strings(&s.command),
+            health_path,
+            metrics: metrics(v, &s.metrics, &format!("{path}.metrics"), port),
+            replicas: replicas(
+                v,
+                &s.replicas,
+                &format!("{path}.replicas"),
+                Replicas { min: 2, max: 10 },
+                1,
+            ),
+            resources: resources(v, &s.resources, &format!("{path}.resources"), node),
+            env: env_vars(v, &s.env, &s.secrets, &format!("{path}.env"), &injected),
+            secrets: secret_names(v, &s.secrets, &format!("{path}.secrets"), &injected),
+            service_account: format!("{stack}-{short}"),
+            short_name: short,
+            database_env,
+            queue_env,
+            egress_internet,
+            egress,
+            calls,
         });
     }
     out
@@ -1226,6 +1393,7 @@ fn prod_replicas(
     env: &str,
     frontend: &Frontend,
     workers: &[Worker],
+    services: &[Service],
 ) {
     let min_at = |r: Option<&RawReplicas>| {
         r.and_then(|r| r.min.as_ref())
@@ -1258,6 +1426,27 @@ fn prod_replicas(
                 format!("the production environment `{env}` runs a worker with 0 or at least 2 replicas, found 1"),
             )
             .hint = Some("2 or more keep it available through node drains; 0 lets KEDA scale it from zero on its queue".into());
+        }
+    }
+    for (i, s) in services.iter().enumerate() {
+        if s.replicas.min < 2 {
+            let at = min_at(
+                raw.services
+                    .as_ref()
+                    .and_then(|ss| ss.get(i))
+                    .and_then(|s| s.replicas.as_ref()),
+            );
+            v.error(
+                at,
+                &format!("services[{i}].replicas.min"),
+                format!(
+                    "the production environment `{env}` runs at least 2 replicas of a service, found {}",
+                    s.replicas.min
+                ),
+            )
+            .hint = Some(
+                "set `replicas.min: 2` or more; keep smaller values in other environments".into(),
+            );
         }
     }
 }
@@ -1613,14 +1802,14 @@ fn refuse_injected(
 
 /// True for an environment variable name Kubernetes and shells take: letters, digits and `_`,
 /// not starting with a digit.
-fn is_env_name(key: &str) -> bool {
+pub(crate) fn is_env_name(key: &str) -> bool {
     !key.is_empty()
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !key.as_bytes()[0].is_ascii_digit()
 }
 
-/// One of the stack's services a process may use: `postgres` or `queue`.
-struct Service<'s> {
+/// One of the stack's shared services a process may use: `postgres` or `queue`.
+struct Shared<'s> {
     /// The key, in the stack and in the process.
     key: &'s str,
     /// Whether the stack declares it.
@@ -1634,7 +1823,7 @@ struct Service<'s> {
 fn uses(
     v: &mut Validator,
     raw: &Option<Sp<RawUse>>,
-    service: &Service,
+    service: &Shared,
     path: &str,
 ) -> Option<String> {
     let key = service.key;
@@ -1695,7 +1884,7 @@ fn services_of(
     let db = uses(
         v,
         postgres,
-        &Service {
+        &Shared {
             key: "postgres",
             declared: raw.postgres.is_some(),
             default_env: DEFAULT_DATABASE_ENV,
@@ -1705,7 +1894,7 @@ fn services_of(
     let q = uses(
         v,
         queue,
-        &Service {
+        &Shared {
             key: "queue",
             declared: raw.queue.is_some(),
             default_env: DEFAULT_QUEUE_ENV,
@@ -2002,6 +2191,8 @@ pub fn reserved_process_name(name: &str) -> Option<&'static str> {
         ("-egress", "a process's egress NetworkPolicy"),
         ("-ingress", "a process's ingress NetworkPolicy"),
         ("-keda", "a queue's KEDA trigger"),
+        ("-calls", "a process's NetworkPolicy for its calls"),
+        ("-callers", "a service's NetworkPolicy for its callers"),
     ];
     OWN.iter()
         .find(|(n, _)| *n == name)

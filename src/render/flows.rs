@@ -5,7 +5,7 @@
 //! pods (its `podSelector`), the direction, the peers on the other side and the ports. Flows of one
 //! policy are rendered as that policy's rules, in declaration order; everything else stays denied by
 //! `default-deny`. The flows come from the stack (load balancer → frontend, app → PostgreSQL and
-//! RabbitMQ, a workload → another it calls through an env URL, Prometheus → metrics ports,
+//! RabbitMQ, a process → each internal service it declares in `calls`, Prometheus → metrics ports,
 //! operators → their pods, internet egress of the workers that ask for it) and from the target's
 //! [`Platform`] (load balancer peers, the managed database, workload identity endpoints, the
 //! cert-manager HTTP-01 solver behind the ingress).
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::consistency::{label_selector, string_map};
 use super::context::{Platform, egress_to, public_egress};
-use crate::model::{EnvVar, Frontend, Placement, Stack, Worker};
+use crate::model::{Call, Frontend, Placement, Service as App, Stack, Worker};
 
 /// Which way a flow crosses its policy's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,8 +106,13 @@ fn ports_of(rule: &Value) -> Vec<Value> {
     rule["ports"].as_array().cloned().unwrap_or_default()
 }
 
-/// The app's own pods: frontend, workers and the migration Job.
+/// The app's own pods: frontend, workers, the migration Job and (when the stack has them) the
+/// internal services.
 fn app_pods(stack: &Stack) -> Value {
+    let mut components = vec!["web", "worker", "migrate"];
+    if !stack.services.is_empty() {
+        components.push("service");
+    }
     json!({
         "matchLabels": {
             "app.kubernetes.io/part-of": stack.name,
@@ -116,7 +121,7 @@ fn app_pods(stack: &Stack) -> Value {
         "matchExpressions": [{
             "key": "app.kubernetes.io/component",
             "operator": "In",
-            "values": ["web", "worker", "migrate"],
+            "values": components,
         }],
     })
 }
@@ -143,6 +148,12 @@ impl Service {
             Service::Queue => w.queue_env.is_some(),
         }
     }
+    fn service(self, s: &App) -> bool {
+        match self {
+            Service::Database => s.database_env.is_some(),
+            Service::Queue => s.queue_env.is_some(),
+        }
+    }
 }
 
 /// The app's pods that use `service`: [`app_pods`] when every process does, else the components
@@ -154,7 +165,9 @@ fn users(stack: &Stack, service: Service) -> Option<Value> {
     let web = service.frontend(&stack.frontend);
     let (using, not): (Vec<&Worker>, Vec<&Worker>) =
         stack.workers.iter().partition(|w| service.worker(w));
-    if web && not.is_empty() {
+    let (using_s, not_s): (Vec<&App>, Vec<&App>) =
+        stack.services.iter().partition(|s| service.service(s));
+    if web && not.is_empty() && not_s.is_empty() {
         return Some(app_pods(stack));
     }
     let mut components = Vec::new();
@@ -163,6 +176,9 @@ fn users(stack: &Stack, service: Service) -> Option<Value> {
     }
     if !using.is_empty() {
         components.push("worker");
+    }
+    if !using_s.is_empty() {
+        components.push("service");
     }
     if components.is_empty() {
         return None;
@@ -173,11 +189,19 @@ fn users(stack: &Stack, service: Service) -> Option<Value> {
         "operator": "In",
         "values": components,
     })];
-    if !using.is_empty() && !not.is_empty() {
+    // The processes of a selected component that do not use it, by name.
+    let mut except: Vec<&str> = Vec::new();
+    if !using.is_empty() {
+        except.extend(not.iter().map(|w| w.name.as_str()));
+    }
+    if !using_s.is_empty() {
+        except.extend(not_s.iter().map(|s| s.name.as_str()));
+    }
+    if !except.is_empty() {
         expressions.push(json!({
             "key": "app.kubernetes.io/name",
             "operator": "NotIn",
-            "values": not.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
+            "values": except,
         }));
     }
     selector["matchExpressions"] = json!(expressions);
@@ -194,64 +218,23 @@ fn egress_policy(stack: &Stack, users: &Value, service: &str) -> String {
     }
 }
 
-/// A call one workload makes to another through an env URL (`http://<service>[.<ns>…]:<port>/…`):
-/// (caller, callee workload, the callee pod's port).
-fn calls(stack: &Stack) -> Vec<(String, String, u16)> {
-    // Services the stack generates: name → (pod name, service port → pod port).
+/// Every call a process declares (`calls`): (caller's Kubernetes name, the call).
+fn calls(stack: &Stack) -> impl Iterator<Item = (&str, &Call)> {
     let f = &stack.frontend;
-    let mut services: Vec<(&str, Vec<(u16, u16)>)> = vec![(&f.name, vec![(80, f.port)])];
-    if let Some(m) = &f.metrics {
-        services[0].1.push((m.port, m.port));
-    }
-    for w in &stack.workers {
-        if let Some(m) = &w.metrics {
-            services.push((&w.name, vec![(m.port, m.port)]));
-        }
-    }
-    let workloads =
-        std::iter::once((&f.name, &f.env)).chain(stack.workers.iter().map(|w| (&w.name, &w.env)));
-    let mut out = Vec::new();
-    for (caller, env) in workloads {
-        for EnvVar { value, .. } in env {
-            let Some((host, port)) = url_host_port(value) else {
-                continue;
-            };
-            let mut parts = host.split('.');
-            let service = parts.next().unwrap_or_default();
-            // `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc[.cluster.local]` in the app's namespace.
-            let ns_ok = parts
-                .next()
-                .is_none_or(|ns| ns == stack.namespace && parts.next().is_none_or(|s| s == "svc"));
-            let Some((callee, ports)) = services.iter().find(|(s, _)| *s == service) else {
-                continue;
-            };
-            let pod_port = port
-                .map(|p| ports.iter().find(|(sp, _)| *sp == p).map(|(_, pp)| *pp))
-                .unwrap_or(Some(ports[0].1));
-            if let Some(pod_port) = pod_port
-                && ns_ok
-                && callee != caller
-            {
-                out.push((caller.clone(), callee.to_string(), pod_port));
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// The host and explicit port of an `http(s)://` URL, or `None` for anything else.
-fn url_host_port(value: &str) -> Option<(&str, Option<u16>)> {
-    let rest = value
-        .strip_prefix("http://")
-        .or_else(|| value.strip_prefix("https://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit('@').next()?;
-    match authority.rsplit_once(':') {
-        Some((h, p)) => Some((h, Some(p.parse().ok()?))),
-        None => Some((authority, None)),
-    }
+    std::iter::once((f.name.as_str(), f.calls.as_slice()))
+        .chain(
+            stack
+                .workers
+                .iter()
+                .map(|w| (w.name.as_str(), w.calls.as_slice())),
+        )
+        .chain(
+            stack
+                .services
+                .iter()
+                .map(|s| (s.name.as_str(), s.calls.as_slice())),
+        )
+        .flat_map(|(caller, calls)| calls.iter().map(move |c| (caller, c)))
 }
 
 /// Every flow of the stack, in the order its policies are rendered.
@@ -311,6 +294,19 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             "the ingress to cert-manager's ACME HTTP-01 solver, while a certificate is issued",
         );
     }
+    for s in stack.services.iter().filter(|_| metrics) {
+        if let Some(m) = &s.metrics {
+            let port = if m.port != s.port { "metrics" } else { "http" };
+            add(
+                &format!("{}-metrics", s.name),
+                by_name(&s.name),
+                Ingress,
+                vec![namespace("monitoring")],
+                named(port),
+                "Prometheus to the service's metrics",
+            );
+        }
+    }
     for w in stack
         .workers
         .iter()
@@ -369,28 +365,33 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             );
         }
     }
-    for (caller, callee, port) in calls(stack) {
+    for (caller, call) in calls(stack) {
         add(
             &format!("{caller}-calls"),
-            by_name(&caller),
+            by_name(caller),
             Egress,
-            vec![pods(by_name(&callee))],
-            tcp(&[port]),
-            "calls the workloads named in its env URLs",
+            vec![pods(by_name(&call.name))],
+            tcp(&[call.port]),
+            "the internal services it declares in `calls`",
         );
         add(
-            &format!("{callee}-callers"),
-            by_name(&callee),
+            &format!("{}-callers", call.name),
+            by_name(&call.name),
             Ingress,
-            vec![pods(by_name(&caller))],
-            tcp(&[port]),
-            "the workloads that call it through an env URL",
+            vec![pods(by_name(caller))],
+            tcp(&[call.port]),
+            "the processes that declare a call to it (nothing else reaches it)",
         );
     }
     let f_internet = stack.frontend.egress_internet;
-    if f_internet || stack.workers.iter().any(|w| w.egress_internet) {
+    let s_internet = stack.services.iter().any(|s| s.egress_internet);
+    if f_internet || s_internet || stack.workers.iter().any(|w| w.egress_internet) {
         let rule = public_egress(&[443]);
-        let who = if f_internet { "processes" } else { "workers" };
+        let who = if f_internet || s_internet {
+            "processes"
+        } else {
+            "workers"
+        };
         add(
             "internet-egress",
             json!({ "matchLabels": { "fredgen.io/egress": "internet" } }),
@@ -405,7 +406,8 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
     // `egress: [host:port, ...]`: an address or CIDR exactly, a DNS name's port on public
     // addresses only (a NetworkPolicy matches addresses, not names).
     let listed = std::iter::once((&stack.frontend.name, &stack.frontend.egress))
-        .chain(stack.workers.iter().map(|w| (&w.name, &w.egress)));
+        .chain(stack.workers.iter().map(|w| (&w.name, &w.egress)))
+        .chain(stack.services.iter().map(|s| (&s.name, &s.egress)));
     for (name, destinations) in listed {
         for d in destinations {
             let rule = match &d.cidr {
@@ -877,24 +879,4 @@ pub fn connections(flow: &Flow, namespace: &str) -> Vec<Conn> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_give_their_host_and_port() {
-        assert_eq!(
-            url_host_port("http://acme-collector.acme.svc.cluster.local:9100/push"),
-            Some(("acme-collector.acme.svc.cluster.local", Some(9100)))
-        );
-        assert_eq!(
-            url_host_port("https://u:p@api:8443"),
-            Some(("api", Some(8443)))
-        );
-        assert_eq!(url_host_port("http://web"), Some(("web", None)));
-        assert_eq!(url_host_port("postgres://db:5432"), None);
-        assert_eq!(url_host_port("http://x:notaport"), None);
-    }
 }

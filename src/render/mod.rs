@@ -264,7 +264,12 @@ const APPLY_SCRIPT: &str = "shared/apply.sh.j2";
 /// Manifests the app step applies: the workloads and the route to them (a GKE Ingress takes its
 /// health check from the pods' readiness probe, so it comes with them). The migration step
 /// applies every other top-level one.
-const WORKLOAD_FILES: [&str; 3] = ["k8s/route.yaml", "k8s/web.yaml", "k8s/workers.yaml"];
+const WORKLOAD_FILES: [&str; 4] = [
+    "k8s/route.yaml",
+    "k8s/services.yaml",
+    "k8s/web.yaml",
+    "k8s/workers.yaml",
+];
 
 /// Renders a whole target: shared manifests, shared values, the target's own templates, the
 /// kustomization and the README. Parses everything back before returning.

@@ -1,7 +1,7 @@
 //! Stage 1b — environment overlays: merge an overlay [`RawStack`] over the base, field by field.
 //!
 //! Scalars and lists set in the overlay replace the base; mappings merge recursively; `workers`
-//! merge by `name` (an overlay changes only the base's workers: an item with another name is
+//! and `services` merge by `name` (an overlay changes only the base's items: one with another name is
 //! refused by validation and left out here); `env` maps merge by key.
 
 use std::collections::BTreeMap;
@@ -60,13 +60,14 @@ macro_rules! merge_struct {
     };
 }
 
-merge_struct!(RawFrontend { image, port, command, env, secrets, migrate, postgres, queue, egress ; health, metrics, replicas, resources });
+merge_struct!(RawFrontend { image, port, command, env, secrets, migrate, postgres, queue, egress, calls ; health, metrics, replicas, resources });
 merge_struct!(RawHealth { path ; });
 merge_struct!(RawMetrics { path, port ; });
 merge_struct!(RawReplicas { min, max ; });
 merge_struct!(RawResources { cpu, memory ; });
 merge_struct!(RawWorkerHealth { command ; });
-merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress, postgres, queue ; metrics, replicas, resources, health });
+merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress, postgres, queue, calls ; metrics, replicas, resources, health });
+merge_struct!(RawService { name, image, port, command, env, secrets, postgres, queue, egress, calls ; health, metrics, replicas, resources });
 merge_struct!(RawQueue { ; rabbitmq });
 merge_struct!(RawRabbitmq { version, replicas, storage, queues ; });
 merge_struct!(RawPostgres { version, storage, ha, placement ; backup });
@@ -83,7 +84,8 @@ impl RawStack {
             name: self.name,
             domain: self.domain.merge(over.domain),
             frontend: merge_nested(self.frontend, over.frontend),
-            workers: merge_workers(self.workers, over.workers),
+            workers: merge_named(self.workers, over.workers, |w| &w.name),
+            services: merge_named(self.services, over.services, |s| &s.name),
             queue: merge_nested(self.queue, over.queue),
             postgres: merge_nested(self.postgres, over.postgres),
             monitoring: merge_nested(self.monitoring, over.monitoring),
@@ -93,22 +95,20 @@ impl RawStack {
     }
 }
 
-fn worker_name(w: &RawWorker) -> Option<&str> {
-    w.name.as_ref().map(|n| n.value.as_str())
-}
-
-/// Workers merge by name; overlay workers with a name the base does not have are left out
-/// (validation reports them at the overlay's line).
-fn merge_workers(
-    base: Option<Vec<RawWorker>>,
-    over: Option<Vec<RawWorker>>,
-) -> Option<Vec<RawWorker>> {
+/// Workers and services merge by name; overlay items with a name the base does not have are left
+/// out (validation reports them at the overlay's line).
+fn merge_named<T: Merge + Default>(
+    base: Option<Vec<T>>,
+    over: Option<Vec<T>>,
+    name: fn(&T) -> &Option<Sp<String>>,
+) -> Option<Vec<T>> {
     let Some(over) = over else { return base };
+    let name_of = |t: &T| name(t).as_ref().map(|n| n.value.clone());
     let mut merged = base.unwrap_or_default();
     for item in over {
         let existing = merged
             .iter()
-            .position(|w| worker_name(w).is_some() && worker_name(w) == worker_name(&item));
+            .position(|w| name_of(w).is_some() && name_of(w) == name_of(&item));
         if let Some(i) = existing {
             let base_item = std::mem::take(&mut merged[i]);
             merged[i] = base_item.merge(item);

@@ -101,6 +101,8 @@ pub struct RawStack {
     pub frontend: Option<RawFrontend>,
     /// Background worker processes (no public exposure).
     pub workers: Option<Vec<RawWorker>>,
+    /// Internal HTTP services, reachable only from the processes that declare they call them.
+    pub services: Option<Vec<RawService>>,
     /// The message queue.
     pub queue: Option<RawQueue>,
     /// The PostgreSQL database.
@@ -146,6 +148,9 @@ pub struct RawFrontend {
     /// Outbound access: `none` (default), `internet` (HTTPS to public addresses) or a list of
     /// `host:port` destinations.
     pub egress: Option<Sp<RawEgress>>,
+    /// The internal services it calls: a service name, or `{ service: NAME, env: VAR }`; each
+    /// gives it the service's URL in an env variable and opens exactly that flow.
+    pub calls: Option<Vec<Sp<RawCall>>>,
 }
 
 /// `frontend.health:`.
@@ -219,6 +224,87 @@ pub struct RawWorker {
     pub queue: Option<Sp<RawUse>>,
     /// How to tell that the worker is alive when it serves no metrics endpoint.
     pub health: Option<RawWorkerHealth>,
+    /// The internal services it calls: a service name, or `{ service: NAME, env: VAR }`; each
+    /// gives it the service's URL in an env variable and opens exactly that flow.
+    pub calls: Option<Vec<Sp<RawCall>>>,
+}
+
+/// One item of `services:` — an internal HTTP service.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Service name (DNS-1123 label), unique among services and workers.
+    pub name: Option<Sp<String>>,
+    /// Image reference with an exact tag or digest.
+    pub image: Option<Sp<String>>,
+    /// Container port.
+    pub port: Option<Sp<i64>>,
+    /// Command (argv); the image entrypoint when omitted.
+    pub command: Option<Vec<Sp<String>>>,
+    /// Health check used by the probes.
+    pub health: Option<RawHealth>,
+    /// Prometheus metrics endpoint, when the process serves one.
+    pub metrics: Option<RawMetrics>,
+    /// Replica bounds for autoscaling.
+    pub replicas: Option<RawReplicas>,
+    /// CPU and memory requests.
+    pub resources: Option<RawResources>,
+    /// Literal, non-secret environment variables.
+    pub env: Option<BTreeMap<String, Sp<String>>>,
+    /// Secret names; values live in the platform secret store.
+    pub secrets: Option<Vec<Sp<String>>>,
+    /// Whether the service uses the stack's PostgreSQL: `false`, or `{ env: NAME }` for the
+    /// variable its URL is read from; default: used, as `DATABASE_URL`.
+    pub postgres: Option<Sp<RawUse>>,
+    /// Whether the service uses the stack's queue: `false`, or `{ env: NAME }` for the variable
+    /// its URL is read from; default: used, as `AMQP_URL`.
+    pub queue: Option<Sp<RawUse>>,
+    /// Outbound access: `none` (default), `internet` (HTTPS to public addresses) or a list of
+    /// `host:port` destinations.
+    pub egress: Option<Sp<RawEgress>>,
+    /// The internal services it calls: a service name, or `{ service: NAME, env: VAR }`; each
+    /// gives it the service's URL in an env variable and opens exactly that flow.
+    pub calls: Option<Vec<Sp<RawCall>>>,
+}
+
+/// One item of `calls:`: a service name, or `{ service: NAME, env: VAR }`.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawCall {
+    /// The service's name; its URL is read from `<NAME>_URL` (upper case, `-` as `_`).
+    Name(String),
+    /// `{ service: NAME, env: VAR }`: the URL read from `VAR`.
+    With(RawCallWith),
+}
+
+/// `{ service: NAME, env: VAR }` of [`RawCall`].
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCallWith {
+    /// The name of the service called.
+    pub service: Option<Sp<String>>,
+    /// The environment variable the caller reads the service's URL from.
+    pub env: Option<Sp<String>>,
+}
+
+impl<'de> Deserialize<'de> for RawCall {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawCall;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a service name or a mapping `{ service: NAME, env: VAR }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawCall, E> {
+                Ok(RawCall::Name(s.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawCall, A::Error> {
+                RawCallWith::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawCall::With)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `frontend.postgres`, `frontend.queue`, `workers[].postgres`, `workers[].queue`: whether the

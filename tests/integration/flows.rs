@@ -1,5 +1,6 @@
-//! Tests — network flows: for every case, the rendered NetworkPolicies admit every flow the stack
-//! declares and refuse connections nobody declared; removing a rule or widening a policy is caught.
+//! Tests — network flows: for every case and generated call graphs, the rendered NetworkPolicies
+//! admit every flow the stack declares and refuse connections nobody declared; removing a rule or
+//! widening a policy is caught.
 
 use std::collections::BTreeMap;
 
@@ -223,8 +224,8 @@ fn without_policy(out: &Output, name: &str) -> Output {
 }
 
 #[test]
-fn a_call_through_an_env_url_is_a_flow_both_ways() {
-    // acme's API reads METRICS_URL=http://acme-collector.acme.svc.cluster.local:9100.
+fn a_declared_call_is_a_flow_both_ways() {
+    // acme's API declares `calls: [{ service: collector, env: METRICS_URL }]`.
     let out = acme("eks");
     let calls: Vec<_> = out
         .flows
@@ -282,6 +283,10 @@ struct Process {
     queue: bool,
     internet: bool,
     egress: Vec<fredgen::model::Destination>,
+    /// The Kubernetes names of the services it declares it calls.
+    calls: Vec<String>,
+    /// For an internal service: its container port.
+    serves: Option<u16>,
 }
 
 /// The processes of a case: the frontend, its migration Job (the frontend's database and queue,
@@ -317,6 +322,8 @@ fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Pr
                     queue: f.queue_env.is_some(),
                     internet: f.egress_internet,
                     egress: f.egress.clone(),
+                    calls: callees(&f.calls),
+                    serves: None,
                 },
                 "migrate" => Process {
                     what: name,
@@ -325,7 +332,26 @@ fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Pr
                     queue: f.queue_env.is_some(),
                     internet: false,
                     egress: Vec::new(),
+                    calls: Vec::new(),
+                    serves: None,
                 },
+                "service" => {
+                    let s = stack
+                        .services
+                        .iter()
+                        .find(|s| s.name == name)
+                        .unwrap_or_else(|| panic!("{}: no service {name}", case.name()));
+                    Process {
+                        what: name,
+                        pod,
+                        database: s.database_env.is_some(),
+                        queue: s.queue_env.is_some(),
+                        internet: s.egress_internet,
+                        egress: s.egress.clone(),
+                        calls: callees(&s.calls),
+                        serves: Some(s.port),
+                    }
+                }
                 "worker" => {
                     let w = stack
                         .workers
@@ -339,6 +365,8 @@ fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Pr
                         queue: w.queue_env.is_some(),
                         internet: w.egress_internet,
                         egress: w.egress.clone(),
+                        calls: callees(&w.calls),
+                        serves: None,
                     }
                 }
                 _ => continue,
@@ -347,6 +375,108 @@ fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Pr
         }
     }
     found
+}
+
+fn callees(calls: &[fredgen::model::Call]) -> Vec<String> {
+    calls.iter().map(|c| c.name.clone()).collect()
+}
+
+/// For every process × internal service: a connection to the service's port is open exactly when
+/// the process declares the call; a pod of another namespace never reaches a service, and a
+/// caller never reaches another port of it.
+fn call_mismatches(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<String> {
+    let pols = policies(out);
+    let procs = processes(case, out, stack);
+    let services: Vec<&Process> = procs.iter().filter(|p| p.serves.is_some()).collect();
+    assert_eq!(services.len(), stack.services.len(), "{}", case.name());
+    let stranger = pod("default", &[]);
+    let mut found = Vec::new();
+    for s in &services {
+        let port = s.serves.expect("a service").to_string();
+        if admits(&pols, &conn(&stranger, &s.pod, &port)) {
+            found.push(format!("{}: a foreign pod reaches {}", case.name(), s.what));
+        }
+        for p in &procs {
+            let want = p.calls.contains(&s.what);
+            if admits(&pols, &conn(&p.pod, &s.pod, &port)) != want {
+                let verb = if want { "blocked" } else { "open" };
+                found.push(format!("{}: {} -> {} {verb}", case.name(), p.what, s.what));
+            }
+            if admits(&pols, &conn(&p.pod, &s.pod, "6379")) {
+                found.push(format!(
+                    "{}: {} -> {} on another port",
+                    case.name(),
+                    p.what,
+                    s.what
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn each_process_reaches_exactly_the_services_it_calls() {
+    let (mut failures, mut calls) = (Vec::new(), 0);
+    for case in cases() {
+        let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
+        let target = fredgen::target::find(case.target).expect("target");
+        let stack = loaded
+            .stack(target, case.env.as_deref())
+            .expect("validates");
+        let out = render(&case);
+        calls += stack.frontend.calls.len()
+            + stack.workers.iter().map(|w| w.calls.len()).sum::<usize>()
+            + stack.services.iter().map(|s| s.calls.len()).sum::<usize>();
+        failures.extend(call_mismatches(&case, &out, &stack));
+    }
+    assert!(calls >= 5, "the examples declare {calls} calls");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_call_opened_on_one_side_only_is_caught() {
+    // shop's exporter calls search; without its egress rule the call is blocked both in the
+    // declared flows and in the per-process check; a call needs both sides, so only widening both
+    // the callee's ingress and a caller's egress opens an undeclared call, and that is caught.
+    let case = Case {
+        example: "shop".into(),
+        target: "gke",
+        env: None,
+    };
+    let out = render(&case);
+    let loaded = fredgen::load(&crate::support::example_spec("shop")).expect("parses");
+    let stack = loaded
+        .stack(fredgen::target::find("gke").expect("target"), None)
+        .expect("validates");
+    assert_eq!(call_mismatches(&case, &out, &stack), Vec::<String>::new());
+    let cut = without_policy(&out, "shop-exporter-calls");
+    let b = blocked(&cut);
+    assert!(
+        b.iter().any(|p| p.starts_with("shop-exporter-calls")),
+        "{b:#?}"
+    );
+    crate::support::reported(
+        &call_mismatches(&case, &cut, &stack),
+        "shop-exporter -> shop-search blocked",
+    );
+    let wide = edited(
+        &out,
+        "k8s/network-policies.yaml",
+        "  ingress:\n    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: shop-web\n",
+        "  ingress:\n    - from:\n        - podSelector: {}\n",
+    );
+    // One side alone opens nothing: the thumbnailer's own egress still denies it.
+    assert_eq!(call_mismatches(&case, &wide, &stack), Vec::<String>::new());
+    // Both sides: the exporter's call rule over every pod of the namespace.
+    let wide = edited(
+        &wide,
+        "k8s/network-policies.yaml",
+        "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: shop-exporter\n  policyTypes:\n    - Egress\n",
+        "  podSelector: {}\n  policyTypes:\n    - Egress\n",
+    );
+    let open = call_mismatches(&case, &wide, &stack);
+    crate::support::reported(&open, "shop-thumbnailer -> shop-search open");
 }
 
 fn in_cidr(cidr: &str, ip: std::net::Ipv4Addr) -> bool {
@@ -507,4 +637,132 @@ fn a_process_that_opts_out_of_the_database_is_refused_when_its_rule_is_widened()
             .any(|p| p.contains("(shop-mailer): the database open")),
         "{found:#?}"
     );
+}
+
+/// A generated call graph: services (their ports, whether each uses the database) and, for the
+/// frontend, each worker and each service, which services it calls and whether it names the
+/// variable.
+#[derive(Debug, Clone)]
+struct Graph {
+    ports: Vec<u16>,
+    database: Vec<bool>,
+    workers: usize,
+    /// Per caller (frontend, workers, services in order): (callee index, named variable).
+    calls: Vec<Vec<(usize, bool)>>,
+}
+
+fn graph() -> impl proptest::strategy::Strategy<Value = Graph> {
+    use proptest::prelude::*;
+    (1usize..=4, 0usize..=3).prop_flat_map(|(services, workers)| {
+        let callers = 1 + workers + services;
+        (
+            proptest::collection::vec(1024u16..=65535, services),
+            proptest::collection::vec(any::<bool>(), services),
+            proptest::collection::vec(
+                proptest::sample::subsequence((0..services).collect::<Vec<_>>(), 0..=services)
+                    .prop_flat_map(|callees| {
+                        let n = callees.len();
+                        (Just(callees), proptest::collection::vec(any::<bool>(), n))
+                    }),
+                callers,
+            ),
+        )
+            .prop_map(move |(ports, database, calls)| Graph {
+                ports,
+                database,
+                workers,
+                calls: calls
+                    .into_iter()
+                    .enumerate()
+                    .map(|(caller, (callees, named))| {
+                        callees
+                            .into_iter()
+                            .zip(named)
+                            // A service does not call itself.
+                            .filter(|(c, _)| caller < 1 + workers || *c != caller - 1 - workers)
+                            .collect()
+                    })
+                    .collect(),
+            })
+    })
+}
+
+impl Graph {
+    fn spec(&self) -> String {
+        let calls = |i: usize| -> String {
+            let items: Vec<String> = self.calls[i]
+                .iter()
+                .map(|(c, named)| {
+                    if *named {
+                        format!("{{ service: s{c}, env: CALL_{i}_{c} }}")
+                    } else {
+                        format!("s{c}")
+                    }
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        };
+        let mut text = format!(
+            "name: graph\ndomain: graph.example.com\nfrontend:\n  image: ghcr.io/acme/g:1.0.0\n  port: 8000\n  calls: {}\n",
+            calls(0)
+        );
+        if self.workers > 0 {
+            text.push_str("workers:\n");
+        }
+        for w in 0..self.workers {
+            text.push_str(&format!(
+                "  - name: w{w}\n    image: ghcr.io/acme/g:1.0.0\n    postgres: false\n    calls: {}\n",
+                calls(1 + w)
+            ));
+        }
+        text.push_str("services:\n");
+        for (s, port) in self.ports.iter().enumerate() {
+            text.push_str(&format!(
+                "  - name: s{s}\n    image: ghcr.io/acme/g:1.0.0\n    port: {port}\n    metrics: {{ port: 9100 }}\n    postgres: {}\n    calls: {}\n",
+                self.database[s],
+                calls(1 + self.workers + s)
+            ));
+        }
+        text.push_str(
+            "postgres: { placement: in-cluster }\ntargets:\n  eks: { region: eu-west-1 }\n  gke: { project: acme-g, region: europe-west1 }\n  hetzner: { location: fsn1 }\n",
+        );
+        text
+    }
+}
+
+#[test]
+fn generated_call_graphs_open_exactly_their_calls() {
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        rng_seed: RngSeed::Fixed(14),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&graph(), |g| {
+        let text = g.spec();
+        let loaded = fredgen::parse("g.yaml", text.clone()).expect("parses");
+        for target in ["eks", "gke", "hetzner"] {
+            let t = fredgen::target::find(target).expect("target");
+            let stack = loaded
+                .stack(t, None)
+                .unwrap_or_else(|e| panic!("{text}\n{}", e.report()));
+            let out = loaded.render(t, None).expect("renders");
+            let case = Case {
+                example: "generated".into(),
+                target,
+                env: None,
+            };
+            let mut failures = blocked(&out);
+            failures.extend(undeclared_open(&out));
+            failures.extend(call_mismatches(&case, &out, &stack));
+            failures.extend(access_mismatches(&case, &out, &stack));
+            failures.extend(fredgen::render::consistency::check(&out));
+            proptest::prop_assert!(failures.is_empty(), "{text}\n{}", failures.join("\n"));
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }
