@@ -185,19 +185,23 @@ fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
         if !top {
             continue;
         }
-        for doc in parse_back::yaml_documents(text).unwrap_or_default() {
-            let (Some(api), Some(kind)) = (doc["apiVersion"].as_str(), doc["kind"].as_str()) else {
-                continue;
-            };
-            if NEVER.contains(&kind) {
-                continue;
+        // The top-level `apiVersion:` and `kind:` lines of each document (the files were parsed
+        // back already; parsing a thousand workers' manifests again would double the render).
+        let mut api = "";
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("apiVersion: ") {
+                api = v.trim();
+            } else if let Some(kind) = line.strip_prefix("kind: ").map(str::trim)
+                && !api.is_empty()
+                && !NEVER.contains(&kind)
+            {
+                let gv = if api.contains('/') {
+                    api.to_string()
+                } else {
+                    format!("core/{api}")
+                };
+                kinds.insert(format!("{gv}/{kind}"));
             }
-            let gv = if api.contains('/') {
-                api.to_string()
-            } else {
-                format!("core/{api}")
-            };
-            kinds.insert(format!("{gv}/{kind}"));
         }
     }
     kinds.into_iter().collect()
