@@ -579,6 +579,23 @@ fn frontend(
         .migrate
         .as_ref()
         .map(|m| m.iter().map(|s| s.value.clone()).collect());
+    // The migration Job takes the frontend's database access: without it, it could not run, and
+    // the app step, which waits for it, would never roll out.
+    if let Some(m) = &f.migrate
+        && raw.postgres.is_some()
+        && database_env.is_none()
+    {
+        let at = m.first().and_then(|a| Pos::from_location(&a.referenced));
+        v.error(
+            at,
+            "frontend.migrate",
+            "the migration runs with the frontend's database access, and the frontend says `postgres: false`".into(),
+        )
+        .hint = Some(
+            "let the frontend use the database, or run the migration from the process that does"
+                .into(),
+        );
+    }
     let migrate_job = format!(
         "{stack}-migrate-{:08x}",
         fnv1a(&format!("{image}\0{:?}", migrate)) as u32
