@@ -606,3 +606,25 @@ fn a_hostile_spec_file_name_cannot_inject_anything_into_the_output() {
         fs::remove_dir_all(&out).expect("clean");
     }
 }
+
+/// The annotated spec in the README's spec reference is a spec that validates, on every target it
+/// declares: a reference that documents a refused spec teaches the wrong thing.
+#[test]
+fn the_readme_spec_reference_validates() {
+    let readme = fs::read_to_string(crate::support::root().join("README.md")).expect("README");
+    let reference = &readme[readme.find("## The stack spec").expect("the spec section")..];
+    let spec = reference
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .max_by_key(|b| b.len())
+        .expect("an annotated spec");
+    assert!(
+        spec.contains("services:") && spec.contains("targets:"),
+        "{spec}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("fredgen.yaml"), spec).expect("write");
+    let out = fredgen(dir.path(), &["validate", "-f", "fredgen.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
