@@ -68,6 +68,9 @@ pub fn environment() -> &'static Environment<'static> {
         );
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("toyaml", toyaml);
+        // The label the app step prunes by, for templates that must keep it off objects
+        // controllers derive from theirs.
+        env.add_global("prune_label_key", PRUNE_LABEL);
         // Templates are compiled on first use, once per process: a render compiles only its
         // own target's templates and the shared ones (a test compiles every one of them).
         env.set_loader(|id| {
@@ -150,6 +153,10 @@ pub fn folder(prefix: &str, out_prefix: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The label the `k8s/` kustomization puts on every object it applies, and the app step prunes by
+/// (its value is the stack's prefix).
+pub const PRUNE_LABEL: &str = "fredgen.io/app";
 
 /// Kinds the app step may prune, as `kubectl apply --prune-allowlist` takes them
 /// (`group/version/kind`, `core` for the core group): the kinds every cluster serves that fredgen
@@ -372,7 +379,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     // The app step applies `k8s/` and prunes what an earlier render applied there and this one
     // no longer renders (a dropped worker, a narrowed NetworkPolicy), by a label the kustomization
     // puts on every object, limited to kinds that hold no data.
-    let prune_label = ("fredgen.io/app".to_string(), ctx.stack.prefix.clone());
+    let prune_label = (PRUNE_LABEL.to_string(), ctx.stack.prefix.clone());
     let prune_kinds = prune_kinds(&files);
     let plan_ctx = minijinja::context! {
         k8s_base => k8s_base,

@@ -286,6 +286,18 @@ fn apply_sh_applies_the_roots_and_kustomizations_in_plan_order() {
             out.files["k8s/kustomization.yaml"].contains("fredgen.io/app: fred-prod"),
             "{target}: the label the app step prunes by"
         );
+        // KEDA copies a ScaledObject's labels to the HPA it creates: without the exclusion, every
+        // app step would prune that HPA as one it applied.
+        let workers = &out.files["k8s/workers.yaml"];
+        let scaled = workers.matches("kind: ScaledObject").count();
+        assert!(scaled > 0, "{target}: fred has a KEDA worker");
+        assert_eq!(
+            workers
+                .matches("scaledobject.keda.sh/hpa-excluded-labels: fredgen.io/app\n")
+                .count(),
+            scaled,
+            "{target}"
+        );
         // AUTO_APPROVE=1: no apply waits for a prompt.
         let applies: Vec<&String> = log
             .iter()
