@@ -81,16 +81,21 @@ fn tcp(ports: &[u16]) -> Vec<Value> {
         .collect()
 }
 
-fn named(port: &str) -> Vec<Value> {
-    vec![json!({ "protocol": "TCP", "port": port })]
-}
-
 fn by_name(name: &str) -> Value {
     json!({ "matchLabels": { "app.kubernetes.io/name": name } })
 }
 
 fn namespace(ns: &str) -> Value {
     json!({ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": ns } } })
+}
+
+/// Prometheus's pods, as prometheus-operator labels them, in the `monitoring` namespace: the only
+/// peer a metrics port admits (Grafana, Alloy and Loki live there too, and a metrics port is
+/// often the app's own).
+fn prometheus() -> Value {
+    let mut peer = namespace("monitoring");
+    peer["podSelector"] = json!({ "matchLabels": { "app.kubernetes.io/name": "prometheus" } });
+    peer
 }
 
 fn pods(selector: Value) -> Value {
@@ -270,17 +275,16 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
         by_name(&f.name),
         Ingress,
         platform.lb_peers.clone(),
-        named("http"),
+        tcp(&[f.port]),
         "the public load balancer to the frontend",
     );
     if let Some(m) = f.metrics.as_ref().filter(|_| metrics) {
-        let port = if m.port != f.port { "metrics" } else { "http" };
         add(
             &frontend,
             by_name(&f.name),
             Ingress,
-            vec![namespace("monitoring")],
-            named(port),
+            vec![prometheus()],
+            tcp(&[m.port]),
             "Prometheus to its metrics",
         );
     }
@@ -296,28 +300,28 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
     }
     for s in stack.services.iter().filter(|_| metrics) {
         if let Some(m) = &s.metrics {
-            let port = if m.port != s.port { "metrics" } else { "http" };
             add(
                 &format!("{}-metrics", s.name),
                 by_name(&s.name),
                 Ingress,
-                vec![namespace("monitoring")],
-                named(port),
+                vec![prometheus()],
+                tcp(&[m.port]),
                 "Prometheus to the service's metrics",
             );
         }
     }
-    for w in stack
+    for (w, m) in stack
         .workers
         .iter()
-        .filter(|w| w.metrics.is_some() && metrics)
+        .filter_map(|w| Some((w, w.metrics.as_ref()?)))
+        .filter(|_| metrics)
     {
         add(
             &format!("{}-metrics", w.name),
             by_name(&w.name),
             Ingress,
-            vec![namespace("monitoring")],
-            named("metrics"),
+            vec![prometheus()],
+            tcp(&[m.port]),
             "Prometheus to the worker's metrics",
         );
     }
@@ -447,12 +451,7 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             "the operator's management API calls",
         );
         if metrics {
-            own(
-                Ingress,
-                vec![namespace("monitoring")],
-                tcp(&[15692]),
-                "Prometheus",
-            );
+            own(Ingress, vec![prometheus()], tcp(&[15692]), "Prometheus");
         }
         own(
             Egress,
@@ -492,12 +491,7 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             "the operator and the Barman Cloud plugin",
         );
         if metrics {
-            own(
-                Ingress,
-                vec![namespace("monitoring")],
-                tcp(&[9187]),
-                "Prometheus",
-            );
+            own(Ingress, vec![prometheus()], tcp(&[9187]), "Prometheus");
         }
         own(
             Egress,

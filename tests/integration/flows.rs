@@ -766,3 +766,63 @@ fn generated_call_graphs_open_exactly_their_calls() {
         panic!("{e}");
     }
 }
+
+/// Only Prometheus scrapes: for every case, each process's metrics port (often the app's own
+/// port) admits Prometheus's pods and no other pod of the `monitoring` namespace (Grafana, Alloy,
+/// Loki live there too).
+#[test]
+fn only_prometheus_reaches_a_metrics_port() {
+    let prometheus = pod("monitoring", &[("app.kubernetes.io/name", "prometheus")]);
+    let grafana = pod("monitoring", &[("app.kubernetes.io/name", "grafana")]);
+    let (mut failures, mut checked) = (Vec::new(), 0);
+    for case in cases() {
+        let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
+        let target = fredgen::target::find(case.target).expect("target");
+        let stack = loaded
+            .stack(target, case.env.as_deref())
+            .expect("validates");
+        let out = render(&case);
+        if !stack.monitoring.metrics {
+            continue;
+        }
+        let pols = policies(&out);
+        let ports: BTreeMap<String, u16> = std::iter::once(&stack.frontend)
+            .filter_map(|f| f.metrics.as_ref().map(|m| (f.name.clone(), m.port)))
+            .chain(
+                stack
+                    .services
+                    .iter()
+                    .filter_map(|s| s.metrics.as_ref().map(|m| (s.name.clone(), m.port))),
+            )
+            .chain(
+                stack
+                    .workers
+                    .iter()
+                    .filter_map(|w| w.metrics.as_ref().map(|m| (w.name.clone(), m.port))),
+            )
+            .collect();
+        for p in processes(&case, &out, &stack) {
+            let Some(port) = ports.get(&p.what) else {
+                continue;
+            };
+            let port = port.to_string();
+            checked += 1;
+            if !admits(&pols, &conn(&prometheus, &p.pod, &port)) {
+                failures.push(format!(
+                    "{}: Prometheus cannot scrape {}",
+                    case.name(),
+                    p.what
+                ));
+            }
+            if admits(&pols, &conn(&grafana, &p.pod, &port)) {
+                failures.push(format!(
+                    "{}: Grafana reaches {} on {port}",
+                    case.name(),
+                    p.what
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(checked >= 10, "only {checked} metrics ports checked");
+}
