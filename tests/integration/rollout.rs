@@ -124,3 +124,33 @@ fn scaling_and_rollout_render_exactly_on_every_target() {
         assert_eq!(triggers[0]["type"], "rabbitmq", "{id}");
     }
 }
+
+#[test]
+fn an_overlay_changes_one_knob_and_keeps_the_others() {
+    let spec = SPEC.replacen(
+        "targets:\n",
+        "environments:\n  staging:\n    domain: staging.shop.example.com\n    frontend: { scaling: { cpu: 90 }, rollout: { max_unavailable: 1 } }\n    workers:\n      - { name: thumbs, rollout: { max_surge: 25% } }\ntargets:\n",
+        1,
+    );
+    let loaded =
+        fredgen::parse("rollout.yaml", spec).unwrap_or_else(|e| panic!("refused:\n{}", e.report()));
+    let eks = fredgen::target::find("eks").expect("eks exists");
+    let out = loaded
+        .render(eks, Some("staging"))
+        .unwrap_or_else(|e| panic!("refused:\n{}", e.report()));
+    let web = objects(&out.files["k8s/web.yaml"], "Deployment");
+    assert_eq!(
+        one(&web, "shop-web")["spec"]["strategy"]["rollingUpdate"],
+        json!({ "maxSurge": 1, "maxUnavailable": 1 })
+    );
+    let hpa = objects(&out.files["k8s/web.yaml"], "HorizontalPodAutoscaler");
+    assert_eq!(
+        one(&hpa, "shop-web")["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        90
+    );
+    let workers = objects(&out.files["k8s/workers.yaml"], "Deployment");
+    assert_eq!(
+        one(&workers, "shop-thumbs")["spec"]["strategy"]["rollingUpdate"],
+        json!({ "maxSurge": "25%", "maxUnavailable": 1 })
+    );
+}
