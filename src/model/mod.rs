@@ -54,6 +54,61 @@ pub struct Replicas {
     pub max: u32,
 }
 
+/// What the HorizontalPodAutoscaler aims at.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Scaling {
+    /// Average CPU utilization target, in percent of the request (10 to 95).
+    pub cpu: u32,
+}
+
+impl Scaling {
+    /// The templates' target before `scaling:` existed.
+    pub const DEFAULT: Scaling = Scaling { cpu: 70 };
+}
+
+/// The Deployment's RollingUpdate strategy; never both steps zero.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Rollout {
+    /// `maxSurge`.
+    pub max_surge: Step,
+    /// `maxUnavailable`.
+    pub max_unavailable: Step,
+}
+
+impl Rollout {
+    /// The templates' strategy before `rollout:` existed: surge a quarter, never go below the
+    /// desired count.
+    pub const DEFAULT: Rollout = Rollout {
+        max_surge: Step::Percent(25),
+        max_unavailable: Step::Count(0),
+    };
+}
+
+/// A Kubernetes IntOrString step: serialized as an integer (`1`) or a percentage string (`25%`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A number of pods.
+    Count(u32),
+    /// A percentage of the desired count, 0 to 100.
+    Percent(u32),
+}
+
+impl Step {
+    /// True for `0` and `0%`.
+    pub fn is_zero(self) -> bool {
+        matches!(self, Step::Count(0) | Step::Percent(0))
+    }
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Step::Count(n) => s.serialize_u32(*n),
+            Step::Percent(p) => s.serialize_str(&format!("{p}%")),
+        }
+    }
+}
+
 /// Resource requests (limits are derived by the templates: memory limit = request).
 #[derive(Debug, Clone, Serialize)]
 pub struct Resources {
@@ -147,6 +202,10 @@ pub struct Frontend {
     pub metrics: Option<Metrics>,
     /// Replica bounds for the HPA.
     pub replicas: Replicas,
+    /// The HPA's targets.
+    pub scaling: Scaling,
+    /// The Deployment's rolling update.
+    pub rollout: Rollout,
     /// Requests.
     pub resources: Resources,
     /// Literal environment.
@@ -207,6 +266,10 @@ pub struct Service {
     pub metrics: Option<Metrics>,
     /// Replica bounds for the HPA.
     pub replicas: Replicas,
+    /// The HPA's targets.
+    pub scaling: Scaling,
+    /// The Deployment's rolling update.
+    pub rollout: Rollout,
     /// Requests.
     pub resources: Resources,
     /// Literal environment.
@@ -256,6 +319,11 @@ pub struct Worker {
     pub metrics: Option<Metrics>,
     /// Replica bounds.
     pub replicas: Replicas,
+    /// The HPA's targets; `None` for a worker that `consumes` a queue (KEDA scales it on the
+    /// queue's depth, with no CPU target).
+    pub scaling: Option<Scaling>,
+    /// The Deployment's rolling update.
+    pub rollout: Rollout,
     /// Requests.
     pub resources: Resources,
     /// Whether the worker may reach public addresses on HTTPS.

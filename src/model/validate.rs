@@ -8,7 +8,8 @@ use crate::error::{Diagnostic, Pos};
 use crate::model::calls::{Callees, refuse_env_urls};
 use crate::model::quantity;
 use crate::spec::{
-    RawEgress, RawMetrics, RawReplicas, RawResources, RawStack, RawTarget, RawUse, RawUseEnv, Sp,
+    RawEgress, RawMetrics, RawReplicas, RawResources, RawRollout, RawScaling, RawStack, RawStep,
+    RawTarget, RawUse, RawUseEnv, Sp,
 };
 use crate::target::Target;
 
@@ -536,6 +537,8 @@ fn frontend(
             health_path: "/".into(),
             metrics: None,
             replicas: Replicas { min: 2, max: 10 },
+            scaling: Scaling::DEFAULT,
+            rollout: Rollout::DEFAULT,
             resources: Resources {
                 cpu: "250m".into(),
                 memory: "256Mi".into(),
@@ -614,6 +617,8 @@ fn frontend(
             Replicas { min: 2, max: 10 },
             1,
         ),
+        scaling: scaling(v, &f.scaling, "frontend.scaling"),
+        rollout: rollout(v, &f.rollout, "frontend.rollout"),
         resources: resources(v, &f.resources, "frontend.resources", node),
         env: env_vars(v, &f.env, &f.secrets, "frontend.env", &injected),
         secrets: secret_names(v, &f.secrets, "frontend.secrets", &injected),
@@ -724,6 +729,8 @@ fn workers(
                 Replicas { min: 1, max: 10 },
                 min_floor,
             ),
+            scaling: worker_scaling(v, w, &path),
+            rollout: rollout(v, &w.rollout, &format!("{path}.rollout")),
             resources: resources(v, &w.resources, &format!("{path}.resources"), node),
             env: env_vars(v, &w.env, &w.secrets, &format!("{path}.env"), &injected),
             secrets: secret_names(v, &w.secrets, &format!("{path}.secrets"), &injected),
@@ -868,6 +875,8 @@ fn services(
                 Replicas { min: 2, max: 10 },
                 1,
             ),
+            scaling: scaling(v, &s.scaling, &format!("{path}.scaling")),
+            rollout: rollout(v, &s.rollout, &format!("{path}.rollout")),
             resources: resources(v, &s.resources, &format!("{path}.resources"), node),
             env: env_vars(v, &s.env, &s.secrets, &format!("{path}.env"), &injected),
             secrets: secret_names(v, &s.secrets, &format!("{path}.secrets"), &injected),
@@ -1507,6 +1516,112 @@ fn replicas(
         v.error_at(at, &format!("{path}.max"), "max must be at least 1".into());
     }
     Replicas { min, max }
+}
+
+/// `*.scaling`: the HPA's CPU target, 10 to 95 percent (below 10 the HPA chases noise, above 95
+/// it scales out only once the pods are already throttled).
+fn scaling(v: &mut Validator, r: &Option<RawScaling>, path: &str) -> Scaling {
+    let Some(cpu) = r.as_ref().and_then(|r| r.cpu.as_ref()) else {
+        return Scaling::DEFAULT;
+    };
+    if (10..=95).contains(&cpu.value) {
+        return Scaling {
+            cpu: cpu.value as u32,
+        };
+    }
+    v.error_at(
+        cpu,
+        &format!("{path}.cpu"),
+        format!("expected 10 to 95 (percent of the CPU request), found {}", cpu.value),
+    )
+    .hint = Some("the HPA adds replicas when the average CPU use passes this share of the request; 70 is the default".into());
+    Scaling::DEFAULT
+}
+
+/// A worker's `scaling`: a consumer is scaled by KEDA on its queue's depth and has no HPA of its
+/// own, so a CPU target is refused there rather than read as a second KEDA trigger (which would
+/// change what scales it, and a CPU trigger cannot wake a worker scaled to zero).
+fn worker_scaling(v: &mut Validator, w: &crate::spec::RawWorker, path: &str) -> Option<Scaling> {
+    let scaling = scaling(v, &w.scaling, &format!("{path}.scaling"));
+    let Some(queue) = &w.consumes else {
+        return Some(scaling);
+    };
+    if let Some(cpu) = w.scaling.as_ref().and_then(|s| s.cpu.as_ref()) {
+        v.error_at(
+            cpu,
+            &format!("{path}.scaling.cpu"),
+            format!(
+                "the worker consumes `{}`: KEDA scales it on the queue's depth, not on CPU",
+                queue.value
+            ),
+        )
+        .hint = Some(
+            "remove `scaling.cpu` and bound it with `replicas`; or remove `consumes` to scale it \
+             on CPU with an HPA"
+                .into(),
+        );
+    }
+    None
+}
+
+/// `*.rollout`: the RollingUpdate steps, each `N` pods or `P%` (0% to 100%), not both zero.
+fn rollout(v: &mut Validator, r: &Option<RawRollout>, path: &str) -> Rollout {
+    let Some(r) = r else {
+        return Rollout::DEFAULT;
+    };
+    let mut step = |x: &Option<Sp<RawStep>>, key: &str, d: Step| {
+        let Some(x) = x else { return d };
+        let parsed = match &x.value {
+            RawStep::Count(n) => u32::try_from(*n)
+                .ok()
+                .filter(|n| *n <= 1000)
+                .map(Step::Count),
+            RawStep::Percent(p) => p
+                .strip_suffix('%')
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| *n <= 100)
+                .map(Step::Percent),
+        };
+        parsed.unwrap_or_else(|| {
+            let found = match &x.value {
+                RawStep::Count(n) => n.to_string(),
+                RawStep::Percent(p) => format!("`{p}`"),
+            };
+            v.error_at(
+                x,
+                &format!("{path}.{key}"),
+                format!("expected a number of pods (0 to 1000) or a percentage (0% to 100%), found {found}"),
+            )
+            .hint = Some("e.g. `1` or `25%`".into());
+            d
+        })
+    };
+    let rollout = Rollout {
+        max_surge: step(&r.max_surge, "max_surge", Rollout::DEFAULT.max_surge),
+        max_unavailable: step(
+            &r.max_unavailable,
+            "max_unavailable",
+            Rollout::DEFAULT.max_unavailable,
+        ),
+    };
+    let written = (r.max_unavailable.as_ref().map(|at| (at, "max_unavailable")))
+        .or_else(|| r.max_surge.as_ref().map(|at| (at, "max_surge")));
+    if rollout.max_surge.is_zero()
+        && rollout.max_unavailable.is_zero()
+        && let Some((at, key)) = written
+    {
+        v.error_at(
+            at,
+            &format!("{path}.{key}"),
+            "max_surge and max_unavailable are both 0: Kubernetes refuses a rollout that may neither add nor remove a pod".into(),
+        )
+        .hint = Some(
+            "let one of them be positive: `max_surge: 1` starts a new pod first, `max_unavailable: 1` replaces pods in place (max_unavailable defaults to 0)"
+                .into(),
+        );
+    }
+    rollout
 }
 
 /// The node type a container must fit, and whose target it is (for the hint).

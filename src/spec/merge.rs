@@ -60,14 +60,16 @@ macro_rules! merge_struct {
     };
 }
 
-merge_struct!(RawFrontend { image, port, command, env, secrets, migrate, postgres, queue, egress, calls ; health, metrics, replicas, resources });
+merge_struct!(RawFrontend { image, port, command, env, secrets, migrate, postgres, queue, egress, calls ; health, metrics, replicas, resources, scaling, rollout });
 merge_struct!(RawHealth { path ; });
 merge_struct!(RawMetrics { path, port ; });
 merge_struct!(RawReplicas { min, max ; });
 merge_struct!(RawResources { cpu, memory ; });
+merge_struct!(RawScaling { cpu ; });
+merge_struct!(RawRollout { max_surge, max_unavailable ; });
 merge_struct!(RawWorkerHealth { command ; });
-merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress, postgres, queue, calls ; metrics, replicas, resources, health });
-merge_struct!(RawService { name, image, port, command, env, secrets, postgres, queue, egress, calls ; health, metrics, replicas, resources });
+merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress, postgres, queue, calls ; metrics, replicas, resources, health, scaling, rollout });
+merge_struct!(RawService { name, image, port, command, env, secrets, postgres, queue, egress, calls ; health, metrics, replicas, resources, scaling, rollout });
 merge_struct!(RawQueue { ; rabbitmq });
 merge_struct!(RawRabbitmq { version, replicas, storage, queues ; });
 merge_struct!(RawPostgres { version, storage, ha, placement ; backup });

@@ -131,6 +131,10 @@ pub struct RawFrontend {
     pub metrics: Option<RawMetrics>,
     /// Replica bounds for autoscaling.
     pub replicas: Option<RawReplicas>,
+    /// Autoscaling targets: `{ cpu: PERCENT }`.
+    pub scaling: Option<RawScaling>,
+    /// The Deployment's rolling update: `{ max_surge, max_unavailable }`.
+    pub rollout: Option<RawRollout>,
     /// CPU and memory requests.
     pub resources: Option<RawResources>,
     /// Literal, non-secret environment variables.
@@ -181,6 +185,64 @@ pub struct RawReplicas {
     pub max: Option<Sp<i64>>,
 }
 
+/// `*.scaling:` — what the autoscaler aims at.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScaling {
+    /// HPA target: average CPU utilization, in percent of the request (10 to 95); default 70.
+    pub cpu: Option<Sp<i64>>,
+}
+
+/// `*.rollout:` — the Deployment's RollingUpdate strategy.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    /// Pods created above the desired count during a rollout: `N` or `P%`; default `25%`.
+    pub max_surge: Option<Sp<RawStep>>,
+    /// Pods that may be unavailable during a rollout: `N` or `P%`; default `0`.
+    pub max_unavailable: Option<Sp<RawStep>>,
+}
+
+/// A rollout step: a pod count (`1`) or a percentage of the desired count (`25%`).
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawStep {
+    /// A number of pods.
+    Count(i64),
+    /// A percentage, `P%`.
+    Percent(String),
+}
+
+impl<'de> Deserialize<'de> for RawStep {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawStep;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number of pods or a percentage such as `25%`")
+            }
+            fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<RawStep, E> {
+                Ok(RawStep::Count(i))
+            }
+            fn visit_u64<E: serde::de::Error>(self, i: u64) -> Result<RawStep, E> {
+                Ok(RawStep::Count(i64::try_from(i).unwrap_or(i64::MAX)))
+            }
+            // Any other scalar reads as text (as a string field reads it); validation refuses
+            // what is not `P%`.
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawStep, E> {
+                Ok(RawStep::Percent(s.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<RawStep, E> {
+                Ok(RawStep::Percent(f.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<RawStep, E> {
+                Ok(RawStep::Percent(b.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// `*.resources:` — requests; limits are derived.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -207,6 +269,10 @@ pub struct RawWorker {
     pub metrics: Option<RawMetrics>,
     /// Replica bounds for autoscaling.
     pub replicas: Option<RawReplicas>,
+    /// Autoscaling targets: `{ cpu: PERCENT }`.
+    pub scaling: Option<RawScaling>,
+    /// The Deployment's rolling update: `{ max_surge, max_unavailable }`.
+    pub rollout: Option<RawRollout>,
     /// CPU and memory requests.
     pub resources: Option<RawResources>,
     /// Literal, non-secret environment variables.
@@ -247,6 +313,10 @@ pub struct RawService {
     pub metrics: Option<RawMetrics>,
     /// Replica bounds for autoscaling.
     pub replicas: Option<RawReplicas>,
+    /// Autoscaling targets: `{ cpu: PERCENT }`.
+    pub scaling: Option<RawScaling>,
+    /// The Deployment's rolling update: `{ max_surge, max_unavailable }`.
+    pub rollout: Option<RawRollout>,
     /// CPU and memory requests.
     pub resources: Option<RawResources>,
     /// Literal, non-secret environment variables.

@@ -11,6 +11,7 @@ mod flows;
 mod invariants;
 mod posture;
 mod property;
+mod rollout;
 mod safe_writes;
 mod schema;
 mod snapshots;
