@@ -377,6 +377,15 @@ fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Pr
     found
 }
 
+/// The validated model of a case.
+fn model_of(case: &Case) -> fredgen::model::Stack {
+    let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
+    let target = fredgen::target::find(case.target).expect("target");
+    loaded
+        .stack(target, case.env.as_deref())
+        .expect("validates")
+}
+
 fn callees(calls: &[fredgen::model::Call]) -> Vec<String> {
     calls.iter().map(|c| c.name.clone()).collect()
 }
@@ -419,11 +428,7 @@ fn call_mismatches(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> 
 fn each_process_reaches_exactly_the_services_it_calls() {
     let (mut failures, mut calls) = (Vec::new(), 0);
     for case in cases() {
-        let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
-        let target = fredgen::target::find(case.target).expect("target");
-        let stack = loaded
-            .stack(target, case.env.as_deref())
-            .expect("validates");
+        let stack = model_of(&case);
         let out = render(&case);
         calls += stack.frontend.calls.len()
             + stack.workers.iter().map(|w| w.calls.len()).sum::<usize>()
@@ -570,11 +575,7 @@ fn each_process_reaches_exactly_what_its_spec_gives_it() {
     let mut failures = Vec::new();
     let mut shapes = std::collections::BTreeSet::new();
     for case in cases() {
-        let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
-        let target = fredgen::target::find(case.target).expect("target");
-        let stack = loaded
-            .stack(target, case.env.as_deref())
-            .expect("validates");
+        let stack = model_of(&case);
         let out = render(&case);
         let f = &stack.frontend;
         let procs = std::iter::once((&f.database_env, &f.queue_env, f.egress_internet, &f.egress))
@@ -776,11 +777,7 @@ fn only_prometheus_reaches_a_metrics_port() {
     let grafana = pod("monitoring", &[("app.kubernetes.io/name", "grafana")]);
     let (mut failures, mut checked) = (Vec::new(), 0);
     for case in cases() {
-        let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
-        let target = fredgen::target::find(case.target).expect("target");
-        let stack = loaded
-            .stack(target, case.env.as_deref())
-            .expect("validates");
+        let stack = model_of(&case);
         let out = render(&case);
         if !stack.monitoring.metrics {
             continue;
