@@ -98,8 +98,8 @@ fn each_kind_of_broken_reference_is_reported() {
         &broken(
             &out,
             "k8s/workers.yaml",
-            "  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: fred-agent",
-            "  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: nobody",
+            "  unhealthyPodEvictionPolicy: AlwaysAllow\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: fred-agent",
+            "  unhealthyPodEvictionPolicy: AlwaysAllow\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: nobody",
         ),
         "PodDisruptionBudget fred/fred-agent: selects no pods",
     );
