@@ -160,11 +160,15 @@ pub const PRUNE_LABEL: &str = "fredgen.io/app";
 
 /// Kinds the app step may prune, as `kubectl apply --prune-allowlist` takes them
 /// (`group/version/kind`, `core` for the core group): the kinds every cluster serves that fredgen
-/// puts in `k8s/`, and the kinds of add-ons the top-level manifests use now. Never a kind that
+/// puts in `k8s/`, the kinds of the add-ons every target installs, and any other kind the
+/// top-level manifests use now. Never a kind that
 /// holds data or is cluster-wide: a database, a queue, a namespace or an issuer removed from the
 /// spec is deleted by hand, not by a render.
 fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
-    const ALWAYS: [&str; 8] = [
+    // Core kinds, and the kinds of the add-ons 30-platform and 40-addons install on every target
+    // whatever the spec (prometheus-operator-crds, external-secrets, KEDA, Velero): a kind the
+    // spec stops using altogether (its last KEDA worker) is still pruned.
+    const ALWAYS: [&str; 15] = [
         "core/v1/ConfigMap",
         "core/v1/Service",
         "core/v1/ServiceAccount",
@@ -173,6 +177,13 @@ fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
         "policy/v1/PodDisruptionBudget",
         "networking.k8s.io/v1/NetworkPolicy",
         "networking.k8s.io/v1/Ingress",
+        "monitoring.coreos.com/v1/ServiceMonitor",
+        "monitoring.coreos.com/v1/PodMonitor",
+        "monitoring.coreos.com/v1/PrometheusRule",
+        "external-secrets.io/v1/ExternalSecret",
+        "keda.sh/v1alpha1/ScaledObject",
+        "keda.sh/v1alpha1/TriggerAuthentication",
+        "velero.io/v1/Schedule",
     ];
     const NEVER: [&str; 7] = [
         "Namespace",

@@ -364,3 +364,34 @@ fn apply_sh_stops_when_the_migration_fails() {
         "{log:#?}"
     );
 }
+
+/// A stack that no longer has a KEDA worker (or any object of an add-on kind) still prunes the
+/// ScaledObjects an earlier render applied: the add-ons every target installs are always in the
+/// prune allowlist, whatever the spec uses now.
+#[test]
+fn the_app_step_prunes_add_on_kinds_the_spec_no_longer_uses() {
+    for target in ["eks", "gke", "hetzner"] {
+        let out = case("minimal", target, None);
+        assert!(
+            !out.files.contains_key("k8s/workers.yaml"),
+            "{target}: minimal has no workers"
+        );
+        let app = &out
+            .plan
+            .steps
+            .iter()
+            .find(|s| s.id == "app")
+            .expect("app step")
+            .run;
+        for kind in [
+            "keda.sh/v1alpha1/ScaledObject",
+            "external-secrets.io/v1/ExternalSecret",
+            "monitoring.coreos.com/v1/ServiceMonitor",
+        ] {
+            assert!(
+                app.contains(&format!("--prune-allowlist={kind}")),
+                "{target}: {app}"
+            );
+        }
+    }
+}
