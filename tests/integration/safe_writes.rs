@@ -187,6 +187,36 @@ fn references(
     (reference(a, "ref-a"), reference(b, "ref-b"))
 }
 
+/// Starts every command before waiting for any (so the renders really run at once), then asserts
+/// each one succeeded.
+fn all_at_once(commands: Vec<Command>, context: &str) {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{context}: {}", text(&out));
+    }
+}
+
+/// Asserts `now`, the files of `out`, are exactly one of `whole` renders, and that nothing an
+/// interrupted render leaves is there.
+fn assert_one_whole_render(
+    out: &Path,
+    now: &BTreeMap<String, Vec<u8>>,
+    whole: [&BTreeMap<String, Vec<u8>>; 2],
+    context: &str,
+) {
+    assert!(whole.contains(&now), "{context}: a mix of renders");
+    assert!(leftovers(out).is_empty(), "{context}: {:?}", leftovers(out));
+}
+
 #[test]
 fn a_killed_render_leaves_all_old_or_all_new_and_hand_written_files_intact() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -499,35 +529,19 @@ fn renders_of_one_directory_spelled_differently_take_one_lock() {
                 } else {
                     tmp.path()
                 };
-                Command::new(env!("CARGO_BIN_EXE_fredgen"))
-                    .current_dir(cwd)
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_fredgen"));
+                cmd.current_dir(cwd)
                     .args(["render", "-f"])
                     .arg(if (i + round) % 2 == 0 { &a } else { &b })
                     .args(["-o", spelling])
-                    .args(ARGS)
-                    .output()
+                    .args(ARGS);
+                cmd
             })
             .collect();
-        for child in children {
-            let child = child.expect("run");
-            assert_eq!(
-                child.status.code(),
-                Some(0),
-                "round {round}: {}",
-                text(&child)
-            );
-        }
+        all_at_once(children, &format!("round {round}"));
         let mut now = files(&out);
         now.retain(|rel, _| !rel.starts_with("inner"));
-        assert!(
-            now == ref_a || now == ref_b,
-            "round {round}: a mix of renders"
-        );
-        assert!(
-            leftovers(&out).is_empty(),
-            "round {round}: {:?}",
-            leftovers(&out)
-        );
+        assert_one_whole_render(&out, &now, [&ref_a, &ref_b], &format!("round {round}"));
     }
 }
 
@@ -768,34 +782,22 @@ fn concurrent_first_renders_into_a_missing_parent_never_interleave() {
         let out = tmp.path().join(format!("new-{round}/parent/out"));
         let children: Vec<_> = (0..6)
             .map(|i| {
-                Command::new(env!("CARGO_BIN_EXE_fredgen"))
-                    .current_dir(tmp.path())
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_fredgen"));
+                cmd.current_dir(tmp.path())
                     .args(["render", "-f"])
                     .arg(if i % 2 == 0 { &a } else { &b })
                     .arg("-o")
                     .arg(&out)
-                    .args(ARGS)
-                    .output()
+                    .args(ARGS);
+                cmd
             })
             .collect();
-        for child in children {
-            let child = child.expect("run");
-            assert_eq!(
-                child.status.code(),
-                Some(0),
-                "round {round}: {}",
-                text(&child)
-            );
-        }
-        let now = files(&out);
-        assert!(
-            now == ref_a || now == ref_b,
-            "round {round}: a mix of both renders"
-        );
-        assert!(
-            leftovers(&out).is_empty(),
-            "round {round}: {:?}",
-            leftovers(&out)
+        all_at_once(children, &format!("round {round}"));
+        assert_one_whole_render(
+            &out,
+            &files(&out),
+            [&ref_a, &ref_b],
+            &format!("round {round}"),
         );
     }
 }
