@@ -7,6 +7,7 @@
 pub mod addresses;
 pub mod calls;
 pub mod quantity;
+pub mod routes;
 pub mod secret_shapes;
 pub mod validate;
 
@@ -25,6 +26,11 @@ pub struct Stack {
     pub namespace: String,
     /// Public host of the frontend.
     pub domain: String,
+    /// Every public host (`domain` first) with its routes, most specific first.
+    pub hosts: Vec<Host>,
+    /// The DNS zone all public hosts lie in when there are several (the longest name they share,
+    /// e.g. `acme.com` for `api.acme.com` and `www.acme.com`); `None` with one host.
+    pub dns_zone: Option<String>,
     /// The public web service.
     pub frontend: Frontend,
     /// Background workers.
@@ -288,6 +294,47 @@ pub struct Service {
     pub egress: Vec<Destination>,
     /// The internal services it calls, by service name.
     pub calls: Vec<Call>,
+    /// Whether it has public routes (the load balancer then reaches it); otherwise only its
+    /// callers do.
+    pub public: bool,
+}
+
+/// A public host name and the routes it serves, most specific first (longer paths, then routes
+/// that name their methods); on `domain`, the frontend's catch-all comes last.
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    /// The host name.
+    pub name: String,
+    /// Its routes.
+    pub routes: Vec<Route>,
+}
+
+/// One public route: requests for its host under `path` (with one of `methods`, when it names
+/// any) go to the Service `backend`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    /// Unique in the stack and a DNS-1123 label: `web` for the frontend's catch-all,
+    /// `<service>-<n>` for a service's n-th `public` entry.
+    pub id: String,
+    /// The host name.
+    pub host: String,
+    /// Path prefix, matched on whole segments; `/` for every path.
+    pub path: String,
+    /// Upper-case HTTP methods; empty for every method.
+    pub methods: Vec<String>,
+    /// The Kubernetes Service (and Deployment) that serves it.
+    pub backend: String,
+    /// The Service's port.
+    pub port: u16,
+    /// The backend's health check path (load balancers that check per backend use it).
+    pub health_path: String,
+    /// Where the route is written in the spec (`None` for the frontend's), for the targets'
+    /// refusals.
+    #[serde(skip)]
+    pub at: Option<crate::error::Pos>,
+    /// Its key path in the spec (`services[1].public[0]`; `domain` for the frontend's).
+    #[serde(skip)]
+    pub spec_path: String,
 }
 
 /// One `host:port` entry of `egress`.

@@ -281,39 +281,9 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         "add `domain: <public host of the frontend>`",
     );
     if let Some(d) = &raw.domain
-        && is_ip_address(&d.value)
+        && let Some((message, hint)) = host_problem(&d.value)
     {
-        v.error_at(
-            d,
-            "domain",
-            format!("`{}` is an IP address, not a host name", d.value),
-        )
-        .hint = Some(
-            "the domain gets a DNS record and a certificate: name the frontend's public host, \
-             e.g. `app.example.com`"
-                .into(),
-        );
-    } else if let Some(d) = &raw.domain
-        && !is_hostname(&d.value)
-    {
-        v.error_at(
-            d,
-            "domain",
-            format!("`{}` is not a fully qualified host name", d.value),
-        )
-        .hint = Some("e.g. `app.example.com`".into());
-    }
-    if let Some(d) = &raw.domain
-        && is_hostname(&d.value)
-        && !is_ip_address(&d.value)
-        && let Some(why) = non_public_domain(&d.value)
-    {
-        v.error_at(d, "domain", format!("`{}` {why}", d.value)).hint = Some(
-            "the domain gets a public DNS record and a certificate from a public CA (ACM, \
-             Let's Encrypt, Google-managed), which issue only under public top-level domains: \
-             name the frontend's public host, e.g. `app.example.com`"
-                .into(),
-        );
+        v.error_at(d, "domain", message).hint = Some(hint);
     }
     let env_name = env.unwrap_or("default").to_string();
     let prefix = if env.is_some() {
@@ -331,7 +301,13 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let callees = Callees::of(raw, &name);
     let frontend = frontend(v, raw, &name, &node, &callees);
     let workers = workers(v, raw, &name, &queue_names, &node, &callees);
-    let services = services(v, raw, &name, &node, &callees);
+    let mut services = services(v, raw, &name, &node, &callees);
+    let hosts = super::routes::hosts(v, raw, &domain, &frontend, &services);
+    for s in &mut services {
+        s.public = hosts
+            .iter()
+            .any(|h| h.routes.iter().any(|r| r.backend == s.name));
+    }
     refuse_env_urls(v, raw, &name, &callees);
     if raw.frontend.is_some() {
         unused_services(v, raw, &frontend, &workers, &services);
@@ -364,6 +340,8 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         env: env_name,
         prefix,
         domain,
+        dns_zone: super::routes::shared_zone(&hosts),
+        hosts,
         frontend,
         workers,
         services,
@@ -456,6 +434,34 @@ fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monit
 
 /// True for an IPv4 or IPv6 address (bracketed or not), and for any dotted name whose last label
 /// is all digits: no top-level domain is, and resolvers read such a name as an address.
+/// Why `host` cannot be a public host name (a DNS record and a certificate from a public CA),
+/// with a hint; `None` when it can.
+pub fn host_problem(host: &str) -> Option<(String, String)> {
+    if is_ip_address(host) {
+        return Some((
+            format!("`{host}` is an IP address, not a host name"),
+            "a public host gets a DNS record and a certificate: name it, e.g. `app.example.com`"
+                .into(),
+        ));
+    }
+    if !is_hostname(host) {
+        return Some((
+            format!("`{host}` is not a fully qualified host name"),
+            "e.g. `app.example.com`: lowercase letters, digits and `-` in dot-separated labels"
+                .into(),
+        ));
+    }
+    non_public_domain(host).map(|why| {
+        (
+            format!("`{host}` {why}"),
+            "a public host gets a public DNS record and a certificate from a public CA (ACM, \
+             Let's Encrypt, Google-managed), which issue only under public top-level domains: \
+             e.g. `app.example.com`"
+                .into(),
+        )
+    })
+}
+
 fn is_ip_address(s: &str) -> bool {
     let bare = s.trim_start_matches('[').trim_end_matches(']');
     bare.parse::<std::net::IpAddr>().is_ok()
@@ -887,6 +893,7 @@ fn services(
             egress_internet,
             egress,
             calls,
+            public: false,
         });
     }
     out

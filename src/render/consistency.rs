@@ -189,12 +189,14 @@ pub fn check(out: &Output) -> Vec<String> {
                 let target = o.doc["spec"]["target"]["name"].as_str().unwrap_or(o.name());
                 secrets.insert((ns.clone(), target.to_string()));
             }
-            // cert-manager's ingress-shim issues the Ingress's certificate; with an HTTP-01
-            // solver it runs solver pods in the Ingress's namespace while the order is open.
-            "Ingress"
-                if ["cert-manager.io/cluster-issuer", "cert-manager.io/issuer"]
-                    .iter()
-                    .any(|a| o.doc["metadata"]["annotations"][a].is_string()) =>
+            // cert-manager issues a Certificate (or, through its ingress-shim, an Ingress's);
+            // with an HTTP-01 solver it runs solver pods in that namespace while the order is
+            // open.
+            "Ingress" | "Certificate"
+                if o.kind() == "Certificate"
+                    || ["cert-manager.io/cluster-issuer", "cert-manager.io/issuer"]
+                        .iter()
+                        .any(|a| o.doc["metadata"]["annotations"][a].is_string()) =>
             {
                 pods.push((
                     ns.clone(),
@@ -312,12 +314,34 @@ pub fn check(out: &Output) -> Vec<String> {
                 for rule in spec["rules"].as_array().into_iter().flatten() {
                     for p in rule["http"]["paths"].as_array().into_iter().flatten() {
                         let svc = &p["backend"]["service"];
+                        if svc["port"]["name"] == "use-annotation" {
+                            // The AWS Load Balancer Controller's action of that name forwards.
+                            check_alb_action(&mut problems, o, svc["name"].as_str(), &service);
+                            continue;
+                        }
                         check_backend(
                             &mut problems,
                             o,
                             svc["name"].as_str(),
                             svc["port"]["name"].as_str(),
                             svc["port"]["number"].as_u64(),
+                            &service,
+                        );
+                    }
+                }
+            }
+            "IngressRoute" => {
+                for route in spec["routes"].as_array().into_iter().flatten() {
+                    for b in route["services"].as_array().into_iter().flatten() {
+                        if b["kind"] == "TraefikService" {
+                            continue;
+                        }
+                        check_backend(
+                            &mut problems,
+                            o,
+                            b["name"].as_str(),
+                            b["port"].as_str(),
+                            b["port"].as_u64(),
                             &service,
                         );
                     }
@@ -406,6 +430,41 @@ pub fn check(out: &Output) -> Vec<String> {
 type Svc = (String, String, BTreeSet<String>, BTreeMap<String, String>);
 
 type ServiceRef<'a> = Option<&'a Svc>;
+
+/// An ALB Ingress backend that names an action (`port: use-annotation`): the action's annotation
+/// must exist and forward to generated Services and ports.
+fn check_alb_action<'a>(
+    problems: &mut Vec<String>,
+    o: &Obj,
+    action: Option<&str>,
+    service: &dyn Fn(&str, &str) -> ServiceRef<'a>,
+) {
+    let action = action.unwrap_or_default();
+    let key = format!("alb.ingress.kubernetes.io/actions.{action}");
+    let parsed: Option<serde_json::Value> = o.doc["metadata"]["annotations"][key.as_str()]
+        .as_str()
+        .and_then(|j| serde_json::from_str(j).ok());
+    let groups = parsed
+        .as_ref()
+        .and_then(|a| a["forwardConfig"]["targetGroups"].as_array());
+    let Some(groups) = groups.filter(|g| !g.is_empty()) else {
+        problems.push(format!(
+            "{}: routes to the action `{action}`, which has no forward annotation `{key}`",
+            o.at()
+        ));
+        return;
+    };
+    for g in groups {
+        check_backend(
+            problems,
+            o,
+            g["serviceName"].as_str(),
+            g["servicePort"].as_str(),
+            g["servicePort"].as_u64(),
+            service,
+        );
+    }
+}
 
 fn check_backend<'a>(
     problems: &mut Vec<String>,

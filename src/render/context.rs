@@ -18,8 +18,13 @@ pub struct Platform {
     pub database_sa_annotations: BTreeMap<String, String>,
     /// Labels on the app's namespace beyond fredgen's own (EKS: pod readiness gates for the ALB).
     pub namespace_labels: BTreeMap<String, String>,
-    /// Annotations on the frontend's Service (GKE: container-native load balancing through NEGs).
-    pub frontend_service_annotations: BTreeMap<String, String>,
+    /// Annotations on the Services the public load balancer sends traffic to: the frontend's and
+    /// those of the services with public routes (GKE: container-native load balancing through
+    /// NEGs).
+    pub public_service_annotations: BTreeMap<String, String>,
+    /// The Service annotation that tells the load balancer the backend's health check path, for
+    /// a platform that checks each backend with its own path (EKS: the ALB target group's).
+    pub health_path_annotation: Option<String>,
     /// Annotations on the ServiceAccount of the in-cluster PostgreSQL (backup credentials).
     pub postgres_sa_annotations: BTreeMap<String, String>,
     /// Annotations on the external-secrets controller ServiceAccount.

@@ -4,11 +4,11 @@
 //! A [`Flow`] is one allowed connection as the NetworkPolicy that admits it sees it: the policy's
 //! pods (its `podSelector`), the direction, the peers on the other side and the ports. Flows of one
 //! policy are rendered as that policy's rules, in declaration order; everything else stays denied by
-//! `default-deny`. The flows come from the stack (load balancer → frontend, app → PostgreSQL and
-//! RabbitMQ, a process → each internal service it declares in `calls`, Prometheus → metrics ports,
-//! operators → their pods, internet egress of the workers that ask for it) and from the target's
-//! [`Platform`] (load balancer peers, the managed database, workload identity endpoints, the
-//! cert-manager HTTP-01 solver behind the ingress).
+//! `default-deny`. The flows come from the stack (load balancer → frontend and the services with
+//! public routes, app → PostgreSQL and RabbitMQ, a process → each internal service it declares in
+//! `calls`, Prometheus → metrics ports, operators → their pods, internet egress of the workers that
+//! ask for it) and from the target's [`Platform`] (load balancer peers, the managed database,
+//! workload identity endpoints, the cert-manager HTTP-01 solver behind the ingress).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -286,6 +286,16 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             vec![prometheus()],
             tcp(&[m.port]),
             "Prometheus to its metrics",
+        );
+    }
+    for s in stack.services.iter().filter(|s| s.public) {
+        add(
+            &format!("{}-ingress", s.name),
+            by_name(&s.name),
+            Ingress,
+            platform.lb_peers.clone(),
+            tcp(&[s.port]),
+            "the public load balancer to the service, which has public routes",
         );
     }
     if platform.cert_manager {

@@ -69,7 +69,7 @@ merge_struct!(RawScaling { cpu ; });
 merge_struct!(RawRollout { max_surge, max_unavailable ; });
 merge_struct!(RawWorkerHealth { command ; });
 merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress, postgres, queue, calls ; metrics, replicas, resources, health, scaling, rollout });
-merge_struct!(RawService { name, image, port, command, env, secrets, postgres, queue, egress, calls ; health, metrics, replicas, resources, scaling, rollout });
+merge_struct!(RawService { name, image, port, command, env, secrets, postgres, queue, egress, calls, public ; health, metrics, replicas, resources, scaling, rollout });
 merge_struct!(RawQueue { ; rabbitmq });
 merge_struct!(RawRabbitmq { version, replicas, storage, queues ; });
 merge_struct!(RawPostgres { version, storage, ha, placement ; backup });

@@ -335,6 +335,52 @@ pub struct RawService {
     /// The internal services it calls: a service name, or `{ service: NAME, env: VAR }`; each
     /// gives it the service's URL in an env variable and opens exactly that flow.
     pub calls: Option<Vec<Sp<RawCall>>>,
+    /// Public routes: a host name (every path and method), or `{ host, path, methods }`. Without
+    /// it the service is internal: reachable only from the processes that call it.
+    pub public: Option<Vec<Sp<RawRoute>>>,
+}
+
+/// One item of `services[].public`: a host name, or `{ host, path, methods }`.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawRoute {
+    /// A public host name; the service answers every path and method on it.
+    Host(String),
+    /// `{ host, path, methods }`.
+    With(RawRouteWith),
+}
+
+/// `{ host, path, methods }` of [`RawRoute`].
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouteWith {
+    /// The public host name.
+    pub host: Option<Sp<String>>,
+    /// Path prefix, matched on `/`-separated segments (`/api` matches `/api` and `/api/x`, not
+    /// `/apix`); default `/`.
+    pub path: Option<Sp<String>>,
+    /// HTTP methods (upper case, e.g. `[GET, HEAD]`); default: every method.
+    pub methods: Option<Vec<Sp<String>>>,
+}
+
+impl<'de> Deserialize<'de> for RawRoute {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawRoute;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a host name or a mapping `{ host, path, methods }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawRoute, E> {
+                Ok(RawRoute::Host(s.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawRoute, A::Error> {
+                RawRouteWith::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawRoute::With)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// One item of `calls:`: a service name, or `{ service: NAME, env: VAR }`.

@@ -48,6 +48,49 @@ impl Target for Eks {
     }
     fn check_stack(&self, v: &mut Validator, stack: &Stack) {
         check_cloud_names(v, stack, &cloud_names(stack));
+        check_host_count(
+            v,
+            stack,
+            10,
+            "an ACM certificate holds at most 10 names (the default quota)",
+        );
+        // An ALB rule evaluates at most five values, three per condition: the host, the path (a
+        // prefix other than `/` is two patterns, `/p` and `/p/*`) and the methods.
+        for r in method_routes(stack) {
+            let max = if r.path == "/" { 3 } else { 2 };
+            if r.methods.len() > max {
+                v.error(
+                    r.at,
+                    &format!("{}.methods", r.spec_path),
+                    format!(
+                        "an ALB rule matches at most {max} methods on `{}` ({} listed)",
+                        r.path,
+                        r.methods.len()
+                    ),
+                )
+                .hint = Some(format!(
+                    "an ALB listener rule evaluates at most five values (the host, the path as \
+                     {}, the methods) and three per condition: split the methods over two routes \
+                     with the same host and path, e.g. `[{}]` and `[{}]`",
+                    if r.path == "/" {
+                        "`/*`".to_string()
+                    } else {
+                        format!("`{0}` and `{0}/*`", r.path)
+                    },
+                    r.methods[..max].join(", "),
+                    r.methods[max..].join(", ")
+                ));
+            }
+        }
+        let rules: usize = stack.hosts.iter().map(|h| h.routes.len()).sum();
+        if rules > ALB_RULES {
+            v.error(
+                None,
+                "services",
+                format!("the stack has {rules} public routes; an ALB listener holds {ALB_RULES} rules"),
+            )
+            .hint = Some("the default quota of rules per ALB listener: merge routes (one service can serve several paths under one prefix)".into());
+        }
     }
     fn largest_node(&self, env: &str) -> NodeCapacity {
         // Karpenter's NodePool (30-platform) launches amd64 instances of the c, m and r
@@ -99,6 +142,9 @@ impl Target for Eks {
             },
             // EKS Pod Identity agent (credentials for the Barman Cloud backups to S3).
             identity_egress: vec![egress_to("169.254.170.23/32", &[80])],
+            // Each public service is its own ALB target group, health-checked on its own path
+            // (the Ingress's annotation is the frontend's).
+            health_path_annotation: Some("alb.ingress.kubernetes.io/healthcheck-path".into()),
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
@@ -110,6 +156,9 @@ impl Target for Eks {
         VERSIONS
     }
 }
+
+/// Rules per ALB listener (the default quota): one per public route.
+const ALB_RULES: usize = 100;
 
 /// The public subnets of terraform/10-network (`cidrsubnet(local.vpc_cidr, 8, k + 96)` there, one
 /// per availability zone): where the internet-facing ALB's nodes live.

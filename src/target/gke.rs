@@ -68,6 +68,26 @@ impl Target for Gke {
     }
     fn check_stack(&self, v: &mut Validator, stack: &Stack) {
         check_cloud_names(v, stack, &cloud_names(stack));
+        check_host_count(
+            v,
+            stack,
+            100,
+            "a Google-managed certificate holds at most 100 names",
+        );
+        for r in method_routes(stack) {
+            v.error(
+                r.at,
+                &format!("{}.methods", r.spec_path),
+                "GKE's load balancers cannot route by HTTP method".into(),
+            )
+            .hint = Some(
+                "neither GKE Ingress nor the GKE Gateway controller matches methods (GKE's Gateway \
+                 API conformance reports list HTTPRouteMethodMatching as unsupported): route by \
+                 path instead (e.g. writes under `/write`), or let one service take every method \
+                 on this path; eks and hetzner route by method"
+                    .into(),
+            );
+        }
     }
     fn per_environment(&self, stack: &Stack) -> Vec<(&'static str, String, &'static str)> {
         stack
@@ -121,7 +141,7 @@ impl Target for Gke {
             // The GKE Ingress sends traffic and health checks straight to the pods (container-
             // native load balancing), which the NetworkPolicies admit; a ClusterIP Service needs
             // the NEG annotation for it, explicitly, whatever the cluster's defaults.
-            frontend_service_annotations: std::collections::BTreeMap::from([(
+            public_service_annotations: std::collections::BTreeMap::from([(
                 "cloud.google.com/neg".to_string(),
                 r#"{"ingress": true}"#.to_string(),
             )]),

@@ -45,6 +45,12 @@ impl Target for Hetzner {
     }
     fn check_stack(&self, v: &mut Validator, stack: &Stack) {
         check_cloud_names(v, stack, &cloud_names(stack));
+        check_host_count(
+            v,
+            stack,
+            100,
+            "a Let's Encrypt certificate holds at most 100 names",
+        );
         // Each store secret is a Kubernetes Secret in the secrets namespace (30-platform).
         for s in &stack.secrets {
             let name = secret_object(s);

@@ -143,6 +143,38 @@ pub fn check_cloud_names(v: &mut Validator, stack: &Stack, names: &[CloudName]) 
 /// Every target, in the order `fredgen targets` lists them.
 pub static TARGETS: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
 
+/// Refuses more public hosts than the target's one certificate holds (`limit` says whose limit),
+/// at the first route of each host over it.
+pub fn check_host_count(v: &mut Validator, stack: &Stack, max: usize, limit: &str) {
+    for (i, h) in stack.hosts.iter().enumerate().skip(max) {
+        let Some(first) = h.routes.iter().min_by_key(|r| r.at) else {
+            continue;
+        };
+        v.error(
+            first.at,
+            &first.spec_path,
+            format!(
+                "`{}` is public host {} of the stack; {limit}",
+                h.name,
+                i + 1
+            ),
+        )
+        .hint = Some(format!(
+            "the stack's certificate covers every public host: at most {max} on this target; \
+             serve several paths on one host instead"
+        ));
+    }
+}
+
+/// Every route that names its methods, for a target that cannot match methods or limits them.
+pub fn method_routes(stack: &Stack) -> impl Iterator<Item = &crate::model::Route> {
+    stack
+        .hosts
+        .iter()
+        .flat_map(|h| &h.routes)
+        .filter(|r| !r.methods.is_empty())
+}
+
 /// Looks a target up by id.
 pub fn find(id: &str) -> Result<&'static dyn Target> {
     TARGETS
