@@ -255,8 +255,16 @@ impl Loaded {
             // Reported where an overlay set the value (the first such environment), else at the
             // base spec they all inherit it from.
             let overlay = |p: &str| p.starts_with("environments.");
-            let located: Vec<(String, Option<error::Pos>)> =
-                envs.iter().map(|e| self.env_key(e, &key)).collect();
+            let located: Vec<(String, Option<error::Pos>)> = envs
+                .iter()
+                .map(|e| {
+                    if key == PUBLIC_HOST_KEY {
+                        self.public_host_at(e, &value)
+                    } else {
+                        self.env_key(e, &key)
+                    }
+                })
+                .collect();
             let set_by = envs.iter().zip(&located).find(|(_, (p, _))| overlay(p));
             let (path, pos) = set_by.map_or(&located[0], |(_, at)| at).clone();
             const SHOWN: usize = 5;
@@ -292,6 +300,41 @@ impl Loaded {
             );
         }
         out
+    }
+
+    /// Where a service's public route names `host` for `env`: its overlay's first such route when
+    /// it has one, else the base spec's.
+    fn public_host_at(&self, env: &str, host: &str) -> (String, Option<error::Pos>) {
+        let find = |raw: &spec::RawStack| -> Option<(String, Option<error::Pos>)> {
+            for (i, s) in raw.services.iter().flatten().enumerate() {
+                for (j, r) in s.public.iter().flatten().enumerate() {
+                    let (name, at) = match &r.value {
+                        spec::RawRoute::Host(h) => (h.as_str(), &r.referenced),
+                        spec::RawRoute::With(w) => match &w.host {
+                            Some(h) => (h.value.as_str(), &h.referenced),
+                            None => continue,
+                        },
+                    };
+                    if name == host {
+                        return Some((
+                            format!("services[{i}].public[{j}]"),
+                            error::Pos::from_location(at),
+                        ));
+                    }
+                }
+            }
+            None
+        };
+        let overlay = self
+            .raw
+            .environments
+            .as_ref()
+            .and_then(|e| e.get(env))
+            .and_then(|o| find(&o.value));
+        match overlay {
+            Some((path, pos)) => (format!("environments.{env}.{path}"), pos),
+            None => find(&self.raw).unwrap_or_else(|| ("services".into(), None)),
+        }
     }
 
     /// Where `key` (`domain`, `targets.<id>.<field>`) is set for `env`: its overlay when it sets
@@ -466,6 +509,13 @@ fn clash_keys(
         s.domain.clone(),
         "DNS records and TLS certificates of both would fight over it",
     )];
+    keys.extend(s.hosts.iter().skip(1).map(|h| {
+        (
+            PUBLIC_HOST_KEY.to_string(),
+            h.name.clone(),
+            "DNS records and TLS certificates of both would fight over it",
+        )
+    }));
     keys.extend(
         target
             .per_environment(s)
@@ -474,6 +524,9 @@ fn clash_keys(
     );
     keys
 }
+
+/// The clash key of a service's public host (the hosts after `domain`).
+const PUBLIC_HOST_KEY: &str = "public";
 
 /// Indexes the settings of `stacks` ([`clash_keys`]) by value, once for all of them.
 fn clash_index(target: &dyn target::Target, stacks: &[&model::Stack]) -> ClashIndex {

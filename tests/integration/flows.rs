@@ -390,20 +390,49 @@ fn callees(calls: &[fredgen::model::Call]) -> Vec<String> {
     calls.iter().map(|c| c.name.clone()).collect()
 }
 
-/// For every process × internal service: a connection to the service's port is open exactly when
-/// the process declares the call; a pod of another namespace never reaches a service, and a
-/// caller never reaches another port of it.
+/// Where the public load balancer's traffic comes from on this case's target: the peers of the
+/// frontend's declared ingress flow.
+fn load_balancer(out: &Output, stack: &fredgen::model::Stack) -> Vec<Endpoint> {
+    let policy = format!("{}-ingress", stack.frontend.name);
+    let flow = out
+        .flows
+        .iter()
+        .find(|f| f.policy == policy)
+        .expect("the frontend's ingress flow");
+    connections(flow, &stack.namespace)
+        .into_iter()
+        .map(|c| c.from)
+        .collect()
+}
+
+/// For every process × service: a connection to the service's port is open exactly when the
+/// process declares the call; the load balancer reaches it exactly when it has public routes; a
+/// pod of another namespace never reaches a service, and a caller never reaches another port of
+/// it.
 fn call_mismatches(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<String> {
     let pols = policies(out);
     let procs = processes(case, out, stack);
     let services: Vec<&Process> = procs.iter().filter(|p| p.serves.is_some()).collect();
     assert_eq!(services.len(), stack.services.len(), "{}", case.name());
     let stranger = pod("default", &[]);
+    let lb = load_balancer(out, stack);
+    assert!(!lb.is_empty(), "{}: no load balancer peer", case.name());
     let mut found = Vec::new();
     for s in &services {
         let port = s.serves.expect("a service").to_string();
         if admits(&pols, &conn(&stranger, &s.pod, &port)) {
             found.push(format!("{}: a foreign pod reaches {}", case.name(), s.what));
+        }
+        let public = stack.services.iter().any(|m| m.name == s.what && m.public);
+        for from in &lb {
+            if admits(&pols, &conn(from, &s.pod, &port)) != public {
+                let verb = if public { "blocked" } else { "open" };
+                found.push(format!(
+                    "{}: load balancer -> {} {verb}",
+                    case.name(),
+                    s.what
+                ));
+            }
         }
         for p in &procs {
             let want = p.calls.contains(&s.what);
@@ -437,6 +466,57 @@ fn each_process_reaches_exactly_the_services_it_calls() {
     }
     assert!(calls >= 5, "the examples declare {calls} calls");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_load_balancer_reaches_a_service_only_through_its_public_routes() {
+    // shop's search is public and pricing internal: removing search's ingress policy blocks
+    // the load balancer; giving pricing search's policy opens it, and both are caught.
+    for target in ["eks", "gke", "hetzner"] {
+        let case = cases()
+            .into_iter()
+            .find(|c| c.example == "shop" && c.target == target)
+            .expect("shop is a case");
+        let stack = model_of(&case);
+        let out = render(&case);
+        assert!(call_mismatches(&case, &out, &stack).is_empty());
+        let closed = without_policy(&out, "shop-search-ingress");
+        let found = call_mismatches(&case, &closed, &stack);
+        assert!(
+            found
+                .iter()
+                .any(|f| f.contains("load balancer -> shop-search blocked")),
+            "{target}: {found:?}"
+        );
+        // The search ingress policy, opened to every service on pricing's port.
+        let mut widened = out.clone();
+        let text = widened
+            .files
+            .get_mut("k8s/network-policies.yaml")
+            .expect("rendered");
+        *text = text
+            .split("---\n")
+            .map(|doc| {
+                if doc.contains("name: shop-search-ingress\n") {
+                    doc.replace(
+                        "app.kubernetes.io/name: shop-search\n",
+                        "app.kubernetes.io/component: service\n",
+                    )
+                    .replace("- port: 9200\n", "- port: 8080\n")
+                } else {
+                    doc.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("---\n");
+        let found = call_mismatches(&case, &widened, &stack);
+        assert!(
+            found
+                .iter()
+                .any(|f| f.contains("load balancer -> shop-pricing open")),
+            "{target}: {found:?}"
+        );
+    }
 }
 
 #[test]
