@@ -245,27 +245,49 @@ impl Loaded {
         index: &ClashIndex,
     ) -> Vec<error::Diagnostic> {
         let mut out = Vec::new();
-        for (key, value, why) in clash_keys(target, stack) {
-            let Some(envs) = index.get(&(key.clone(), value.clone())) else {
+        for (index_key, value, why) in clash_keys(target, stack) {
+            let Some(envs) = index.get(&(index_key.clone(), value.clone())) else {
                 continue;
             };
             if envs.len() < 2 {
                 continue;
             }
+            // A host is named by the key that sets it: `domain` when it is every environment's
+            // domain, else `public` (a service's route).
+            let is_domain = |e: &str| self.domain_of(e).as_deref() == Some(value.as_str());
+            let key = match index_key.as_str() {
+                HOST_KEY if envs.iter().all(|e| is_domain(e)) => "domain".to_string(),
+                HOST_KEY => "public".to_string(),
+                _ => index_key.clone(),
+            };
             // Reported where an overlay set the value (the first such environment), else at the
             // base spec they all inherit it from.
             let overlay = |p: &str| p.starts_with("environments.");
             let located: Vec<(String, Option<error::Pos>)> = envs
                 .iter()
                 .map(|e| {
-                    if key == PUBLIC_HOST_KEY {
+                    if index_key == HOST_KEY && !is_domain(e) {
                         self.public_host_at(e, &value)
                     } else {
-                        self.env_key(e, &key)
+                        self.env_key(
+                            e,
+                            if index_key == HOST_KEY {
+                                "domain"
+                            } else {
+                                &key
+                            },
+                        )
                     }
                 })
                 .collect();
-            let set_by = envs.iter().zip(&located).find(|(_, (p, _))| overlay(p));
+            // A host that is one environment's `domain` and another's service route is reported
+            // at the route (the `domain` stays where it is).
+            let mixed = key == "public" && envs.iter().any(|e| is_domain(e));
+            let set_by = envs
+                .iter()
+                .zip(&located)
+                .filter(|(e, _)| !mixed || !is_domain(e))
+                .find(|(_, (p, _))| overlay(p) || mixed);
             let (path, pos) = set_by.map_or(&located[0], |(_, at)| at).clone();
             const SHOWN: usize = 5;
             let mut named = envs
@@ -278,6 +300,11 @@ impl Loaded {
                 _ => named.pop().unwrap_or_default(),
             };
             let hint = match set_by {
+                Some((env, _)) if mixed => format!(
+                    "a service's route in `{env}` names a host another environment uses as its \
+                     `domain`: give `{env}`'s routes hosts of its own in its overlay \
+                     (`environments.{env}.services`), next to its `domain`"
+                ),
                 Some((env, _)) if envs.len() == 2 => {
                     format!("give `environments.{env}` a `{key}` of its own")
                 }
@@ -300,6 +327,17 @@ impl Loaded {
             );
         }
         out
+    }
+
+    /// The `domain` of `env`: its overlay's, else the base spec's.
+    fn domain_of(&self, env: &str) -> Option<String> {
+        self.raw
+            .environments
+            .as_ref()
+            .and_then(|e| e.get(env))
+            .and_then(|o| o.value.domain.as_ref())
+            .or(self.raw.domain.as_ref())
+            .map(|d| d.value.clone())
     }
 
     /// Where a service's public route names `host` for `env`: its overlay's first such route when
@@ -504,18 +542,19 @@ fn clash_keys(
     target: &dyn target::Target,
     s: &model::Stack,
 ) -> Vec<(String, String, &'static str)> {
-    let mut keys = vec![(
-        "domain".to_string(),
-        s.domain.clone(),
-        "DNS records and TLS certificates of both would fight over it",
-    )];
-    keys.extend(s.hosts.iter().skip(1).map(|h| {
-        (
-            PUBLIC_HOST_KEY.to_string(),
-            h.name.clone(),
-            "DNS records and TLS certificates of both would fight over it",
-        )
-    }));
+    // Every public host, `domain` or a service's: one environment's `domain` may not be
+    // another's service host either.
+    let mut keys: Vec<(String, String, &'static str)> = s
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                HOST_KEY.to_string(),
+                h.name.clone(),
+                "DNS records and TLS certificates of both would fight over it",
+            )
+        })
+        .collect();
     keys.extend(
         target
             .per_environment(s)
@@ -525,8 +564,8 @@ fn clash_keys(
     keys
 }
 
-/// The clash key of a service's public host (the hosts after `domain`).
-const PUBLIC_HOST_KEY: &str = "public";
+/// The clash key of a public host (`domain` or a service's).
+const HOST_KEY: &str = "host";
 
 /// Indexes the settings of `stacks` ([`clash_keys`]) by value, once for all of them.
 fn clash_index(target: &dyn target::Target, stacks: &[&model::Stack]) -> ClashIndex {
