@@ -31,6 +31,9 @@ pub struct Stack {
     /// The DNS zone all public hosts lie in when there are several (the longest name they share,
     /// e.g. `acme.com` for `api.acme.com` and `www.acme.com`); `None` with one host.
     pub dns_zone: Option<String>,
+    /// The zone the hosts' parent names share ([`routes::parent_zone`]): `example.com` for
+    /// `shop.example.com` (and `api.shop.example.com`).
+    pub parent_zone: String,
     /// The public web service.
     pub frontend: Frontend,
     /// Background workers.
@@ -305,6 +308,8 @@ pub struct Service {
 pub struct Host {
     /// The host name.
     pub name: String,
+    /// A short stable id of the name (8 hex digits), for cloud resources named per host.
+    pub key: String,
     /// Its routes.
     pub routes: Vec<Route>,
 }

@@ -63,7 +63,11 @@ pub fn hosts(
                     .then(a.methods.is_empty().cmp(&b.methods.is_empty()))
                     .then(a.id.cmp(&b.id))
             });
-            Host { name, routes }
+            Host {
+                key: format!("{:08x}", super::validate::fnv1a(&name) as u32),
+                name,
+                routes,
+            }
         })
         .collect();
     refuse_other_zones(v, &hosts, domain);
@@ -254,10 +258,13 @@ fn refuse_overlaps(v: &mut Validator, routes: &[Route], domain: &str) {
 /// least two labels that each host is, or ends in; `None` with one host (each target then
 /// derives the zone from `domain` as before) or when the hosts share none.
 pub fn shared_zone(hosts: &[Host]) -> Option<String> {
-    if hosts.len() < 2 {
-        return None;
-    }
-    let labels: Vec<Vec<&str>> = hosts.iter().map(|h| h.name.rsplit('.').collect()).collect();
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    (names.len() >= 2).then(|| shared_suffix(&names)).flatten()
+}
+
+/// The longest name of at least two labels that each of `names` is, or ends in.
+fn shared_suffix(names: &[&str]) -> Option<String> {
+    let labels: Vec<Vec<&str>> = names.iter().map(|n| n.rsplit('.').collect()).collect();
     let shortest = labels.iter().map(Vec::len).min().unwrap_or(0);
     let common = (0..shortest)
         .take_while(|&i| labels.iter().all(|l| l[i] == labels[0][i]))
@@ -267,6 +274,26 @@ pub fn shared_zone(hosts: &[Host]) -> Option<String> {
         zone.reverse();
         zone.join(".")
     })
+}
+
+/// The zone the hosts' parent names share (a host's parent is the host less its first label, or
+/// the host itself when it has two labels): the name a stack's DNS zone most often has
+/// (`example.com` for `shop.example.com` and `api.shop.example.com`). With one host, its parent.
+pub fn parent_zone(hosts: &[Host]) -> String {
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    let parents: Vec<&str> = names
+        .iter()
+        .map(|n| match n.split_once('.') {
+            Some((_, rest)) if rest.contains('.') => rest,
+            _ => n,
+        })
+        .collect();
+    match parents.as_slice() {
+        [only] => only.to_string(),
+        _ => shared_suffix(&parents)
+            .or_else(|| shared_suffix(&names))
+            .unwrap_or_else(|| parents.first().map(|p| p.to_string()).unwrap_or_default()),
+    }
 }
 
 /// Every target keeps the stack's records and certificate validations in one DNS zone (one
@@ -283,17 +310,7 @@ fn refuse_other_zones(v: &mut Validator, hosts: &[Host], domain: &str) {
             .unwrap_or_default()
     };
     for h in hosts.iter().filter(|h| h.name != domain) {
-        let shares = shared_zone(&[
-            Host {
-                name: domain.to_string(),
-                routes: vec![],
-            },
-            Host {
-                name: h.name.clone(),
-                routes: vec![],
-            },
-        ])
-        .is_some();
+        let shares = shared_suffix(&[domain, &h.name]).is_some();
         if shares {
             continue;
         }
@@ -311,5 +328,46 @@ fn refuse_other_zones(v: &mut Validator, hosts: &[Host], domain: &str) {
              stack of its own",
             parent(domain)
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(names: &[&str]) -> Vec<Host> {
+        names
+            .iter()
+            .map(|n| Host {
+                name: n.to_string(),
+                key: String::new(),
+                routes: vec![],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn zones_of_the_public_hosts() {
+        let one = hosts(&["fred.example.com"]);
+        assert_eq!(shared_zone(&one), None);
+        assert_eq!(parent_zone(&one), "example.com");
+        let nested = hosts(&["shop.example.com", "api.shop.example.com"]);
+        assert_eq!(shared_zone(&nested).as_deref(), Some("shop.example.com"));
+        assert_eq!(parent_zone(&nested), "example.com");
+        let apex = hosts(&["acme.com", "www.acme.com"]);
+        assert_eq!(shared_zone(&apex).as_deref(), Some("acme.com"));
+        assert_eq!(parent_zone(&apex), "acme.com");
+        let apart = hosts(&["acme.com", "acme.org"]);
+        assert_eq!(shared_zone(&apart), None);
+    }
+
+    #[test]
+    fn route_paths() {
+        assert_eq!(route_path_problem("/api/v1"), None);
+        assert_eq!(route_path_problem("/"), None);
+        for bad in ["api", "/api/", "/a//b", "/a/*", "/a/../b", "/a?b", "/%41"] {
+            assert!(route_path_problem(bad).is_some(), "{bad}");
+        }
+        assert!(route_path_problem(&format!("/{}", "a".repeat(MAX_ROUTE_PATH))).is_some());
     }
 }

@@ -341,6 +341,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         prefix,
         domain,
         dns_zone: super::routes::shared_zone(&hosts),
+        parent_zone: super::routes::parent_zone(&hosts),
         hosts,
         frontend,
         workers,
@@ -1727,7 +1728,7 @@ fn request_fits(
 }
 
 /// FNV-1a: a stable hash for names that must change when their inputs change.
-fn fnv1a(s: &str) -> u64 {
+pub(crate) fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

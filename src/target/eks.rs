@@ -51,8 +51,8 @@ impl Target for Eks {
         check_host_count(
             v,
             stack,
-            10,
-            "an ACM certificate holds at most 10 names (the default quota)",
+            25,
+            "an ALB listener serves at most 25 certificates (one per host, the default quota)",
         );
         // An ALB rule evaluates at most five values, three per condition: the host, the path (a
         // prefix other than `/` is two patterns, `/p` and `/p/*`) and the methods.

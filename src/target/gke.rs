@@ -71,8 +71,8 @@ impl Target for Gke {
         check_host_count(
             v,
             stack,
-            100,
-            "a Google-managed certificate holds at most 100 names",
+            15,
+            "a GKE Ingress's target HTTPS proxy serves at most 15 certificates (one per host)",
         );
         for r in method_routes(stack) {
             v.error(

@@ -143,7 +143,8 @@ pub fn check_cloud_names(v: &mut Validator, stack: &Stack, names: &[CloudName]) 
 /// Every target, in the order `fredgen targets` lists them.
 pub static TARGETS: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
 
-/// Refuses more public hosts than the target's one certificate holds (`limit` says whose limit),
+/// Refuses more public hosts than the target's load balancer serves certificates for (`limit`
+/// says whose limit),
 /// at the first route of each host over it.
 pub fn check_host_count(v: &mut Validator, stack: &Stack, max: usize, limit: &str) {
     for (i, h) in stack.hosts.iter().enumerate().skip(max) {
@@ -160,8 +161,8 @@ pub fn check_host_count(v: &mut Validator, stack: &Stack, max: usize, limit: &st
             ),
         )
         .hint = Some(format!(
-            "the stack's certificate covers every public host: at most {max} on this target; \
-             serve several paths on one host instead"
+            "every public host needs its certificate on the load balancer: at most {max} on \
+             this target; serve several paths on one host instead"
         ));
     }
 }
