@@ -253,7 +253,7 @@ impl Loaded {
                 continue;
             }
             // A host is named by the key that sets it: `domain` when it is every environment's
-            // domain, else `public` (a service's route).
+            // domain, else `public` (a service's route) or `host` (a static site's).
             let is_domain = |e: &str| self.domain_of(e).as_deref() == Some(value.as_str());
             let key = match index_key.as_str() {
                 HOST_KEY if envs.iter().all(|e| is_domain(e)) => "domain".to_string(),
@@ -289,6 +289,12 @@ impl Loaded {
                 .filter(|(e, _)| !mixed || !is_domain(e))
                 .find(|(_, (p, _))| overlay(p) || mixed);
             let (path, pos) = set_by.map_or(&located[0], |(_, at)| at).clone();
+            // A static site's host is its `host`.
+            let key = if key == "public" && path.contains("static[") {
+                "host".to_string()
+            } else {
+                key
+            };
             const SHOWN: usize = 5;
             let mut named = envs
                 .iter()
@@ -340,10 +346,18 @@ impl Loaded {
             .map(|d| d.value.clone())
     }
 
-    /// Where a service's public route names `host` for `env`: its overlay's first such route when
-    /// it has one, else the base spec's.
+    /// Where a static site or a service's public route names `host` for `env`: its overlay's
+    /// first such place when it has one, else the base spec's.
     fn public_host_at(&self, env: &str, host: &str) -> (String, Option<error::Pos>) {
         let find = |raw: &spec::RawStack| -> Option<(String, Option<error::Pos>)> {
+            for (i, site) in raw.static_sites.iter().flatten().enumerate() {
+                if let Some(h) = site.host.as_ref().filter(|h| h.value == host) {
+                    return Some((
+                        format!("static[{i}].host"),
+                        error::Pos::from_location(&h.referenced),
+                    ));
+                }
+            }
             for (i, s) in raw.services.iter().flatten().enumerate() {
                 for (j, r) in s.public.iter().flatten().enumerate() {
                     let (name, at) = match &r.value {
@@ -547,10 +561,12 @@ fn clash_keys(
     let mut keys: Vec<(String, String, &'static str)> = s
         .hosts
         .iter()
+        .map(|h| h.name.clone())
+        .chain(s.static_sites.iter().map(|site| site.host.clone()))
         .map(|h| {
             (
                 HOST_KEY.to_string(),
-                h.name.clone(),
+                h,
                 "DNS records and TLS certificates of both would fight over it",
             )
         })

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod quantity;
 pub mod routes;
 pub mod secret_shapes;
+pub mod sites;
 pub mod validate;
 
 use serde::Serialize;
@@ -28,14 +29,17 @@ pub struct Stack {
     pub domain: String,
     /// Every public host (`domain` first) with its routes, most specific first.
     pub hosts: Vec<Host>,
-    /// The DNS zone all public hosts lie in when there are several (the longest name they share,
-    /// e.g. `acme.com` for `api.acme.com` and `www.acme.com`); `None` with one host.
+    /// The DNS zone all public hosts (the routes' and the static sites') lie in when there are
+    /// several (the longest name they share, e.g. `acme.com` for `api.acme.com` and
+    /// `www.acme.com`); `None` with one host.
     pub dns_zone: Option<String>,
     /// The zone the hosts' parent names share ([`routes::parent_zone`]): `example.com` for
     /// `shop.example.com` (and `api.shop.example.com`).
     pub parent_zone: String,
     /// The public web service.
     pub frontend: Frontend,
+    /// Static websites, each on a host of its own.
+    pub static_sites: Vec<StaticSite>,
     /// Background workers.
     pub workers: Vec<Worker>,
     /// Internal HTTP services.
@@ -340,6 +344,27 @@ pub struct Route {
     /// Its key path in the spec (`services[1].public[0]`; `domain` for the frontend's).
     #[serde(skip)]
     pub spec_path: String,
+}
+
+/// A static website: files in a bucket, served on its own host by the target's CDN.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaticSite {
+    /// The name in the spec.
+    pub name: String,
+    /// Cloud resource name: `<prefix>-<name>` (buckets add what makes them globally unique).
+    pub resource: String,
+    /// A short stable id of the host (8 hex digits).
+    pub key: String,
+    /// The public host.
+    pub host: String,
+    /// Base path on the host and in the bucket: `/` or `/docs`.
+    pub path: String,
+    /// A path with no file serves `<path>/index.html` with status 200.
+    pub spa: bool,
+    /// Seconds an HTML page may be cached.
+    pub cache_html: u32,
+    /// Seconds every other file may be cached.
+    pub cache_assets: u32,
 }
 
 /// One `host:port` entry of `egress`.

@@ -257,13 +257,12 @@ fn refuse_overlaps(v: &mut Validator, routes: &[Route], domain: &str) {
 /// The DNS zone every public host lies in when the stack has several: the longest name of at
 /// least two labels that each host is, or ends in; `None` with one host (each target then
 /// derives the zone from `domain` as before) or when the hosts share none.
-pub fn shared_zone(hosts: &[Host]) -> Option<String> {
-    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    (names.len() >= 2).then(|| shared_suffix(&names)).flatten()
+pub fn shared_zone(names: &[&str]) -> Option<String> {
+    (names.len() >= 2).then(|| shared_suffix(names)).flatten()
 }
 
 /// The longest name of at least two labels that each of `names` is, or ends in.
-fn shared_suffix(names: &[&str]) -> Option<String> {
+pub fn shared_suffix(names: &[&str]) -> Option<String> {
     let labels: Vec<Vec<&str>> = names.iter().map(|n| n.rsplit('.').collect()).collect();
     let shortest = labels.iter().map(Vec::len).min().unwrap_or(0);
     let common = (0..shortest)
@@ -279,8 +278,7 @@ fn shared_suffix(names: &[&str]) -> Option<String> {
 /// The zone the hosts' parent names share (a host's parent is the host less its first label, or
 /// the host itself when it has two labels): the name a stack's DNS zone most often has
 /// (`example.com` for `shop.example.com` and `api.shop.example.com`). With one host, its parent.
-pub fn parent_zone(hosts: &[Host]) -> String {
-    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+pub fn parent_zone(names: &[&str]) -> String {
     let parents: Vec<&str> = names
         .iter()
         .map(|n| match n.split_once('.') {
@@ -291,7 +289,7 @@ pub fn parent_zone(hosts: &[Host]) -> String {
     match parents.as_slice() {
         [only] => only.to_string(),
         _ => shared_suffix(&parents)
-            .or_else(|| shared_suffix(&names))
+            .or_else(|| shared_suffix(names))
             .unwrap_or_else(|| parents.first().map(|p| p.to_string()).unwrap_or_default()),
     }
 }
@@ -301,7 +299,8 @@ pub fn parent_zone(hosts: &[Host]) -> String {
 /// certificate issuers are granted): a host outside the zone `domain` shares with the others is
 /// refused at its first route.
 fn refuse_other_zones(v: &mut Validator, hosts: &[Host], domain: &str) {
-    if hosts.len() < 2 || shared_zone(hosts).is_some() {
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    if shared_zone(&names).is_some() {
         return;
     }
     let parent = |h: &str| {
@@ -335,29 +334,18 @@ fn refuse_other_zones(v: &mut Validator, hosts: &[Host], domain: &str) {
 mod tests {
     use super::*;
 
-    fn hosts(names: &[&str]) -> Vec<Host> {
-        names
-            .iter()
-            .map(|n| Host {
-                name: n.to_string(),
-                key: String::new(),
-                routes: vec![],
-            })
-            .collect()
-    }
-
     #[test]
     fn zones_of_the_public_hosts() {
-        let one = hosts(&["fred.example.com"]);
+        let one = ["fred.example.com"];
         assert_eq!(shared_zone(&one), None);
         assert_eq!(parent_zone(&one), "example.com");
-        let nested = hosts(&["shop.example.com", "api.shop.example.com"]);
+        let nested = ["shop.example.com", "api.shop.example.com"];
         assert_eq!(shared_zone(&nested).as_deref(), Some("shop.example.com"));
         assert_eq!(parent_zone(&nested), "example.com");
-        let apex = hosts(&["acme.com", "www.acme.com"]);
+        let apex = ["acme.com", "www.acme.com"];
         assert_eq!(shared_zone(&apex).as_deref(), Some("acme.com"));
         assert_eq!(parent_zone(&apex), "acme.com");
-        let apart = hosts(&["acme.com", "acme.org"]);
+        let apart = ["acme.com", "acme.org"];
         assert_eq!(shared_zone(&apart), None);
     }
 

@@ -195,6 +195,25 @@ fn overlay_workers(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawS
             names(base.services.iter().flatten().map(|s| &s.name).collect()),
             names(overlay.services.iter().flatten().map(|s| &s.name).collect()),
         ),
+        (
+            "static site",
+            "static",
+            names(
+                base.static_sites
+                    .iter()
+                    .flatten()
+                    .map(|s| &s.name)
+                    .collect(),
+            ),
+            names(
+                overlay
+                    .static_sites
+                    .iter()
+                    .flatten()
+                    .map(|s| &s.name)
+                    .collect(),
+            ),
+        ),
     ];
     for (kind, key, base_names, over_names) in &lists {
         let known: Vec<&str> = base_names
@@ -303,6 +322,12 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let workers = workers(v, raw, &name, &queue_names, &node, &callees);
     let mut services = services(v, raw, &name, &node, &callees);
     let hosts = super::routes::hosts(v, raw, &domain, &frontend, &services);
+    let static_sites = super::sites::sites(v, raw, &prefix, &hosts);
+    let names: Vec<&str> = hosts
+        .iter()
+        .map(|h| h.name.as_str())
+        .chain(static_sites.iter().map(|s| s.host.as_str()))
+        .collect();
     for s in &mut services {
         s.public = hosts
             .iter()
@@ -340,8 +365,9 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         env: env_name,
         prefix,
         domain,
-        dns_zone: super::routes::shared_zone(&hosts),
-        parent_zone: super::routes::parent_zone(&hosts),
+        dns_zone: super::routes::shared_zone(&names),
+        parent_zone: super::routes::parent_zone(&names),
+        static_sites,
         hosts,
         frontend,
         workers,

@@ -1,7 +1,7 @@
 //! Stage 1b — environment overlays: merge an overlay [`RawStack`] over the base, field by field.
 //!
 //! Scalars and lists set in the overlay replace the base; mappings merge recursively; `workers`
-//! and `services` merge by `name` (an overlay changes only the base's items: one with another name is
+//! and `services` (and `static`) merge by `name` (an overlay changes only the base's items: one with another name is
 //! refused by validation and left out here); `env` maps merge by key.
 
 use std::collections::BTreeMap;
@@ -70,6 +70,8 @@ merge_struct!(RawRollout { max_surge, max_unavailable ; });
 merge_struct!(RawWorkerHealth { command ; });
 merge_struct!(RawWorker { name, image, command, consumes, env, secrets, egress, postgres, queue, calls ; metrics, replicas, resources, health, scaling, rollout });
 merge_struct!(RawService { name, image, port, command, env, secrets, postgres, queue, egress, calls, public ; health, metrics, replicas, resources, scaling, rollout });
+merge_struct!(RawStatic { name, host, path, spa ; cache });
+merge_struct!(RawCache { html, assets ; });
 merge_struct!(RawQueue { ; rabbitmq });
 merge_struct!(RawRabbitmq { version, replicas, storage, queues ; });
 merge_struct!(RawPostgres { version, storage, ha, placement ; backup });
@@ -88,6 +90,7 @@ impl RawStack {
             frontend: merge_nested(self.frontend, over.frontend),
             workers: merge_named(self.workers, over.workers, |w| &w.name),
             services: merge_named(self.services, over.services, |s| &s.name),
+            static_sites: merge_named(self.static_sites, over.static_sites, |s| &s.name),
             queue: merge_nested(self.queue, over.queue),
             postgres: merge_nested(self.postgres, over.postgres),
             monitoring: merge_nested(self.monitoring, over.monitoring),

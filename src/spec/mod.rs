@@ -101,8 +101,15 @@ pub struct RawStack {
     pub frontend: Option<RawFrontend>,
     /// Background worker processes (no public exposure).
     pub workers: Option<Vec<RawWorker>>,
-    /// Internal HTTP services, reachable only from the processes that declare they call them.
+    /// HTTP services, reachable from the processes that declare they call them, and from the
+    /// internet by their `public` routes.
     pub services: Option<Vec<RawService>>,
+    /// Static websites: files uploaded to object storage, served on a host of their own (S3 and
+    /// CloudFront on eks, Cloud Storage and Cloud CDN on gke, Object Storage behind a caching
+    /// proxy on hetzner).
+    #[serde(rename = "static")]
+    #[schemars(rename = "static")]
+    pub static_sites: Option<Vec<RawStatic>>,
     /// The message queue.
     pub queue: Option<RawQueue>,
     /// The PostgreSQL database.
@@ -338,6 +345,33 @@ pub struct RawService {
     /// Public routes: a host name (every path and method), or `{ host, path, methods }`. Without
     /// it the service is internal: reachable only from the processes that call it.
     pub public: Option<Vec<Sp<RawRoute>>>,
+}
+
+/// One item of `static:` — a static website.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatic {
+    /// Site name (DNS-1123 label), unique among the static sites; names its bucket.
+    pub name: Option<Sp<String>>,
+    /// The public host it is served on, of its own (no route of a process uses it).
+    pub host: Option<Sp<String>>,
+    /// Base path the site lives under on its host (and in its bucket); default `/`.
+    pub path: Option<Sp<String>>,
+    /// Single-page app: a path with no file serves the site's `index.html` (status 200).
+    pub spa: Option<Sp<bool>>,
+    /// Cache lifetimes in seconds: `html` for `*.html`, `assets` for every other file.
+    pub cache: Option<RawCache>,
+}
+
+/// `static[].cache:`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    /// Seconds browsers and the CDN keep an HTML page (default 60).
+    pub html: Option<Sp<i64>>,
+    /// Seconds they keep every other file (default 31536000, a year: upload assets with hashed
+    /// names).
+    pub assets: Option<Sp<i64>>,
 }
 
 /// One item of `services[].public`: a host name, or `{ host, path, methods }`.

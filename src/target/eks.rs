@@ -252,6 +252,14 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
             names.push(role(format!("{p}-{db}-backup")));
         }
     }
+    for site in &stack.static_sites {
+        names.push(CloudName::new(
+            "S3 bucket name",
+            format!("{}-{ACCOUNT_ID}", site.resource),
+            3..=63,
+            "`name`, the environment and the static site's `name`",
+        ));
+    }
     names
 }
 
