@@ -331,6 +331,22 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
         }
         None => {}
     }
+    for site in &stack.static_sites {
+        let from = "`targets.gke.project`, `name`, the environment and the static site's `name`";
+        names.push(CloudName::new(
+            "Cloud Storage bucket name",
+            format!("{project}-{}", site.resource),
+            3..=63,
+            from,
+        ));
+        // The load balancer's objects: `<site>-redirect` is the longest name.
+        names.push(CloudName::new(
+            "Compute Engine resource name",
+            format!("{}-redirect", site.resource),
+            1..=63,
+            from,
+        ));
+    }
     for s in &stack.secrets {
         names.push(CloudName::new(
             "Secret Manager secret id",
