@@ -312,7 +312,7 @@ pub struct Service {
 pub struct Host {
     /// The host name.
     pub name: String,
-    /// A short stable id of the name (8 hex digits), for cloud resources named per host.
+    /// A stable id of the name (16 hex digits), for cloud resources named per host.
     pub key: String,
     /// Its routes.
     pub routes: Vec<Route>,
@@ -351,9 +351,10 @@ pub struct Route {
 pub struct StaticSite {
     /// The name in the spec.
     pub name: String,
-    /// Cloud resource name: `<prefix>-<name>` (buckets add what makes them globally unique).
+    /// Cloud resource name: `<prefix>-site-<name>` (buckets add what makes them globally
+    /// unique); `site-` keeps it apart from the stack's own buckets and load balancer objects.
     pub resource: String,
-    /// A short stable id of the host (8 hex digits).
+    /// A stable id of the host (16 hex digits).
     pub key: String,
     /// The public host.
     pub host: String,

@@ -64,7 +64,7 @@ pub fn hosts(
                     .then(a.id.cmp(&b.id))
             });
             Host {
-                key: format!("{:08x}", super::validate::fnv1a(&name) as u32),
+                key: format!("{:016x}", super::validate::fnv1a(&name)),
                 name,
                 routes,
             }
@@ -124,7 +124,7 @@ fn route(
             if let Some(problem) = route_path_problem(&p.value) {
                 v.error_at(p, &format!("{path}.path"), problem).hint = Some(format!(
                     "a path prefix such as `/api/v1`: `/` then at most {MAX_ROUTE_PATH} letters, \
-                     digits and `-._~/@:+&=`, no `//` and no trailing `/` (a prefix matches whole \
+                     digits and `-._~/@:+&` (what an ALB path pattern accepts), no `//` and no trailing `/` (a prefix matches whole \
                      segments: `/api` matches `/api` and `/api/x`, not `/apix`)"
                 ));
             }
@@ -183,7 +183,7 @@ fn route(
 pub fn route_path_problem(p: &str) -> Option<String> {
     let ok_chars = p
         .bytes()
-        .all(|c| c.is_ascii_alphanumeric() || b"-._~/@:+&=".contains(&c));
+        .all(|c| c.is_ascii_alphanumeric() || b"-._~/@:+&".contains(&c));
     if !p.starts_with('/') || !ok_chars || p.len() > MAX_ROUTE_PATH {
         Some(format!("`{p}` is not a path prefix"))
     } else if p.contains("//") {
@@ -268,11 +268,19 @@ pub fn shared_suffix(names: &[&str]) -> Option<String> {
     let common = (0..shortest)
         .take_while(|&i| labels.iter().all(|l| l[i] == labels[0][i]))
         .count();
-    (common >= 2).then(|| {
-        let mut zone: Vec<&str> = labels[0][..common].to_vec();
-        zone.reverse();
-        zone.join(".")
-    })
+    (common >= 2)
+        .then(|| {
+            let mut zone: Vec<&str> = labels[0][..common].to_vec();
+            zone.reverse();
+            zone.join(".")
+        })
+        .filter(|zone| !is_public_suffix(zone))
+}
+
+/// A name under which anyone may register (`co.uk`, `github.io`): never a stack's zone. The
+/// Public Suffix List, through the `psl` crate.
+fn is_public_suffix(name: &str) -> bool {
+    psl::suffix_str(name) == Some(name)
 }
 
 /// The zone the hosts' parent names share (a host's parent is the host less its first label, or
@@ -282,7 +290,7 @@ pub fn parent_zone(names: &[&str]) -> String {
     let parents: Vec<&str> = names
         .iter()
         .map(|n| match n.split_once('.') {
-            Some((_, rest)) if rest.contains('.') => rest,
+            Some((_, rest)) if rest.contains('.') && !is_public_suffix(rest) => rest,
             _ => n,
         })
         .collect();
@@ -303,11 +311,6 @@ fn refuse_other_zones(v: &mut Validator, hosts: &[Host], domain: &str) {
     if shared_zone(&names).is_some() {
         return;
     }
-    let parent = |h: &str| {
-        h.split_once('.')
-            .map(|(_, p)| p.to_string())
-            .unwrap_or_default()
-    };
     for h in hosts.iter().filter(|h| h.name != domain) {
         let shares = shared_suffix(&[domain, &h.name]).is_some();
         if shares {
@@ -325,7 +328,7 @@ fn refuse_other_zones(v: &mut Validator, hosts: &[Host], domain: &str) {
             "every public host of a stack lies in one DNS zone (its records and certificate \
              validations are written there): use a host under `{}`, or give this service a \
              stack of its own",
-            parent(domain)
+            parent_zone(&[domain])
         ));
     }
 }
@@ -347,13 +350,19 @@ mod tests {
         assert_eq!(parent_zone(&apex), "acme.com");
         let apart = ["acme.com", "acme.org"];
         assert_eq!(shared_zone(&apart), None);
+        let registrable = ["shop.co.uk", "api.co.uk"];
+        assert_eq!(shared_zone(&registrable), None);
+        assert_eq!(parent_zone(&["acme.co.uk"]), "acme.co.uk");
+        assert_eq!(parent_zone(&["www.acme.co.uk"]), "acme.co.uk");
     }
 
     #[test]
     fn route_paths() {
         assert_eq!(route_path_problem("/api/v1"), None);
         assert_eq!(route_path_problem("/"), None);
-        for bad in ["api", "/api/", "/a//b", "/a/*", "/a/../b", "/a?b", "/%41"] {
+        for bad in [
+            "api", "/api/", "/a//b", "/a/*", "/a/../b", "/a?b", "/%41", "/a=b",
+        ] {
             assert!(route_path_problem(bad).is_some(), "{bad}");
         }
         assert!(route_path_problem(&format!("/{}", "a".repeat(MAX_ROUTE_PATH))).is_some());

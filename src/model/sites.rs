@@ -60,7 +60,7 @@ pub fn sites(v: &mut Validator, raw: &RawStack, prefix: &str, hosts: &[Host]) ->
                 if let Some(problem) = route_path_problem(&p.value) {
                     v.error_at(p, &format!("{path}.path"), problem).hint = Some(
                         "the base path the site lives under, e.g. `/docs`: `/` then letters, \
-                         digits and `-._~/@:+&=`, no trailing `/`"
+                         digits and `-._~/@:+&`, no trailing `/`"
                             .into(),
                     );
                 }
@@ -68,6 +68,7 @@ pub fn sites(v: &mut Validator, raw: &RawStack, prefix: &str, hosts: &[Host]) ->
             }
         };
         let cache = s.cache.as_ref();
+        check_lifetimes(v, cache, &path);
         let html = seconds(v, cache.and_then(|c| c.html.as_ref()), &path, "html", 60);
         let assets = seconds(
             v,
@@ -77,8 +78,8 @@ pub fn sites(v: &mut Validator, raw: &RawStack, prefix: &str, hosts: &[Host]) ->
             MAX_CACHE as u32,
         );
         out.push(StaticSite {
-            resource: format!("{prefix}-{name}"),
-            key: format!("{:08x}", fnv1a(&host) as u32),
+            resource: format!("{prefix}-site-{name}"),
+            key: format!("{:016x}", fnv1a(&host)),
             name,
             host,
             path: base,
@@ -148,4 +149,40 @@ fn seconds(v: &mut Validator, s: Option<&Sp<i64>>, path: &str, key: &str, defaul
         return default;
     }
     s.value as u32
+}
+
+/// The HTML lifetime is the CDN's default and the assets' its maximum: the default may not exceed
+/// the maximum, and a maximum of 0 would turn the CDN off (CloudFront then also refuses to cache
+/// compressed copies).
+fn check_lifetimes(v: &mut Validator, cache: Option<&crate::spec::RawCache>, path: &str) {
+    let Some(c) = cache else { return };
+    let html = c.html.as_ref().map(|h| h.value).unwrap_or(60);
+    let Some(assets) = c.assets.as_ref().or(c.html.as_ref()) else {
+        return;
+    };
+    let assets_value = c.assets.as_ref().map(|a| a.value).unwrap_or(MAX_CACHE);
+    if !(0..=MAX_CACHE).contains(&html) || !(0..=MAX_CACHE).contains(&assets_value) {
+        return;
+    }
+    if assets_value == 0 {
+        v.error_at(
+            assets,
+            &format!("{path}.cache.assets"),
+            "an assets lifetime of 0 would turn the CDN off".into(),
+        )
+        .hint = Some("at least 1 second; a year (the default) for assets with hashed names".into());
+    } else if html > assets_value {
+        v.error_at(
+            assets,
+            &format!("{path}.cache.assets"),
+            format!(
+                "the assets' lifetime ({assets_value} s) is shorter than the HTML's ({html} s)"
+            ),
+        )
+        .hint = Some(
+            "the HTML lifetime is the CDN's default and the assets' its maximum: make `html` at \
+             most `assets`"
+                .into(),
+        );
+    }
 }

@@ -254,7 +254,7 @@ fn overlay_workers(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawS
                 ),
             )
             .hint = Some(format!(
-                "{hint} An overlay changes only the {key} of the base spec; a new {kind} is declared there"
+                "{hint} An overlay changes only the {kind}s of the base spec; a new {kind} is declared there"
             ));
         }
     }
@@ -461,6 +461,10 @@ fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monit
 
 /// True for an IPv4 or IPv6 address (bracketed or not), and for any dotted name whose last label
 /// is all digits: no top-level domain is, and resolvers read such a name as an address.
+/// Longest public host: a certificate's first name (ACM `domain_name`, the X.509 common name)
+/// holds 64 characters.
+const MAX_PUBLIC_HOST: usize = 64;
+
 /// Why `host` cannot be a public host name (a DNS record and a certificate from a public CA),
 /// with a hint; `None` when it can.
 pub fn host_problem(host: &str) -> Option<(String, String)> {
@@ -471,12 +475,32 @@ pub fn host_problem(host: &str) -> Option<(String, String)> {
                 .into(),
         ));
     }
-    if !is_hostname(host) {
+    if host.len() > MAX_PUBLIC_HOST {
         return Some((
-            format!("`{host}` is not a fully qualified host name"),
-            "e.g. `app.example.com`: lowercase letters, digits and `-` in dot-separated labels"
+            format!(
+                "`{host}` is {} characters long, over {MAX_PUBLIC_HOST}",
+                host.len()
+            ),
+            "a certificate's first name (ACM's domain name, a certificate's common name) holds \
+             at most 64 characters: use a shorter host"
                 .into(),
         ));
+    }
+    if !is_hostname(host) {
+        let hint = if host.ends_with('.') {
+            format!("drop the trailing dot: `{}`", host.trim_end_matches('.'))
+        } else if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            format!(
+                "host names are written in lower case: `{}`",
+                host.to_ascii_lowercase()
+            )
+        } else if !host.is_ascii() {
+            "write an internationalized name in its ASCII form (`xn--…`, punycode)".into()
+        } else {
+            "e.g. `app.example.com`: lowercase letters, digits and `-` in dot-separated labels"
+                .into()
+        };
+        return Some((format!("`{host}` is not a fully qualified host name"), hint));
     }
     non_public_domain(host).map(|why| {
         (

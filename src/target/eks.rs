@@ -253,11 +253,18 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
         }
     }
     for site in &stack.static_sites {
+        let from = "`name`, the environment and the static site's `name`";
         names.push(CloudName::new(
             "S3 bucket name",
             format!("{}-{ACCOUNT_ID}", site.resource),
             3..=63,
-            "`name`, the environment and the static site's `name`",
+            from,
+        ));
+        names.push(CloudName::new(
+            "CloudFront function name",
+            format!("{}-index", site.resource),
+            1..=64,
+            from,
         ));
     }
     names

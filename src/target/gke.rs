@@ -339,10 +339,10 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
             3..=63,
             from,
         ));
-        // The load balancer's objects: `<site>-redirect` is the longest name.
+        // The load balancer's objects: `<prefix>-redirect-<site>` is the longest name.
         names.push(CloudName::new(
             "Compute Engine resource name",
-            format!("{}-redirect", site.resource),
+            format!("{}-redirect-{}", stack.prefix, site.name),
             1..=63,
             from,
         ));
