@@ -292,13 +292,15 @@ pub static VERSIONS: &[(&str, &str)] = &[
     ("hetzner_system_upgrade_controller", "v0.18.0"),
     ("hetzner_chart_traefik", "41.3.0"),
     // The static sites' caching proxy: nginx's unprivileged image (nginx/docker-nginx-unprivileged:
-    // UID 101, port 8080, pid and temp paths in /tmp), stable line. 1.30.4 is the newest stable in
-    // that repository's history (2026-07-15, nginx release-1.30.4); 1.30.5-alpine is published and
-    // pinned by digest in public Dockerfiles since. 1.27.3+ resolves upstream names at run time
-    // (`server ... resolve`), which the proxy relies on.
+    // UID 101, port 8080, pid and temp paths in /tmp), stable line, from GitHub's registry, where
+    // the same workflow pushes the same tags as to Docker Hub (no anonymous pull limit for the
+    // nodes). 1.30.4 is the newest stable in that repository's history (2026-07-15, nginx
+    // release-1.30.4); 1.30.5-alpine is published since and pinned by digest in public
+    // Dockerfiles. nginx 1.27.3+ resolves upstream names at run time (`server ... resolve`), which
+    // the proxy relies on. Tags are rebuilt weekly and for CVE fixes (the repository's README).
     (
         "hetzner_nginx_unprivileged",
-        "nginxinc/nginx-unprivileged:1.30.5-alpine",
+        "ghcr.io/nginx/nginx-unprivileged:1.30.5-alpine",
     ),
 ];
 
