@@ -5,8 +5,8 @@
 //! charts install), namespaces, Secrets and manifests; a kustomization its Kubernetes objects (an
 //! ExternalSecret or an operator's custom resource counts as the Secret it produces); an upstream
 //! manifest what its step declares. Each object needs things: a custom resource its CRD, a Helm
-//! values key (`existingSecret`, a ServiceMonitor switch) its Secret or CRD, a pod the Secrets it
-//! reads, an ExternalSecret a store whose `conditions` admit its namespace, an operator its
+//! values key (`existingSecret`, a ServiceMonitor switch) its Secret or CRD, a pod the Secrets and
+//! ConfigMaps it reads, an ExternalSecret a store whose `conditions` admit its namespace, an operator its
 //! prerequisites, a Terraform data source what an earlier root created. Within one Terraform root,
 //! a Helm release may rely only on what it (transitively) depends on: everything else installs in
 //! parallel. One problem per line, naming the step, the file and the object.
@@ -349,6 +349,7 @@ fn show(fact: &str) -> String {
     match fact.split_once(':') {
         Some(("crd", k)) => format!("the CRD of {k}"),
         Some(("secret", s)) => format!("Secret {s}"),
+        Some(("configmap", c)) => format!("ConfigMap {c}"),
         Some(("ns", n)) => format!("namespace {n}"),
         Some(("webhook", w)) => format!("{w} running"),
         _ => fact.to_string(),
@@ -479,6 +480,7 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
     match (group.as_str(), kind) {
         ("", "Namespace") => u.creates.push(format!("ns:{name}")),
         ("", "Secret") => u.creates.push(format!("secret:{ns}/{name}")),
+        ("", "ConfigMap") => u.creates.push(format!("configmap:{ns}/{name}")),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let g = spec["group"].as_str().unwrap_or_default();
             let k = spec["names"]["kind"].as_str().unwrap_or_default();
@@ -522,6 +524,9 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
     };
     for s in pod_secrets(pod) {
         u.need(format!("secret:{ns}/{s}"), "read by its pods", By::Run);
+    }
+    for c in super::consistency::pod_config_maps(pod) {
+        u.need(format!("configmap:{ns}/{c}"), "read by its pods", By::Run);
     }
     u
 }

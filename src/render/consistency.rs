@@ -4,6 +4,7 @@
 //! cert-manager's HTTP-01 solver for an Ingress it issues); every HPA, PDB, ScaledObject,
 //! ServiceMonitor and PodMonitor targets an object that exists; every referenced Secret and ServiceAccount is
 //! generated, created by an operator we generate the owner of, or declared external; every
+//! ConfigMap a pod mounts or reads is generated in its namespace; every
 //! NetworkPolicy selects existing pods; every port a route or monitor names exists on its
 //! Service; every `file(...)` in Terraform points at a generated file. Each problem is one line.
 
@@ -153,6 +154,11 @@ pub fn check(out: &Output) -> Vec<String> {
     // Services: (namespace, name, port names, selector).
     let mut services: Vec<Svc> = Vec::new();
     let mut secrets: BTreeSet<(String, String)> = BTreeSet::new();
+    let config_maps: BTreeSet<(String, String)> = objs
+        .iter()
+        .filter(|o| o.kind() == "ConfigMap")
+        .map(|o| (o.ns().to_string(), o.name().to_string()))
+        .collect();
     for o in &objs {
         let ns = o.ns().to_string();
         if let Some(l) = pod_labels(o) {
@@ -404,6 +410,14 @@ pub fn check(out: &Output) -> Vec<String> {
                 }
             }
         }
+        for name in pod_config_maps(pod) {
+            if !config_maps.contains(&(ns.to_string(), name.clone())) {
+                problems.push(format!(
+                    "{}: reads ConfigMap `{name}`, which is not generated",
+                    o.at()
+                ));
+            }
+        }
     }
     // Terraform file(...) references.
     for (path, text) in &out.files {
@@ -424,6 +438,38 @@ pub fn check(out: &Output) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The ConfigMaps a pod spec cannot start without: its volumes' (plain and projected) and its
+/// containers' `envFrom` and `env` references, optional ones left out.
+pub(crate) fn pod_config_maps(pod: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut add = |r: &Value| {
+        if let Some(n) = r["name"].as_str()
+            && r["optional"] != true
+        {
+            out.insert(n.to_string());
+        }
+    };
+    let containers = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| pod[k].as_array())
+        .flatten();
+    for c in containers {
+        for e in c["envFrom"].as_array().into_iter().flatten() {
+            add(&e["configMapRef"]);
+        }
+        for e in c["env"].as_array().into_iter().flatten() {
+            add(&e["valueFrom"]["configMapKeyRef"]);
+        }
+    }
+    for v in pod["volumes"].as_array().into_iter().flatten() {
+        add(&v["configMap"]);
+        for p in v["projected"]["sources"].as_array().into_iter().flatten() {
+            add(&p["configMap"]);
+        }
+    }
+    out
 }
 
 /// A Service: namespace, name, port names and numbers, selector.

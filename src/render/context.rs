@@ -47,7 +47,30 @@ pub struct Platform {
     /// The frontend's TLS certificate is issued in the cluster by cert-manager (so its expiry is
     /// the stack's to watch); otherwise the platform manages it.
     pub cert_manager: bool,
+    /// The in-cluster caching proxies that serve the static sites from their buckets, one per
+    /// site, for a platform with no CDN (Hetzner); empty where the platform serves them itself.
+    pub static_proxies: Vec<StaticProxy>,
 }
+
+/// A static site served by a caching reverse proxy in the app's namespace, from a public-read
+/// bucket.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaticProxy {
+    /// The site.
+    pub site: crate::model::StaticSite,
+    /// The name of its Deployment, Service, ConfigMap, PodDisruptionBudget and NetworkPolicy (and
+    /// its pods' `app.kubernetes.io/name`).
+    pub name: String,
+    /// Its bucket.
+    pub bucket: String,
+    /// The bucket's virtual-hosted name: the proxy's upstream, TLS server name and `Host`.
+    pub origin: String,
+    /// The container port it serves the site on (the ingress reaches it there).
+    pub port: u16,
+}
+
+/// The port the static sites' proxies serve on (nginx-unprivileged's default).
+pub const STATIC_PROXY_PORT: u16 = 8080;
 
 /// A NetworkPolicy egress rule to one CIDR on the given TCP ports.
 pub fn egress_to(cidr: &str, ports: &[u16]) -> serde_json::Value {

@@ -8,7 +8,8 @@
 //! public routes, app → PostgreSQL and RabbitMQ, a process → each internal service it declares in
 //! `calls`, Prometheus → metrics ports, operators → their pods, internet egress of the workers that
 //! ask for it) and from the target's [`Platform`] (load balancer peers, the managed database,
-//! workload identity endpoints, the cert-manager HTTP-01 solver behind the ingress).
+//! workload identity endpoints, the cert-manager HTTP-01 solver behind the ingress, the static
+//! sites' caching proxies: load balancer in, their buckets out).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -296,6 +297,27 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             platform.lb_peers.clone(),
             tcp(&[s.port]),
             "the public load balancer to the service, which has public routes",
+        );
+    }
+    // A static site's caching proxy (a platform with no CDN): the ingress in, the site's bucket
+    // out on HTTPS (a public endpoint: public addresses only). It reads nothing else.
+    for p in &platform.static_proxies {
+        add(
+            &p.name,
+            by_name(&p.name),
+            Ingress,
+            platform.lb_peers.clone(),
+            tcp(&[p.port]),
+            "the public load balancer to the static site's caching proxy",
+        );
+        let rule = public_egress(&[443]);
+        add(
+            &p.name,
+            by_name(&p.name),
+            Egress,
+            peers_of(&rule),
+            ports_of(&rule),
+            "the proxy to the site's bucket (Object Storage on public addresses, HTTPS only)",
         );
     }
     if platform.cert_manager {

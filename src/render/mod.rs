@@ -31,8 +31,8 @@ use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Error, Result};
 pub use context::{
-    ApplyContext, KustomizationContext, Platform, ReadmeContext, SecretRef, TemplateContext,
-    egress_to, public_egress,
+    ApplyContext, KustomizationContext, Platform, ReadmeContext, STATIC_PROXY_PORT, SecretRef,
+    StaticProxy, TemplateContext, egress_to, public_egress,
 };
 use parse_back::Piece;
 pub use plan::{Plan, Step};
@@ -68,6 +68,7 @@ pub fn environment() -> &'static Environment<'static> {
         );
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("toyaml", toyaml);
+        env.add_filter("checksum", checksum);
         // The label the app step prunes by, for templates that must keep it off objects
         // controllers derive from theirs.
         env.add_global("prune_label_key", PRUNE_LABEL);
@@ -90,6 +91,13 @@ fn toyaml(value: minijinja::Value) -> std::result::Result<String, minijinja::Err
     serde_saphyr::to_string_with_options(&value, options)
         .map(|s| s.trim_end().to_string())
         .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
+}
+
+/// The `checksum` filter: a stable 16-hex-digit digest (FNV-1a) of a text, for annotations that
+/// change when a configuration does (a pod template that must roll when its ConfigMap changes).
+/// Not a security hash.
+fn checksum(text: &str) -> String {
+    format!("{:016x}", crate::model::validate::fnv1a(text))
 }
 
 /// Every `.j2` file below `dir`, in path order.
@@ -283,12 +291,13 @@ enum Done {
 const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
 const README: &str = "shared/README.md.j2";
 const APPLY_SCRIPT: &str = "shared/apply.sh.j2";
-/// Manifests the app step applies: the workloads and the route to them (a GKE Ingress takes its
-/// health check from the pods' readiness probe, so it comes with them). The migration step
-/// applies every other top-level one.
-const WORKLOAD_FILES: [&str; 4] = [
+/// Manifests the app step applies: the workloads (the static sites' proxies among them) and the
+/// route to them (a GKE Ingress takes its health check from the pods' readiness probe, so it comes
+/// with them). The migration step applies every other top-level one.
+const WORKLOAD_FILES: [&str; 5] = [
     "k8s/route.yaml",
     "k8s/services.yaml",
+    "k8s/static.yaml",
     "k8s/web.yaml",
     "k8s/workers.yaml",
 ];

@@ -2,10 +2,13 @@
 
 use super::*;
 use crate::model::validate::refuse_keys;
-use crate::render::SecretRef;
+use crate::render::{STATIC_PROXY_PORT, SecretRef, StaticProxy};
 
 /// Hetzner Cloud.
 pub struct Hetzner;
+
+/// Names a Let's Encrypt certificate holds at most: the routes' and static sites' hosts share one.
+const MAX_CERTIFICATE_NAMES: usize = 100;
 
 /// Hetzner Cloud locations.
 const LOCATIONS: &[&str] = &["fsn1", "nbg1", "hel1", "ash", "hil", "sin"];
@@ -45,10 +48,11 @@ impl Target for Hetzner {
     }
     fn check_stack(&self, v: &mut Validator, stack: &Stack) {
         check_cloud_names(v, stack, &cloud_names(stack));
+        check_static_names(v, stack);
         check_host_count(
             v,
             stack,
-            100,
+            MAX_CERTIFICATE_NAMES,
             "a Let's Encrypt certificate holds at most 100 names",
         );
         // Each store secret is a Kubernetes Secret in the secrets namespace (30-platform).
@@ -89,6 +93,7 @@ impl Target for Hetzner {
                 "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "traefik" } }
             })],
             cert_manager: true,
+            static_proxies: static_proxies(stack),
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
@@ -98,6 +103,96 @@ impl Target for Hetzner {
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS
+    }
+}
+
+/// Hetzner has no CDN: each static site is a public-read Object Storage bucket, served on the
+/// site's host by a caching nginx in the app's namespace behind Traefik.
+fn static_proxies(stack: &Stack) -> Vec<StaticProxy> {
+    let location = stack.target.location.as_deref().unwrap_or("fsn1");
+    stack
+        .static_sites
+        .iter()
+        .map(|s| StaticProxy {
+            site: s.clone(),
+            name: static_proxy_name(stack, &s.name),
+            bucket: s.resource.clone(),
+            origin: format!("{}.{location}.your-objectstorage.com", s.resource),
+            port: STATIC_PROXY_PORT,
+        })
+        .collect()
+}
+
+/// The Kubernetes name of a static site's proxy: `<stack>-static-<site>`.
+fn static_proxy_name(stack: &Stack, site: &str) -> String {
+    format!("{}-static-{site}", stack.name)
+}
+
+/// The buckets fredgen creates besides the sites', by the suffix after the prefix: a site of that
+/// name would make its public-read bucket one of them.
+const BUCKET_SUFFIXES: &[(&str, &str)] = &[
+    ("tfstate", "the Terraform state bucket"),
+    ("velero", "Velero's backup bucket"),
+    ("pg-backup", "PostgreSQL's backup bucket"),
+    ("loki-chunks", "Loki's chunk bucket"),
+    ("loki-ruler", "Loki's ruler bucket"),
+];
+
+/// A static site's bucket (`<prefix>-<site>`) may not be another bucket of the stack, and its
+/// proxy's Kubernetes objects (`<stack>-static-<site>`) not a process's.
+fn check_static_names(v: &mut Validator, stack: &Stack) {
+    let processes: Vec<&str> = std::iter::once(stack.frontend.name.as_str())
+        .chain(stack.workers.iter().map(|w| w.name.as_str()))
+        .chain(stack.services.iter().map(|s| s.name.as_str()))
+        .collect();
+    for (i, site) in stack.static_sites.iter().enumerate() {
+        let path = format!("static[{i}].name");
+        if let Some((_, what)) = BUCKET_SUFFIXES.iter().find(|(n, _)| *n == site.name) {
+            v.error(
+                None,
+                &path,
+                format!(
+                    "static site `{}` would be served from the bucket `{}`, which is {what}",
+                    site.name, site.resource
+                ),
+            )
+            .hint = Some(
+                "a site's bucket is `<prefix>-<site name>` and public-read on Hetzner: give the \
+                 site another name"
+                    .into(),
+            );
+        }
+        // The sites' hosts share the routes' Let's Encrypt certificate (k8s/route.yaml).
+        let nth = stack.hosts.len() + i + 1;
+        if nth > MAX_CERTIFICATE_NAMES {
+            v.error(
+                None,
+                &format!("static[{i}].host"),
+                format!(
+                    "`{}` is public host {nth} of the stack; a Let's Encrypt certificate holds at \
+                     most {MAX_CERTIFICATE_NAMES} names",
+                    site.host
+                ),
+            )
+            .hint = Some(
+                "every public host, the static sites' too, is a name on the one certificate \
+                 Traefik serves: at most 100 on this target"
+                    .into(),
+            );
+        }
+        let proxy = static_proxy_name(stack, &site.name);
+        if processes.contains(&proxy.as_str()) {
+            v.error(
+                None,
+                &path,
+                format!(
+                    "static site `{}` is served by the proxy `{proxy}`, which is already the \
+                     name of a process",
+                    site.name
+                ),
+            )
+            .hint = Some("rename the site or the process".into());
+        }
     }
 }
 
@@ -126,7 +221,15 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
     let p = &stack.prefix;
     let location = stack.target.location.as_deref().unwrap_or("fsn1");
     const FROM: &str = "`name` and the environment";
-    vec![
+    let sites = stack.static_sites.iter().map(|s| {
+        CloudName::new(
+            "Object Storage bucket name",
+            s.resource.clone(),
+            3..=63,
+            "`name`, the environment and the static site's `name`",
+        )
+    });
+    let mut names = vec![
         CloudName::new(
             "Object Storage bucket name",
             format!("{p}-tfstate"),
@@ -146,7 +249,9 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
             1..=63,
             FROM,
         ),
-    ]
+    ];
+    names.extend(sites);
+    names
 }
 
 /// Hetzner-only pins, declared once: a bump is one edit. Sources are noted next to each.
@@ -186,6 +291,17 @@ pub static VERSIONS: &[(&str, &str)] = &[
     ("hetzner_kured", "1.23.0"),
     ("hetzner_system_upgrade_controller", "v0.18.0"),
     ("hetzner_chart_traefik", "41.3.0"),
+    // The static sites' caching proxy: nginx's unprivileged image (nginx/docker-nginx-unprivileged:
+    // UID 101, port 8080, pid and temp paths in /tmp), stable line, from GitHub's registry, where
+    // the same workflow pushes the same tags as to Docker Hub (no anonymous pull limit for the
+    // nodes). 1.30.4 is the newest stable in that repository's history (2026-07-15, nginx
+    // release-1.30.4); 1.30.5-alpine is published since and pinned by digest in public
+    // Dockerfiles. nginx 1.27.3+ resolves upstream names at run time (`server ... resolve`), which
+    // the proxy relies on. Tags are rebuilt weekly and for CVE fixes (the repository's README).
+    (
+        "hetzner_nginx_unprivileged",
+        "ghcr.io/nginx/nginx-unprivileged:1.30.5-alpine",
+    ),
 ];
 
 #[cfg(test)]

@@ -15,5 +15,6 @@ mod rollout;
 mod safe_writes;
 mod schema;
 mod snapshots;
+mod static_sites;
 mod support;
 mod validation;
