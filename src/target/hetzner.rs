@@ -128,18 +128,9 @@ fn static_proxy_name(stack: &Stack, site: &str) -> String {
     format!("{}-static-{site}", stack.name)
 }
 
-/// The buckets fredgen creates besides the sites', by the suffix after the prefix: a site of that
-/// name would make its public-read bucket one of them.
-const BUCKET_SUFFIXES: &[(&str, &str)] = &[
-    ("tfstate", "the Terraform state bucket"),
-    ("velero", "Velero's backup bucket"),
-    ("pg-backup", "PostgreSQL's backup bucket"),
-    ("loki-chunks", "Loki's chunk bucket"),
-    ("loki-ruler", "Loki's ruler bucket"),
-];
-
-/// A static site's bucket (`<prefix>-<site>`) may not be another bucket of the stack, and its
-/// proxy's Kubernetes objects (`<stack>-static-<site>`) not a process's.
+/// A static site's proxy's Kubernetes objects (`<stack>-static-<site>`) may not be a process's,
+/// and its host needs room on the routes' certificate. (Its bucket, `<prefix>-site-<site>`, is
+/// never another bucket of the stack.)
 fn check_static_names(v: &mut Validator, stack: &Stack) {
     let processes: Vec<&str> = std::iter::once(stack.frontend.name.as_str())
         .chain(stack.workers.iter().map(|w| w.name.as_str()))
@@ -147,21 +138,6 @@ fn check_static_names(v: &mut Validator, stack: &Stack) {
         .collect();
     for (i, site) in stack.static_sites.iter().enumerate() {
         let path = format!("static[{i}].name");
-        if let Some((_, what)) = BUCKET_SUFFIXES.iter().find(|(n, _)| *n == site.name) {
-            v.error(
-                None,
-                &path,
-                format!(
-                    "static site `{}` would be served from the bucket `{}`, which is {what}",
-                    site.name, site.resource
-                ),
-            )
-            .hint = Some(
-                "a site's bucket is `<prefix>-<site name>` and public-read on Hetzner: give the \
-                 site another name"
-                    .into(),
-            );
-        }
         // The sites' hosts share the routes' Let's Encrypt certificate (k8s/route.yaml).
         let nth = stack.hosts.len() + i + 1;
         if nth > MAX_CERTIFICATE_NAMES {
