@@ -318,8 +318,10 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let postgres = postgres(v, raw, &name, target);
     let monitoring = monitoring(v, raw);
     let settings = target_settings(v, raw, target);
+    let parent_zone = super::routes::parent_zone(&hosts);
+    let dns = super::dns::dns(v, raw, &hosts, &parent_zone);
 
-    refuse_platform_secrets(v, raw, &monitoring);
+    refuse_platform_secrets(v, raw, &monitoring, &dns);
     let mut app_secrets: BTreeSet<String> = frontend.secrets.iter().cloned().collect();
     for w in &workers {
         app_secrets.extend(w.secrets.iter().cloned());
@@ -334,6 +336,9 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     if monitoring.metrics {
         secrets.insert(GRAFANA_ADMIN_SECRET.to_string());
     }
+    if let Some(cf) = &dns.cloudflare {
+        secrets.insert(cf.token_secret.clone());
+    }
     Stack {
         namespace: name.clone(),
         name,
@@ -341,7 +346,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         prefix,
         domain,
         dns_zone: super::routes::shared_zone(&hosts),
-        parent_zone: super::routes::parent_zone(&hosts),
+        parent_zone,
         hosts,
         frontend,
         workers,
@@ -349,6 +354,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         queue,
         postgres,
         monitoring,
+        dns,
         app_secrets: app_secrets.into_iter().collect(),
         secrets: secrets.into_iter().collect(),
         target: settings,
@@ -388,13 +394,20 @@ fn unused_services(
 }
 
 /// Refuses app secrets named like a secret fredgen reads for the platform (Grafana's admin
-/// password, the alert webhook): listing one would hand it to every pod of the app.
-fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monitoring) {
+/// password, the alert webhook, the Cloudflare API token): listing one would hand it to every pod
+/// of the app.
+fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monitoring, dns: &Dns) {
     let mut platform: Vec<(&str, &str)> = vec![(GRAFANA_ADMIN_SECRET, "Grafana's admin password")];
     if let Some(a) = &monitoring.alerts {
         platform.push((
             &a.webhook_secret,
             "the Slack webhook Alertmanager posts to (`monitoring.alerts.webhook_secret`)",
+        ));
+    }
+    if let Some(cf) = &dns.cloudflare {
+        platform.push((
+            &cf.token_secret,
+            "the Cloudflare API token the cluster writes DNS records with (`dns.token_secret`)",
         ));
     }
     let lists = raw
@@ -2244,7 +2257,7 @@ pub fn is_secret_name(name: &str) -> bool {
     secret_name_problem(name).is_none()
 }
 
-fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
+pub(crate) fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
     v.refuse_yaml_word(Pos::from_location(&s.referenced), path, &s.value);
     if let Some(hint) = secret_name_problem(&s.value) {
         v.error_at(s, path, format!("`{}` is not a secret name", s.value))
