@@ -47,6 +47,18 @@ pub struct Platform {
     /// The frontend's TLS certificate is issued in the cluster by cert-manager (so its expiry is
     /// the stack's to watch); otherwise the platform manages it.
     pub cert_manager: bool,
+    /// cert-manager proves control of the hosts with ACME HTTP-01: its solver pods run in the
+    /// app's namespace while an order is open, and the load balancer must reach them. `false`
+    /// where it uses DNS-01 (or does not issue the certificate).
+    pub acme_http01: bool,
+    /// Namespaces that read the Cloudflare API token (`dns.provider: cloudflare`): the
+    /// Kubernetes Secret `stack.dns.cloudflare.secret` is synced there from the store by
+    /// `k8s/platform/` (external-dns's namespace, or cert-manager's for its DNS-01 solver, whose
+    /// ClusterIssuer reads Secrets in cert-manager's own namespace). Empty without Cloudflare.
+    pub cloudflare_token_namespaces: Vec<String>,
+    /// external-dns is installed by `terraform/40-addons`, after `k8s/platform/` synced the
+    /// Secret it reads (the Cloudflare token), rather than by `terraform/30-platform`.
+    pub external_dns_in_addons: bool,
 }
 
 /// A NetworkPolicy egress rule to one CIDR on the given TCP ports.

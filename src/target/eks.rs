@@ -145,6 +145,10 @@ impl Target for Eks {
             // Each public service is its own ALB target group, health-checked on its own path
             // (the Ingress's annotation is the frontend's).
             health_path_annotation: Some("alb.ingress.kubernetes.io/healthcheck-path".into()),
+            // With Cloudflare, external-dns reads the API token from a Secret in its namespace,
+            // synced by k8s/platform; it then installs with the add-ons, after that step.
+            cloudflare_token_namespaces: cloudflare_namespaces(stack, "external-dns"),
+            external_dns_in_addons: stack.dns.cloudflare.is_some(),
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
@@ -232,6 +236,11 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
         role(format!("{p}-loki")),
         role(format!("{p}-velero")),
     ];
+    if stack.dns.cloudflare.is_some() {
+        // external-dns writes to Route 53 as that role; with Cloudflare it needs no AWS access.
+        let external_dns = format!("{p}-external-dns");
+        names.retain(|n| n.name != external_dns);
+    }
     if let Some(pg) = &stack.postgres {
         let db = &pg.name;
         if pg.placement == Placement::Managed {
@@ -266,6 +275,11 @@ pub static VERSIONS: &[(&str, &str)] = &[
     // >= 6.42; vpc, eks, rds, kms, eks-pod-identity >= 6.28). 6.58.0 is the newest argument set in
     // shared/reference; verify's category h proves init resolves.
     ("eks_provider_aws", "6.58.0"),
+    // cloudflare/cloudflare (30-platform, with `dns.provider: cloudflare`: the ACM validation
+    // records): v5.22.0 (tag 2026-07-10) is the newest 5.x release in the provider's repository
+    // and the newest argument set in shared/reference (cloudflare_dns_record, data cloudflare_zone
+    // with `filter`); no later 5.x release could be read here. Bump with hetzner_provider_cloudflare.
+    ("eks_provider_cloudflare", "5.22.0"),
     // terraform-aws-modules/vpc/aws latest release in reference (2026-01-08).
     ("eks_module_vpc", "6.6.0"),
     // terraform-aws-modules/eks/aws (also `//modules/karpenter`) latest release in reference

@@ -89,6 +89,11 @@ impl Target for Hetzner {
                 "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "traefik" } }
             })],
             cert_manager: true,
+            // Let's Encrypt checks the hosts over HTTP-01 through Traefik, or with Cloudflare over
+            // DNS-01: the ClusterIssuer then reads the API token from cert-manager's namespace
+            // (its cluster resource namespace, the chart's default).
+            acme_http01: stack.dns.cloudflare.is_none(),
+            cloudflare_token_namespaces: cloudflare_namespaces(stack, "cert-manager"),
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
@@ -165,6 +170,10 @@ pub static VERSIONS: &[(&str, &str)] = &[
     ("hetzner_cluster_autoscaler_1_36", "v1.36.1"),
     ("hetzner_cluster_autoscaler_1_35", "v1.35.2"),
     ("hetzner_provider_hcloud", "1.68.0"),
+    // cloudflare/cloudflare (30-platform, with `dns.provider: cloudflare`: the public hosts' A and
+    // AAAA records): v5.22.0 (tag 2026-07-10), the newest 5.x release in the provider's repository
+    // and in shared/reference. Bump with eks_provider_cloudflare.
+    ("hetzner_provider_cloudflare", "5.22.0"),
     // kube-hetzner 3.1.0 (2026-08-08); its versions.tf asks terraform >= 1.10.1, hcloud >= 1.62.0,
     // kubernetes >= 3.1.0, helm >= 3.1.1 (the shared provider_kubernetes / provider_helm pins
     // satisfy both), random >= 3.8.1, local >= 2.5.2, http >= 3.5.0, cloudinit >= 2.3.7,
