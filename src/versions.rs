@@ -11,6 +11,11 @@ pub static SHARED: &[(&str, &str)] = &[
     // hashicorp/kubernetes 3.x (3.0.0 on 2025-12-04; 3.2.1 on 2026-06-30, the newest argument set
     // in shared/reference); kube-hetzner 3.x requires >= 3.1.0.
     ("provider_kubernetes", "3.2.1"),
+    // cloudflare/cloudflare (with `dns.provider: cloudflare`: the records Terraform owns): v5.22.0
+    // (tag 2026-07-10) is the newest 5.x release in the provider's repository and the newest
+    // argument set in shared/reference (cloudflare_dns_record, data cloudflare_zone with
+    // `filter`); no later 5.x release could be read here.
+    ("provider_cloudflare", "5.22.0"),
     // prometheus-community/kube-prometheus-stack (reference: 88.5.3).
     ("chart_kube_prometheus_stack", "88.5.3"),
     // prometheus-community/prometheus-operator-crds 31.0.1 (appVersion v0.93.1, the operator of

@@ -6,6 +6,7 @@
 
 pub mod addresses;
 pub mod calls;
+pub mod dns;
 pub mod quantity;
 pub mod routes;
 pub mod secret_shapes;
@@ -50,9 +51,12 @@ pub struct Stack {
     pub postgres: Option<Postgres>,
     /// Monitoring.
     pub monitoring: Monitoring,
+    /// Who serves the public hosts' DNS records.
+    pub dns: Dns,
     /// Secret names the app containers read, sorted, unique; materialised as `<name>-app-secrets`.
     pub app_secrets: Vec<String>,
-    /// Every secret name the platform's store must hold (apps, alerting, Grafana), sorted, unique.
+    /// Every secret name the platform's store must hold (apps, alerting, Grafana, the Cloudflare
+    /// API token), sorted, unique.
     pub secrets: Vec<String>,
     /// The target settings.
     pub target: TargetSettings,
@@ -496,6 +500,38 @@ pub struct Monitoring {
     pub logs: bool,
     /// Alert routing, when declared.
     pub alerts: Option<Alerts>,
+}
+
+/// Who serves the public hosts' DNS records.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsProvider {
+    /// The platform's own DNS: Route 53 (eks), Cloud DNS (gke), Hetzner DNS (hetzner).
+    Cloud,
+    /// Cloudflare DNS, records never proxied (the load balancers terminate TLS themselves).
+    Cloudflare,
+}
+
+/// `dns:`, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dns {
+    /// The provider.
+    pub provider: DnsProvider,
+    /// Cloudflare's settings, exactly when `provider` is Cloudflare.
+    pub cloudflare: Option<Cloudflare>,
+}
+
+/// Cloudflare DNS for the stack's public hosts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cloudflare {
+    /// The Cloudflare zone every public host lies in (e.g. `example.com`).
+    pub zone: String,
+    /// The store secret holding the Cloudflare API token (e.g. `CLOUDFLARE_API_TOKEN`).
+    pub token_secret: String,
+    /// The Kubernetes Secret the token is synced into, in each namespace that reads it.
+    pub secret: String,
+    /// The key of the token in that Secret.
+    pub secret_key: String,
 }
 
 /// The resolved target block.

@@ -343,8 +343,11 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     let postgres = postgres(v, raw, &name, target);
     let monitoring = monitoring(v, raw);
     let settings = target_settings(v, raw, target);
+    let parent_zone = super::routes::parent_zone(&names);
+    let dns_zone = super::routes::shared_zone(&names);
+    let dns = super::dns::dns(v, raw, &names, &parent_zone);
 
-    refuse_platform_secrets(v, raw, &monitoring);
+    refuse_platform_secrets(v, raw, &monitoring, &dns);
     let mut app_secrets: BTreeSet<String> = frontend.secrets.iter().cloned().collect();
     for w in &workers {
         app_secrets.extend(w.secrets.iter().cloned());
@@ -359,14 +362,17 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     if monitoring.metrics {
         secrets.insert(GRAFANA_ADMIN_SECRET.to_string());
     }
+    if let Some(cf) = &dns.cloudflare {
+        secrets.insert(cf.token_secret.clone());
+    }
     Stack {
         namespace: name.clone(),
         name,
         env: env_name,
         prefix,
         domain,
-        dns_zone: super::routes::shared_zone(&names),
-        parent_zone: super::routes::parent_zone(&names),
+        dns_zone,
+        parent_zone,
         static_sites,
         hosts,
         frontend,
@@ -375,6 +381,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         queue,
         postgres,
         monitoring,
+        dns,
         app_secrets: app_secrets.into_iter().collect(),
         secrets: secrets.into_iter().collect(),
         target: settings,
@@ -414,13 +421,20 @@ fn unused_services(
 }
 
 /// Refuses app secrets named like a secret fredgen reads for the platform (Grafana's admin
-/// password, the alert webhook): listing one would hand it to every pod of the app.
-fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monitoring) {
+/// password, the alert webhook, the Cloudflare API token): listing one would hand it to every pod
+/// of the app.
+fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monitoring, dns: &Dns) {
     let mut platform: Vec<(&str, &str)> = vec![(GRAFANA_ADMIN_SECRET, "Grafana's admin password")];
     if let Some(a) = &monitoring.alerts {
         platform.push((
             &a.webhook_secret,
             "the Slack webhook Alertmanager posts to (`monitoring.alerts.webhook_secret`)",
+        ));
+    }
+    if let Some(cf) = &dns.cloudflare {
+        platform.push((
+            &cf.token_secret,
+            "the Cloudflare API token the cluster writes DNS records with (`dns.token_secret`)",
         ));
     }
     let lists = raw
@@ -2294,7 +2308,7 @@ pub fn is_secret_name(name: &str) -> bool {
     secret_name_problem(name).is_none()
 }
 
-fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
+pub(crate) fn check_secret_name(v: &mut Validator, s: &Sp<String>, path: &str) {
     v.refuse_yaml_word(Pos::from_location(&s.referenced), path, &s.value);
     if let Some(hint) = secret_name_problem(&s.value) {
         v.error_at(s, path, format!("`{}` is not a secret name", s.value))

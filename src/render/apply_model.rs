@@ -508,6 +508,11 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
                 u.creates.push(format!("secret:{ns}/{s}"));
             }
         }
+        ("cert-manager.io", "ClusterIssuer" | "Issuer") => {
+            for (sns, s) in super::consistency::issuer_secrets(doc) {
+                u.need(format!("secret:{sns}/{s}"), "its DNS-01 solver", By::Run);
+            }
+        }
         ("keda.sh", "TriggerAuthentication") => {
             for r in spec["secretTargetRef"].as_array().into_iter().flatten() {
                 if let Some(s) = r["name"].as_str() {

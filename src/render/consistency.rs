@@ -1,7 +1,8 @@
 //! Stage 4 — cross-object consistency of a rendered [`Output`]: the references no schema sees.
 //!
 //! Every Service selects the pods of a workload (or of an operator: RabbitMQ, CloudNativePG,
-//! cert-manager's HTTP-01 solver for an Ingress it issues); every HPA, PDB, ScaledObject,
+//! cert-manager's HTTP-01 solver for an Ingress it issues over HTTP-01); every Secret an issuer's
+//! DNS-01 solver reads is created; every HPA, PDB, ScaledObject,
 //! ServiceMonitor and PodMonitor targets an object that exists; every referenced Secret and ServiceAccount is
 //! generated, created by an operator we generate the owner of, or declared external; every
 //! ConfigMap a pod mounts or reads is generated in its namespace; every
@@ -18,6 +19,49 @@ use super::parse_back::yaml_documents;
 /// Secrets that exist outside the output by design (none today; kept explicit so a new external
 /// reference is a deliberate edit here, not a silent gap).
 pub const EXTERNAL_SECRETS: &[&str] = &[];
+
+/// The namespace every target installs cert-manager into, which is also where a ClusterIssuer's
+/// Secrets are read (the chart's default cluster resource namespace is its release namespace).
+pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+
+/// The Secrets a cert-manager Issuer or ClusterIssuer reads for its DNS-01 solvers (each
+/// provider's `*SecretRef`), as (namespace, name): a ClusterIssuer's in
+/// [`CERT_MANAGER_NAMESPACE`], an Issuer's in its own namespace.
+pub fn issuer_secrets(doc: &Value) -> Vec<(String, String)> {
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    let ns = match kind {
+        "ClusterIssuer" => CERT_MANAGER_NAMESPACE,
+        "Issuer" => doc["metadata"]["namespace"].as_str().unwrap_or_default(),
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for solver in doc["spec"]["acme"]["solvers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for (_, provider) in solver["dns01"].as_object().into_iter().flatten() {
+            for (key, secret) in provider.as_object().into_iter().flatten() {
+                if key.ends_with("SecretRef")
+                    && let Some(name) = secret["name"].as_str()
+                {
+                    out.push((ns.to_string(), name.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether an Issuer or ClusterIssuer solves ACME challenges over HTTP-01 (with solver pods in the
+/// namespace of the certificate being issued).
+fn solves_http01(doc: &Value) -> bool {
+    doc["spec"]["acme"]["solvers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["http01"].is_object())
+}
 
 /// A Kubernetes object with where it came from.
 struct Obj {
@@ -149,6 +193,35 @@ pub fn check(out: &Output) -> Vec<String> {
             .any(|o| o.kind() == kind && o.ns() == ns && o.name() == name)
     };
 
+    // Issuers generated here: (kind, namespace, name) → whether they solve over HTTP-01. A
+    // certificate from an issuer not generated here may be solved over HTTP-01.
+    let issuers: BTreeMap<(String, String, String), bool> = objs
+        .iter()
+        .filter(|o| {
+            matches!(o.kind(), "ClusterIssuer" | "Issuer")
+                && o.doc["apiVersion"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("cert-manager.io/"))
+        })
+        .map(|o| {
+            (
+                (
+                    o.kind().to_string(),
+                    o.ns().to_string(),
+                    o.name().to_string(),
+                ),
+                solves_http01(&o.doc),
+            )
+        })
+        .collect();
+    let http01 = |kind: &str, ns: &str, name: &str| {
+        let ns = if kind == "ClusterIssuer" { "" } else { ns };
+        issuers
+            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .copied()
+            .unwrap_or(true)
+    };
+
     // Pods: workloads we generate, plus those operators create for objects we generate.
     let mut pods: Vec<(String, BTreeMap<String, String>)> = Vec::new();
     // Services: (namespace, name, port names, selector).
@@ -198,12 +271,7 @@ pub fn check(out: &Output) -> Vec<String> {
             // cert-manager issues a Certificate (or, through its ingress-shim, an Ingress's);
             // with an HTTP-01 solver it runs solver pods in that namespace while the order is
             // open.
-            "Ingress" | "Certificate"
-                if o.kind() == "Certificate"
-                    || ["cert-manager.io/cluster-issuer", "cert-manager.io/issuer"]
-                        .iter()
-                        .any(|a| o.doc["metadata"]["annotations"][a].is_string()) =>
-            {
+            "Ingress" | "Certificate" if issued_over_http01(o, &http01) => {
                 pods.push((
                     ns.clone(),
                     BTreeMap::from([(
@@ -367,6 +435,17 @@ pub fn check(out: &Output) -> Vec<String> {
                     }
                 }
             }
+            "ClusterIssuer" | "Issuer" => {
+                for (sns, name) in issuer_secrets(&o.doc) {
+                    if !secret_ok(&sns, &name) {
+                        problems.push(format!(
+                            "{}: its DNS-01 solver reads Secret `{name}` in namespace `{sns}`, \
+                             which nothing creates",
+                            o.at()
+                        ));
+                    }
+                }
+            }
             "TriggerAuthentication" => {
                 for r in spec["secretTargetRef"].as_array().into_iter().flatten() {
                     let name = r["name"].as_str().unwrap_or_default();
@@ -470,6 +549,23 @@ pub(crate) fn pod_config_maps(pod: &Value) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// Whether cert-manager solves the certificate of a Certificate, or of an Ingress it issues through
+/// its ingress-shim, over HTTP-01 (`http01(kind, namespace, name)` of its issuer).
+fn issued_over_http01(o: &Obj, http01: &dyn Fn(&str, &str, &str) -> bool) -> bool {
+    if o.kind() == "Certificate" {
+        let r = &o.doc["spec"]["issuerRef"];
+        let kind = r["kind"].as_str().unwrap_or("Issuer");
+        return http01(kind, o.ns(), r["name"].as_str().unwrap_or_default());
+    }
+    let a = &o.doc["metadata"]["annotations"];
+    [
+        ("ClusterIssuer", "cert-manager.io/cluster-issuer"),
+        ("Issuer", "cert-manager.io/issuer"),
+    ]
+    .iter()
+    .any(|(kind, key)| a[key].as_str().is_some_and(|n| http01(kind, o.ns(), n)))
 }
 
 /// A Service: namespace, name, port names and numbers, selector.

@@ -50,6 +50,18 @@ pub struct Platform {
     /// The in-cluster caching proxies that serve the static sites from their buckets, one per
     /// site, for a platform with no CDN (Hetzner); empty where the platform serves them itself.
     pub static_proxies: Vec<StaticProxy>,
+    /// cert-manager proves control of the hosts with ACME HTTP-01: its solver pods run in the
+    /// app's namespace while an order is open, and the load balancer must reach them. `false`
+    /// where it uses DNS-01 (or does not issue the certificate).
+    pub acme_http01: bool,
+    /// Namespaces that read the Cloudflare API token (`dns.provider: cloudflare`): the
+    /// Kubernetes Secret `stack.dns.cloudflare.secret` is synced there from the store by
+    /// `k8s/platform/` (external-dns's namespace, or cert-manager's for its DNS-01 solver, whose
+    /// ClusterIssuer reads Secrets in cert-manager's own namespace). Empty without Cloudflare.
+    pub cloudflare_token_namespaces: Vec<String>,
+    /// external-dns is installed by `terraform/40-addons`, after `k8s/platform/` synced the
+    /// Secret it reads (the Cloudflare token), rather than by `terraform/30-platform`.
+    pub external_dns_in_addons: bool,
 }
 
 /// A static site served by a caching reverse proxy in the app's namespace, from a public-read

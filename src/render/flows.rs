@@ -8,8 +8,10 @@
 //! public routes, app → PostgreSQL and RabbitMQ, a process → each internal service it declares in
 //! `calls`, Prometheus → metrics ports, operators → their pods, internet egress of the workers that
 //! ask for it) and from the target's [`Platform`] (load balancer peers, the managed database,
-//! workload identity endpoints, the cert-manager HTTP-01 solver behind the ingress, the static
-//! sites' caching proxies: load balancer in, their buckets out).
+//! workload identity endpoints, the cert-manager HTTP-01 solver behind the ingress where
+//! cert-manager validates over HTTP-01 (a DNS-01 solver runs in cert-manager's own namespace,
+//! where fredgen writes no policy), the static sites' caching proxies: load balancer in, their
+//! buckets out).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -320,7 +322,7 @@ pub fn flows(stack: &Stack, platform: &Platform) -> Vec<Flow> {
             "the proxy to the site's bucket (Object Storage on public addresses, HTTPS only)",
         );
     }
-    if platform.cert_manager {
+    if platform.acme_http01 {
         add(
             "acme-http01-solver",
             json!({ "matchLabels": { "acme.cert-manager.io/http01-solver": "true" } }),

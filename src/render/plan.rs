@@ -43,6 +43,11 @@ pub struct Step {
     /// What such a step needs to exist before it runs, in the same notation.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Environment variables the step reads, each with why (`CLOUDFLARE_API_TOKEN`: the
+    /// Terraform Cloudflare provider's token). `apply.sh` checks every step of the range it runs
+    /// before the first one starts, and stops with the reason when one is unset.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -69,6 +74,19 @@ impl Plan {
             if s.run.trim().is_empty() {
                 out.push(format!("step `{}` runs nothing", s.id));
             }
+            for var in s.env.keys() {
+                let name = !var.is_empty()
+                    && !var.starts_with(|c: char| c.is_ascii_digit())
+                    && var
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                if !name {
+                    out.push(format!(
+                        "step `{}` reads `{var}`, which is not an environment variable name",
+                        s.id
+                    ));
+                }
+            }
         }
         out
     }
@@ -92,5 +110,20 @@ mod tests {
         );
         assert!(p.iter().any(|p| p.contains("runs nothing")), "{p:?}");
         assert!(Plan::parse("steps: []\nextra: 1\n").is_err());
+    }
+
+    #[test]
+    fn a_step_names_the_environment_variables_it_reads() {
+        let plan = Plan::parse(
+            "steps:\n  - id: dns\n    title: DNS\n    run: tf_root 30-platform\n    env: { CLOUDFLARE_API_TOKEN: the provider's token, 'bad name': x }\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            plan.steps[0].env["CLOUDFLARE_API_TOKEN"],
+            "the provider's token"
+        );
+        let p = plan.problems();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("`bad name`"), "{p:?}");
     }
 }

@@ -78,6 +78,7 @@ merge_struct!(RawPostgres { version, storage, ha, placement ; backup });
 merge_struct!(RawBackup { retention_days ; });
 merge_struct!(RawMonitoring { metrics, logs ; alerts });
 merge_struct!(RawAlerts { slack_channel, webhook_secret ; });
+merge_struct!(RawDns { provider, token_secret, zone ; });
 merge_struct!(RawTarget { region, project, location, kubernetes, api_allowed_cidrs ; });
 
 impl RawStack {
@@ -94,6 +95,7 @@ impl RawStack {
             queue: merge_nested(self.queue, over.queue),
             postgres: merge_nested(self.postgres, over.postgres),
             monitoring: merge_nested(self.monitoring, over.monitoring),
+            dns: merge_nested(self.dns, over.dns),
             targets: merge_targets(self.targets, over.targets),
             environments: None,
         }

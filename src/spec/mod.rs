@@ -116,6 +116,8 @@ pub struct RawStack {
     pub postgres: Option<RawPostgres>,
     /// Metrics, logs and alerting.
     pub monitoring: Option<RawMonitoring>,
+    /// Who serves the public hosts' DNS records: the cloud's own DNS (default) or Cloudflare.
+    pub dns: Option<RawDns>,
     /// Per-target settings by target id; a target may only be rendered when it is declared here.
     pub targets: Option<BTreeMap<String, Sp<RawTarget>>>,
     /// Overlays merged over the base, selected with `--env`.
@@ -626,6 +628,22 @@ pub struct RawAlerts {
     pub slack_channel: Option<Sp<String>>,
     /// Name of the secret holding the Slack webhook URL.
     pub webhook_secret: Option<Sp<String>>,
+}
+
+/// `dns:` — who serves the public hosts' DNS records (and, where certificates are validated
+/// through DNS, their validation records).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    /// `cloud` (default: Route 53 on eks, Cloud DNS on gke, Hetzner DNS on hetzner) or
+    /// `cloudflare`.
+    pub provider: Option<Sp<String>>,
+    /// With `cloudflare`: the name of the secret in the platform's secret store that holds the
+    /// Cloudflare API token (never the token itself); default `CLOUDFLARE_API_TOKEN`.
+    pub token_secret: Option<Sp<String>>,
+    /// With `cloudflare`: the Cloudflare zone that holds every public host; default the hosts'
+    /// parent zone (`example.com` for `shop.example.com`).
+    pub zone: Option<Sp<String>>,
 }
 
 /// One target block. Which keys a target needs is checked in validation.

@@ -145,6 +145,10 @@ impl Target for Eks {
             // Each public service is its own ALB target group, health-checked on its own path
             // (the Ingress's annotation is the frontend's).
             health_path_annotation: Some("alb.ingress.kubernetes.io/healthcheck-path".into()),
+            // With Cloudflare, external-dns reads the API token from a Secret in its namespace,
+            // synced by k8s/platform; it then installs with the add-ons, after that step.
+            cloudflare_token_namespaces: cloudflare_namespaces(stack, "external-dns"),
+            external_dns_in_addons: stack.dns.cloudflare.is_some(),
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
@@ -232,6 +236,11 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
         role(format!("{p}-loki")),
         role(format!("{p}-velero")),
     ];
+    if stack.dns.cloudflare.is_some() {
+        // external-dns writes to Route 53 as that role; with Cloudflare it needs no AWS access.
+        let external_dns = format!("{p}-external-dns");
+        names.retain(|n| n.name != external_dns);
+    }
     if let Some(pg) = &stack.postgres {
         let db = &pg.name;
         if pg.placement == Placement::Managed {

@@ -188,6 +188,10 @@ impl Target for Gke {
                     )]
                 })
                 .unwrap_or_default(),
+            // With Cloudflare, external-dns reads the API token from a Secret in its namespace,
+            // synced by k8s/platform; it then installs with the add-ons, after that step.
+            cloudflare_token_namespaces: cloudflare_namespaces(stack, "external-dns"),
+            external_dns_in_addons: stack.dns.cloudflare.is_some(),
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {
@@ -315,6 +319,11 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
         sa("loki"),
         sa("vbak"),
     ];
+    if stack.dns.cloudflare.is_some() {
+        // external-dns writes to Cloud DNS as that account; with Cloudflare it needs none.
+        let xdns = format!("{p}-xdns");
+        names.retain(|n| n.name != xdns);
+    }
     match stack.postgres.as_ref().map(|pg| pg.placement) {
         Some(Placement::Managed) => {
             names.push(sa("app"));

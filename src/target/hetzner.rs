@@ -94,6 +94,11 @@ impl Target for Hetzner {
             })],
             cert_manager: true,
             static_proxies: static_proxies(stack),
+            // Let's Encrypt checks the hosts over HTTP-01 through Traefik, or with Cloudflare over
+            // DNS-01: the ClusterIssuer then reads the API token from cert-manager's namespace
+            // (its cluster resource namespace, the chart's default).
+            acme_http01: stack.dns.cloudflare.is_none(),
+            cloudflare_token_namespaces: cloudflare_namespaces(stack, "cert-manager"),
             ..Platform::default()
         }
         .with_secrets(stack, |s| SecretRef {

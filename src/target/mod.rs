@@ -167,6 +167,17 @@ pub fn check_host_count(v: &mut Validator, stack: &Stack, max: usize, limit: &st
     }
 }
 
+/// `[namespace]` when the stack's DNS is Cloudflare (the namespace that reads its API token), else
+/// none: for [`Platform::cloudflare_token_namespaces`].
+pub fn cloudflare_namespaces(stack: &Stack, namespace: &str) -> Vec<String> {
+    stack
+        .dns
+        .cloudflare
+        .iter()
+        .map(|_| namespace.to_string())
+        .collect()
+}
+
 /// Every route that names its methods, for a target that cannot match methods or limits them.
 pub fn method_routes(stack: &Stack) -> impl Iterator<Item = &crate::model::Route> {
     stack

@@ -6,6 +6,7 @@ mod apply_order;
 mod bad_specs;
 mod cli;
 mod consistency;
+mod dns;
 mod dry_specs;
 mod flows;
 mod invariants;
