@@ -89,17 +89,20 @@ fn each_proxy_serves_its_own_bucket_and_only_a_spa_falls_back_to_its_index() {
         assert!(conf.contains("proxy_ssl_verify on;"), "{conf}");
         assert!(conf.contains("proxy_cache site;"), "{conf}");
     }
-    // The SPA: a path with no file is its index.html with 200; the bucket's answers are cached
+    // The SPA: a path with no file is its index.html with 200 (also while the bucket fails); the
+    // bucket's answers are cached
     // for the site's HTML lifetime unless their Cache-Control says otherwise.
     assert!(app.contains("proxy_intercept_errors on;"), "{app}");
     assert!(
-        app.contains("error_page 403 404 =200 /index.html;"),
+        app.contains("error_page 403 404 502 503 504 =200 /index.html;"),
         "{app}"
     );
     assert!(app.contains("proxy_cache_valid 200 60s;"), "{app}");
     // Not a SPA: a missing file is a 404, never the index; the site lives under /docs only.
     assert!(!help.contains("=200"), "{help}");
-    assert!(help.contains("error_page 403 404 =404 @missing;"), "{help}");
+    assert!(help.contains("error_page 403 404 = @missing;"), "{help}");
+    // ... and an extensionless path is redirected to its directory form, as a bucket website does.
+    assert!(help.contains("return 301 $uri/;"), "{help}");
     assert!(help.contains("location /docs/ {"), "{help}");
     assert!(help.contains("return 301 /docs/;"), "{help}");
     // The HTML lifetime defaults to 60 seconds.
