@@ -107,12 +107,32 @@ impl Loaded {
 
     /// The targets the spec declares, in registry order.
     pub fn declared_targets(&self) -> Vec<&'static dyn target::Target> {
-        let declared = self.raw.targets.as_ref();
         target::TARGETS
             .iter()
             .copied()
-            .filter(|t| declared.is_some_and(|d| d.contains_key(t.id())))
+            .filter(|t| {
+                self.declares(t.id(), None)
+                    || self
+                        .environments()
+                        .iter()
+                        .any(|e| self.declares(t.id(), Some(e)))
+            })
             .collect()
+    }
+
+    /// Whether target `id` is declared for `env`: in the base spec, or in that environment's
+    /// overlay (which may add a target for itself alone).
+    fn declares(&self, id: &str, env: Option<&str>) -> bool {
+        let in_targets =
+            |raw: &spec::RawStack| raw.targets.as_ref().is_some_and(|d| d.contains_key(id));
+        in_targets(&self.raw)
+            || env.is_some_and(|e| {
+                self.raw
+                    .environments
+                    .as_ref()
+                    .and_then(|envs| envs.get(e))
+                    .is_some_and(|o| in_targets(&o.value))
+            })
     }
 
     /// The spec file name without directories, as written into generated headers and the
@@ -456,6 +476,12 @@ impl Loaded {
             seen.extend(all.iter().cloned());
         }
         for t in &targets {
+            // The environments that declare the target (an overlay may add one for itself).
+            let env_list: Vec<Option<&str>> = env_list
+                .iter()
+                .copied()
+                .filter(|env| self.declares(t.id(), *env))
+                .collect();
             // Each environment is built once; clashes are then found among the valid ones.
             let built: Vec<_> = env_list.iter().map(|env| self.build(*t, *env)).collect();
             let valid: Vec<&model::Stack> = built.iter().filter_map(|b| b.as_ref().ok()).collect();
