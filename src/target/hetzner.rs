@@ -275,14 +275,15 @@ pub static VERSIONS: &[(&str, &str)] = &[
     // The static sites' caching proxy: nginx's unprivileged image (nginx/docker-nginx-unprivileged:
     // UID 101, port 8080, pid and temp paths in /tmp), stable line, from GitHub's registry, where
     // the same workflow pushes the same tags as to Docker Hub (no anonymous pull limit for the
-    // nodes). 1.30.6 is the current stable (docker-library repo-info, 2026-10-21; public runbooks
-    // pull nginx-unprivileged:1.30.6-alpine-slim); only the current stable and mainline tags are
-    // rebuilt, so bump with each stable release. 1.30.4+ has the fixes for CVE-2026-42945 and
+    // nodes). 1.30.5 is the newest stable confirmed upstream (docker-nginx-unprivileged PR #424
+    // and docker-nginx PR #1062, 2026-09-15; repo-info 1.30.5-alpine); a 1.30.6 is mentioned only
+    // second-hand, so it is not pinned unverified. Only the current stable and mainline tags are
+    // rebuilt: bump with each stable release. 1.30.4+ has the fixes for CVE-2026-42945 and
     // CVE-2026-60005 (rewrite patterns like the proxy's). nginx 1.27.3+ resolves upstream names at
     // run time (`server ... resolve`), which the proxy relies on.
     (
         "hetzner_nginx_unprivileged",
-        "ghcr.io/nginx/nginx-unprivileged:1.30.6-alpine",
+        "ghcr.io/nginx/nginx-unprivileged:1.30.5-alpine",
     ),
 ];
 

@@ -102,7 +102,12 @@ fn each_proxy_serves_its_own_bucket_and_only_a_spa_falls_back_to_its_index() {
     assert!(!help.contains("=200"), "{help}");
     assert!(help.contains("error_page 403 404 = @missing;"), "{help}");
     // ... and an extensionless path is redirected to its directory form, as a bucket website does.
-    assert!(help.contains("return 301 $uri/;"), "{help}");
+    assert!(
+        help.contains(r#"rewrite "^(.*/[^/.]+)$" $1/ permanent;"#),
+        "{help}"
+    );
+    // Never a `return` with the decoded $uri in a Location header (CRLF would split it).
+    assert!(!help.contains("return 301 $uri"), "{help}");
     assert!(help.contains("location /docs/ {"), "{help}");
     assert!(help.contains("return 301 /docs/;"), "{help}");
     // The HTML lifetime defaults to 60 seconds.
