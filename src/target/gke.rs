@@ -70,12 +70,18 @@ impl Target for Gke {
         let names = cloud_names(stack);
         check_cloud_names(v, stack, &names);
         // Cloud Storage refuses bucket names that contain "google" or look like it.
-        for n in names.iter().filter(|n| n.kind == "Cloud Storage bucket name") {
+        for n in names
+            .iter()
+            .filter(|n| n.kind == "Cloud Storage bucket name")
+        {
             if n.name.contains("google") || n.name.contains("g00gle") {
                 v.error(
                     None,
                     "name",
-                    format!("the Cloud Storage bucket name `{}` contains `google`", n.name),
+                    format!(
+                        "the Cloud Storage bucket name `{}` contains `google`",
+                        n.name
+                    ),
                 )
                 .hint = Some(format!(
                     "Cloud Storage refuses bucket names with `google` in them; fredgen builds \
