@@ -20,10 +20,14 @@ pub const DEFAULT_TOKEN_SECRET: &str = "CLOUDFLARE_API_TOKEN";
 /// The Kubernetes Secret the token is synced into (external-dns's namespace, cert-manager's).
 pub const TOKEN_SECRET_OBJECT: &str = "cloudflare-api-token";
 
+/// The environment variable the Terraform Cloudflare provider reads its token from.
+pub const TERRAFORM_TOKEN_VARIABLE: &str = "CLOUDFLARE_API_TOKEN";
+
 /// The token's key in [`TOKEN_SECRET_OBJECT`].
 pub const TOKEN_SECRET_KEY: &str = "api-token";
 
-/// `dns:` resolved; `parent_zone` is the default Cloudflare zone ([`super::routes::parent_zone`]).
+/// `dns:` resolved. The default Cloudflare zone is the registered domain of `domain` (the first of
+/// `hosts`), else `parent_zone` ([`super::routes::parent_zone`]).
 pub fn dns(v: &mut Validator, raw: &RawStack, hosts: &[&str], parent_zone: &str) -> Dns {
     let d = raw.dns.clone().unwrap_or_default();
     let provider = match &d.provider {
@@ -67,7 +71,19 @@ pub fn dns(v: &mut Validator, raw: &RawStack, hosts: &[&str], parent_zone: &str)
     };
     let zone = match &d.zone {
         Some(z) => {
-            if let Some((message, _)) = host_problem(&z.value) {
+            if psl::suffix_str(&z.value) == Some(z.value.as_str()) {
+                v.error_at(
+                    z,
+                    "dns.zone",
+                    format!(
+                        "`{}` is a public suffix, under which anyone registers",
+                        z.value
+                    ),
+                )
+                .hint = Some(format!(
+                    "the Cloudflare zone is the domain you registered, e.g. `{parent_zone}`"
+                ));
+            } else if let Some((message, _)) = host_problem(&z.value) {
                 v.error_at(z, "dns.zone", message.replace("host name", "DNS zone"))
                     .hint = Some(format!(
                     "the name of the Cloudflare zone that holds the public hosts, e.g. `{parent_zone}`"
@@ -100,7 +116,13 @@ pub fn dns(v: &mut Validator, raw: &RawStack, hosts: &[&str], parent_zone: &str)
             }
             z.value.clone()
         }
-        None => parent_zone.to_string(),
+        // The registered domain (Cloudflare zones are, but on Enterprise plans), the same for
+        // every environment (`staging.shop.example.com` and `shop.example.com`: `example.com`).
+        None => hosts
+            .first()
+            .and_then(|d| psl::domain_str(d))
+            .unwrap_or(parent_zone)
+            .to_string(),
     };
     match provider {
         Some(DnsProvider::Cloudflare) => Dns {

@@ -431,11 +431,29 @@ fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monit
             "the Slack webhook Alertmanager posts to (`monitoring.alerts.webhook_secret`)",
         ));
     }
+    // The platform secrets but the Cloudflare token's, which the token's may not be named as.
+    let others = platform.clone();
     if let Some(cf) = &dns.cloudflare {
         platform.push((
             &cf.token_secret,
             "the Cloudflare API token the cluster writes DNS records with (`dns.token_secret`)",
         ));
+        // The variable the Terraform Cloudflare provider reads, whatever `token_secret` says:
+        // step `secret-values` stores a secret from the variable of its name.
+        platform.push((
+            super::dns::TERRAFORM_TOKEN_VARIABLE,
+            "the variable the Terraform Cloudflare provider reads its API token from",
+        ));
+        // Two platform secrets of one name would give one of them the other's value.
+        if let Some((_, what)) = others.iter().find(|(n, _)| *n == cf.token_secret) {
+            let at = raw.dns.as_ref().and_then(|d| d.token_secret.as_ref());
+            let message = format!("`{}` is already a platform secret: {what}", cf.token_secret);
+            let e = match at {
+                Some(t) => v.error_at(t, "dns.token_secret", message),
+                None => v.error(None, "dns.token_secret", message),
+            };
+            e.hint = Some("give the Cloudflare token a secret of its own".into());
+        }
     }
     let lists = raw
         .frontend

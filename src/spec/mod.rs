@@ -641,8 +641,8 @@ pub struct RawDns {
     /// With `cloudflare`: the name of the secret in the platform's secret store that holds the
     /// Cloudflare API token (never the token itself); default `CLOUDFLARE_API_TOKEN`.
     pub token_secret: Option<Sp<String>>,
-    /// With `cloudflare`: the Cloudflare zone that holds every public host; default the hosts'
-    /// parent zone (`example.com` for `shop.example.com`).
+    /// With `cloudflare`: the Cloudflare zone that holds every public host; default the registered
+    /// domain of `domain` (`example.com` for `shop.example.com`).
     pub zone: Option<Sp<String>>,
 }
 
