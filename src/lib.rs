@@ -125,14 +125,7 @@ impl Loaded {
     fn declares(&self, id: &str, env: Option<&str>) -> bool {
         let in_targets =
             |raw: &spec::RawStack| raw.targets.as_ref().is_some_and(|d| d.contains_key(id));
-        in_targets(&self.raw)
-            || env.is_some_and(|e| {
-                self.raw
-                    .environments
-                    .as_ref()
-                    .and_then(|envs| envs.get(e))
-                    .is_some_and(|o| in_targets(&o.value))
-            })
+        in_targets(&self.raw) || env.and_then(|e| self.overlay(e)).is_some_and(in_targets)
     }
 
     /// The spec file name without directories, as written into generated headers and the
@@ -355,13 +348,19 @@ impl Loaded {
         out
     }
 
-    /// The `domain` of `env`: its overlay's, else the base spec's.
-    fn domain_of(&self, env: &str) -> Option<String> {
+    /// The overlay of environment `env`, when the spec declares it.
+    fn overlay(&self, env: &str) -> Option<&spec::RawStack> {
         self.raw
             .environments
             .as_ref()
             .and_then(|e| e.get(env))
-            .and_then(|o| o.value.domain.as_ref())
+            .map(|o| &o.value)
+    }
+
+    /// The `domain` of `env`: its overlay's, else the base spec's.
+    fn domain_of(&self, env: &str) -> Option<String> {
+        self.overlay(env)
+            .and_then(|o| o.domain.as_ref())
             .or(self.raw.domain.as_ref())
             .map(|d| d.value.clone())
     }
@@ -397,12 +396,7 @@ impl Loaded {
             }
             None
         };
-        let overlay = self
-            .raw
-            .environments
-            .as_ref()
-            .and_then(|e| e.get(env))
-            .and_then(|o| find(&o.value));
+        let overlay = self.overlay(env).and_then(find);
         match overlay {
             Some((path, pos)) => (format!("environments.{env}.{path}"), pos),
             None => find(&self.raw).unwrap_or_else(|| ("services".into(), None)),
@@ -428,12 +422,7 @@ impl Loaded {
             };
             error::Pos::from_location(&at)
         };
-        let overlay = self
-            .raw
-            .environments
-            .as_ref()
-            .and_then(|e| e.get(env))
-            .and_then(|o| find(&o.value));
+        let overlay = self.overlay(env).and_then(find);
         match overlay {
             Some(pos) => (format!("environments.{env}.{key}"), Some(pos)),
             None => (key.to_string(), find(&self.raw)),

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use fredgen::render::Output;
-use fredgen::render::flows::{Conn, Endpoint, PUBLIC_IP, admits, connections};
+use fredgen::render::flows::{Endpoint, PUBLIC_IP, admits, connections};
 use fredgen::render::parse_back::yaml_documents;
 use serde_json::Value;
 
-use crate::support::{Case, cases, edited, render};
+use crate::support::{Case, cases, conn, edited, pod, render};
 
 fn policies(out: &Output) -> Vec<Value> {
     yaml_documents(&out.files["k8s/network-policies.yaml"]).expect("parses")
@@ -31,25 +31,6 @@ fn blocked(out: &Output) -> Vec<String> {
         .filter(|(_, c)| !admits(&pols, c))
         .map(|(f, c)| format!("{} ({}): {c}", f.policy, f.why))
         .collect()
-}
-
-fn pod(ns: &str, labels: &[(&str, &str)]) -> Endpoint {
-    Endpoint::Pod {
-        namespace: ns.to_string(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-    }
-}
-
-fn conn(from: &Endpoint, to: &Endpoint, port: &str) -> Conn {
-    Conn {
-        from: from.clone(),
-        to: to.clone(),
-        protocol: "TCP".into(),
-        port: port.into(),
-    }
 }
 
 /// Connections nobody declared that the policies admit.

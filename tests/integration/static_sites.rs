@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use fredgen::render::Output;
-use fredgen::render::flows::{Conn, Endpoint, PUBLIC_IP, admits};
+use fredgen::render::flows::{Endpoint, PUBLIC_IP, admits};
 use fredgen::render::parse_back::yaml_documents;
 use serde_json::Value;
+
+use crate::support::{conn, pod};
 
 /// Two sites: a single-page app at the root of its host, and documentation under `/docs` that is
 /// not one.
@@ -219,25 +221,6 @@ fn traefik_dns_and_the_certificate_cover_the_sites_hosts() {
         fredgen::render::apply_model::check(&out),
         Vec::<String>::new()
     );
-}
-
-fn pod(ns: &str, labels: &[(&str, &str)]) -> Endpoint {
-    Endpoint::Pod {
-        namespace: ns.into(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-    }
-}
-
-fn conn(from: &Endpoint, to: &Endpoint, port: &str) -> Conn {
-    Conn {
-        from: from.clone(),
-        to: to.clone(),
-        protocol: "TCP".into(),
-        port: port.into(),
-    }
 }
 
 #[test]

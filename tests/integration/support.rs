@@ -118,3 +118,28 @@ pub fn reported(problems: &[String], needle: &str) {
         "expected a problem containing {needle:?}, got {problems:#?}"
     );
 }
+
+/// A pod of namespace `ns` with these labels, as the NetworkPolicy evaluator sees it.
+pub fn pod(ns: &str, labels: &[(&str, &str)]) -> fredgen::render::flows::Endpoint {
+    fredgen::render::flows::Endpoint::Pod {
+        namespace: ns.to_string(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+/// A TCP connection from `from` to `to` on `port` (a number or a container port's name).
+pub fn conn(
+    from: &fredgen::render::flows::Endpoint,
+    to: &fredgen::render::flows::Endpoint,
+    port: &str,
+) -> fredgen::render::flows::Conn {
+    fredgen::render::flows::Conn {
+        from: from.clone(),
+        to: to.clone(),
+        protocol: "TCP".into(),
+        port: port.into(),
+    }
+}
