@@ -68,7 +68,6 @@ pub fn sites(v: &mut Validator, raw: &RawStack, prefix: &str, hosts: &[Host]) ->
             }
         };
         let cache = s.cache.as_ref();
-        check_lifetimes(v, cache, &path);
         let html = seconds(v, cache.and_then(|c| c.html.as_ref()), &path, "html", 60);
         let assets = seconds(
             v,
@@ -77,6 +76,10 @@ pub fn sites(v: &mut Validator, raw: &RawStack, prefix: &str, hosts: &[Host]) ->
             "assets",
             MAX_CACHE as u32,
         );
+        if let (Some(c), Ok(html), Ok(assets)) = (cache, html, assets) {
+            check_lifetimes(v, c, &path, html, assets);
+        }
+        let (html, assets) = (html.unwrap_or_else(|d| d), assets.unwrap_or_else(|d| d));
         out.push(StaticSite {
             resource: format!("{prefix}-site-{name}"),
             key: format!("{:016x}", fnv1a(&host)),
@@ -136,9 +139,15 @@ fn check_host(
     }
 }
 
-/// A cache lifetime: 0 to a year, default `default`.
-fn seconds(v: &mut Validator, s: Option<&Sp<i64>>, path: &str, key: &str, default: u32) -> u32 {
-    let Some(s) = s else { return default };
+/// A cache lifetime: 0 to a year, `default` when unset; `Err(default)` when it is refused.
+fn seconds(
+    v: &mut Validator,
+    s: Option<&Sp<i64>>,
+    path: &str,
+    key: &str,
+    default: u32,
+) -> Result<u32, u32> {
+    let Some(s) = s else { return Ok(default) };
     if !(0..=MAX_CACHE).contains(&s.value) {
         v.error_at(
             s,
@@ -146,38 +155,37 @@ fn seconds(v: &mut Validator, s: Option<&Sp<i64>>, path: &str, key: &str, defaul
             format!("{} seconds is outside 0..{MAX_CACHE}", s.value),
         )
         .hint = Some("a cache lifetime in seconds, at most a year (31536000)".into());
-        return default;
+        return Err(default);
     }
-    s.value as u32
+    Ok(s.value as u32)
 }
 
 /// The HTML lifetime is the CDN's default and the assets' its maximum: the default may not exceed
 /// the maximum, and a maximum of 0 would turn the CDN off (CloudFront then also refuses to cache
-/// compressed copies).
-fn check_lifetimes(v: &mut Validator, cache: Option<&crate::spec::RawCache>, path: &str) {
-    let Some(c) = cache else { return };
-    let html = c.html.as_ref().map(|h| h.value).unwrap_or(60);
-    let Some(assets) = c.assets.as_ref().or(c.html.as_ref()) else {
+/// compressed copies). Reported at `assets` (or `html` when `assets` is not set).
+fn check_lifetimes(
+    v: &mut Validator,
+    c: &crate::spec::RawCache,
+    path: &str,
+    html: u32,
+    assets: u32,
+) {
+    let Some(at) = c.assets.as_ref().or(c.html.as_ref()) else {
         return;
     };
-    let assets_value = c.assets.as_ref().map(|a| a.value).unwrap_or(MAX_CACHE);
-    if !(0..=MAX_CACHE).contains(&html) || !(0..=MAX_CACHE).contains(&assets_value) {
-        return;
-    }
-    if assets_value == 0 {
+    let key = format!("{path}.cache.assets");
+    if assets == 0 {
         v.error_at(
-            assets,
-            &format!("{path}.cache.assets"),
+            at,
+            &key,
             "an assets lifetime of 0 would turn the CDN off".into(),
         )
         .hint = Some("at least 1 second; a year (the default) for assets with hashed names".into());
-    } else if html > assets_value {
+    } else if html > assets {
         v.error_at(
-            assets,
-            &format!("{path}.cache.assets"),
-            format!(
-                "the assets' lifetime ({assets_value} s) is shorter than the HTML's ({html} s)"
-            ),
+            at,
+            &key,
+            format!("the assets' lifetime ({assets} s) is shorter than the HTML's ({html} s)"),
         )
         .hint = Some(
             "the HTML lifetime is the CDN's default and the assets' its maximum: make `html` at \
