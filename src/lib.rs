@@ -20,6 +20,7 @@ pub mod cli;
 pub mod error;
 pub mod model;
 pub mod output;
+pub mod overrides;
 pub mod render;
 pub mod spec;
 pub mod target;
