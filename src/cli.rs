@@ -34,8 +34,11 @@ pub enum Command {
     Check(CompareArgs),
     /// Validate the spec for every target and environment it declares.
     Validate(ValidateArgs),
-    /// List the target backends.
-    Targets,
+    /// List the target backends (the built-in ones, the folder targets shipped with fredgen, and
+    /// any given with --target-dir).
+    Targets(TargetsArgs),
+    /// List the built-in template ids, or print one template, to start a replacement from.
+    Templates(TemplatesArgs),
     /// Write a commented starter spec (and its JSON Schema); never overwrites a spec.
     Init(InitArgs),
     /// Print the JSON Schema of the stack spec.
@@ -70,12 +73,69 @@ pub struct SpecArgs {
     pub file: PathBuf,
 }
 
+/// Folder targets and a template folder given on the command line, added to those the spec
+/// names.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ExtensionArgs {
+    /// A folder that defines a target (target.yaml, platform.yaml.j2, templates/); repeatable.
+    #[arg(long = "target-dir", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub target_dirs: Vec<PathBuf>,
+    /// A folder whose .j2 files replace built-in templates of the same id (instead of the spec's
+    /// `templates:`).
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub templates: Option<PathBuf>,
+}
+
+impl ExtensionArgs {
+    /// As the library takes them.
+    pub fn extensions(&self) -> crate::Extensions {
+        crate::Extensions {
+            target_dirs: self.target_dirs.clone(),
+            templates: self.templates.clone(),
+        }
+    }
+}
+
+/// Arguments of targets.
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// Folder targets to list with the others.
+    #[arg(long = "target-dir", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub target_dirs: Vec<PathBuf>,
+}
+
+/// Arguments of templates.
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    /// What to print.
+    #[command(subcommand)]
+    pub command: TemplatesCommand,
+    /// Folder targets whose templates to include.
+    #[arg(long = "target-dir", value_name = "DIR", value_hint = ValueHint::DirPath, global = true)]
+    pub target_dirs: Vec<PathBuf>,
+}
+
+/// The templates subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Print every template id, one per line.
+    List,
+    /// Print one template's text.
+    Show {
+        /// The template id, as `list` prints it.
+        id: String,
+    },
+}
+
 /// Arguments of validate.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Where the spec is.
     #[command(flatten)]
     pub spec: SpecArgs,
+    /// Folder targets and templates.
+    #[command(flatten)]
+    pub ext: ExtensionArgs,
     /// How to report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -102,6 +162,9 @@ pub struct RenderArgs {
     /// The output directory [default: deploy/<target>/<env>, or deploy/<target> without environments].
     #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<PathBuf>,
+    /// Folder targets and templates.
+    #[command(flatten)]
+    pub ext: ExtensionArgs,
 }
 
 /// Arguments of diff and check.

@@ -39,6 +39,23 @@ pub struct Loaded {
     /// The unknown keys and wrong types in the spec: reported with the problems validation finds
     /// in the rest, so a spec's every problem is listed at once.
     pub problems: Vec<error::Diagnostic>,
+    /// The targets this spec can name: the built-in ones and its folder targets.
+    pub targets: target::Registry,
+    /// The templates it renders with: the built-in ones, its folder targets' and its
+    /// replacements.
+    pub engine: render::Engine,
+    /// The files its overrides name, read (relative to the spec's folder), by the path as written.
+    pub override_files: overrides::Files,
+}
+
+/// What extends a spec beyond the built-in targets and templates, from the command line: added to
+/// what the spec itself names (`target_folders:`, `templates:`).
+#[derive(Debug, Clone, Default)]
+pub struct Extensions {
+    /// `--target-dir`: folder targets.
+    pub target_dirs: Vec<std::path::PathBuf>,
+    /// `--templates`: a template folder (replaces the spec's `templates:`).
+    pub templates: Option<std::path::PathBuf>,
 }
 
 /// Parses spec text that was read from `file`.
@@ -49,6 +66,9 @@ pub fn parse(file: &str, text: String) -> Result<Loaded> {
             text,
             raw,
             problems,
+            targets: target::Registry::builtin().clone(),
+            engine: render::Engine::Builtin,
+            override_files: Default::default(),
         }),
         Err(diagnostics) => Err(Error::Spec {
             source_text: Some(text),
@@ -57,7 +77,16 @@ pub fn parse(file: &str, text: String) -> Result<Loaded> {
     }
 }
 
-/// Reads and parses a spec file.
+/// Reads and parses a spec file, with the folder targets, templates and override files it names
+/// and those of `ext`.
+pub fn load_with(path: &std::path::Path, ext: &Extensions) -> Result<Loaded> {
+    let mut loaded = load(path)?;
+    let base = path.parent().unwrap_or(std::path::Path::new(""));
+    loaded.extend(base, ext)?;
+    Ok(loaded)
+}
+
+/// Reads and parses a spec file (built-in targets and templates only; overrides unread).
 pub fn load(path: &std::path::Path) -> Result<Loaded> {
     use std::io::Read;
     let file = path.display().to_string();
@@ -97,6 +126,78 @@ pub fn load(path: &std::path::Path) -> Result<Loaded> {
 }
 
 impl Loaded {
+    /// Loads what the spec (whose folder is `base`) and `ext` name: folder targets, a template
+    /// folder, the override files.
+    pub fn extend(&mut self, base: &std::path::Path, ext: &Extensions) -> Result<()> {
+        let named = self
+            .raw
+            .target_folders
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, d)| (format!("target_folders[{i}]"), d))
+            .chain(
+                self.raw
+                    .templates
+                    .iter()
+                    .map(|d| ("templates".to_string(), d)),
+            );
+        let refused: Vec<error::Diagnostic> = named
+            .filter(|(_, d)| !overrides::plain_relative(&d.value))
+            .map(|(path, d)| {
+                error::Diagnostic::new(
+                    &self.file,
+                    error::Pos::from_location(&d.referenced),
+                    &path,
+                    format!("`{}` is not a plain relative path", d.value),
+                )
+                .hint(overrides::PLAIN_PATH_HINT)
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(self.spec_error(refused));
+        }
+        let spec_relative = |p: &str| (base.join(p), p.to_string());
+        let mut dirs: Vec<(std::path::PathBuf, String)> = self
+            .raw
+            .target_folders
+            .iter()
+            .flatten()
+            .map(|d| spec_relative(&d.value))
+            .collect();
+        dirs.extend(
+            ext.target_dirs
+                .iter()
+                .map(|d| (d.clone(), d.display().to_string())),
+        );
+        let templates = match &ext.templates {
+            Some(d) => Some((d.clone(), d.display().to_string())),
+            None => self.raw.templates.as_ref().map(|d| spec_relative(&d.value)),
+        };
+        if !dirs.is_empty() {
+            self.targets = target::Registry::with_folders(&dirs)?;
+        }
+        if !dirs.is_empty() || templates.is_some() {
+            let mut set = render::TemplateSet::builtin().clone();
+            for t in self.targets.all() {
+                if let Some(templates) = t.folder_templates() {
+                    set.add_target(t.id(), templates);
+                }
+            }
+            if let Some((dir, shown)) = &templates {
+                set.replace_from(dir, shown)?;
+            }
+            self.engine = render::Engine::custom(set);
+        }
+        self.override_files = overrides::read_files(&self.raw, base);
+        Ok(())
+    }
+
+    /// Looks a target up by id among those this spec can name.
+    pub fn find_target(&self, id: &str) -> Result<&'static dyn target::Target> {
+        self.targets.find(id)
+    }
+
     /// The environments the spec declares, sorted.
     pub fn environments(&self) -> Vec<String> {
         self.raw
@@ -108,7 +209,8 @@ impl Loaded {
 
     /// The targets the spec declares, in registry order.
     pub fn declared_targets(&self) -> Vec<&'static dyn target::Target> {
-        target::TARGETS
+        self.targets
+            .all()
             .iter()
             .copied()
             .filter(|t| {
@@ -192,7 +294,7 @@ impl Loaded {
         target: &dyn target::Target,
         env: Option<&str>,
     ) -> std::result::Result<model::Stack, Vec<error::Diagnostic>> {
-        let built = model::validate::build(&self.file, &self.raw, env, target);
+        let built = model::validate::build(&self.file, &self.raw, env, target, &self.targets);
         if self.problems.is_empty() {
             return built;
         }
@@ -416,7 +518,7 @@ impl Loaded {
                         "project" => t.project.as_ref()?.referenced,
                         "region" => t.region.as_ref()?.referenced,
                         "location" => t.location.as_ref()?.referenced,
-                        _ => return None,
+                        other => t.settings.get(other)?.referenced,
                     }
                 }
                 _ => return None,
@@ -433,7 +535,8 @@ impl Loaded {
     /// Validates and renders one target and environment.
     pub fn render(&self, target: &dyn target::Target, env: Option<&str>) -> Result<render::Output> {
         let stack = self.stack(target, env)?;
-        target::render(target, &stack, &self.file_name())
+        let overrides = overrides::resolve(self, target, env)?;
+        target::render_with(target, &stack, &self.file_name(), &self.engine, &overrides)
     }
 
     /// Validates every declared target × environment, collecting every distinct problem.
@@ -454,11 +557,7 @@ impl Loaded {
                 error::Diagnostic::new(&self.file, None, "targets", "no target is declared".into())
                     .hint(format!(
                         "add `targets:` with at least one of {}",
-                        target::TARGETS
-                            .iter()
-                            .map(|t| t.id())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        self.targets.ids().join(", ")
                     )),
             );
             // Still report what is wrong whatever the target: the problems every backend finds.
@@ -523,7 +622,7 @@ impl Loaded {
     /// (so none that depends on the target, nor "target not declared" itself).
     fn common_problems(&self, env_list: &[Option<&str>]) -> Result<Vec<error::Diagnostic>> {
         let mut common: Option<Vec<error::Diagnostic>> = None;
-        for t in target::TARGETS {
+        for t in self.targets.all() {
             let mut found = Vec::new();
             for env in env_list {
                 match self.stack(*t, *env) {

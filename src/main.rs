@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use fredgen::cli::{
     Cli, Command, CompareArgs, Format, JsonCase, JsonChange, JsonError, JsonReport, JsonResult,
-    ManArgs, RenderArgs, SchemaArgs, ValidateArgs,
+    ManArgs, RenderArgs, SchemaArgs, TargetsArgs, TemplatesArgs, TemplatesCommand, ValidateArgs,
 };
 use fredgen::error::{Error, Result};
 use fredgen::output::{self, Change};
@@ -34,7 +34,8 @@ fn run(command: Command) -> Result<u8> {
         Command::Diff(args) => compare(&args, Compare::Diff),
         Command::Check(args) => compare(&args, Compare::Check),
         Command::Validate(args) => validate(&args),
-        Command::Targets => targets(),
+        Command::Targets(args) => targets(&args),
+        Command::Templates(args) => templates(&args),
         Command::Init(args) => init::run(&args, &mut std::io::stdout().lock()),
         Command::Schema(args) => schema(&args),
         Command::Completions(args) => completions(args.shell),
@@ -102,18 +103,71 @@ fn json_command(args: &[String]) -> Option<&'static str> {
     json.then_some(command)
 }
 
-fn targets() -> Result<u8> {
+/// The folder targets of `dirs` with the built-in ones, as `--target-dir` gives them.
+fn registry(dirs: &[PathBuf]) -> Result<fredgen::target::Registry> {
+    let dirs: Vec<(PathBuf, String)> = dirs
+        .iter()
+        .map(|d| (d.clone(), d.display().to_string()))
+        .collect();
+    fredgen::target::Registry::with_folders(&dirs)
+}
+
+fn targets(args: &TargetsArgs) -> Result<u8> {
+    let registry = registry(&args.target_dirs)?;
+    let width = registry
+        .ids()
+        .iter()
+        .map(|i| i.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let mut text = String::new();
-    for t in fredgen::target::TARGETS {
-        text.push_str(&format!("{:<8} {}\n", t.id(), t.describe()));
+    for t in registry.all() {
+        text.push_str(&format!("{:<width$} {}", t.id(), t.describe()));
+        if let Some(dir) = t.source() {
+            text.push_str(&format!(" (from {dir})"));
+        }
+        text.push('\n');
     }
     print(text.as_bytes());
     Ok(0)
 }
 
+fn templates(args: &TemplatesArgs) -> Result<u8> {
+    let registry = registry(&args.target_dirs)?;
+    let mut set = fredgen::render::TemplateSet::builtin().clone();
+    for t in registry.all() {
+        if let Some(templates) = t.folder_templates() {
+            set.add_target(t.id(), templates);
+        }
+    }
+    match &args.command {
+        TemplatesCommand::List => {
+            let mut text = String::new();
+            for id in set.ids() {
+                text.push_str(id);
+                text.push('\n');
+            }
+            print(text.as_bytes());
+        }
+        TemplatesCommand::Show { id } => match set.get(id) {
+            Some(text) => print(text.as_bytes()),
+            None => {
+                let ids: Vec<&str> = set.ids().collect();
+                return Err(Error::usage(
+                    format!("no template has the id `{id}`"),
+                    fredgen::render::templates::nearest(id, &ids),
+                ));
+            }
+        },
+    }
+    Ok(0)
+}
+
 fn validate(args: &ValidateArgs) -> Result<u8> {
     let file = &args.spec.file;
-    let cases = fredgen::load(file).and_then(|loaded| loaded.validate_all());
+    let cases =
+        fredgen::load_with(file, &args.ext.extensions()).and_then(|loaded| loaded.validate_all());
     match args.format {
         Format::Human => {
             let cases = cases?;
@@ -306,8 +360,8 @@ fn man_page(command: clap::Command) -> Result<(String, Vec<u8>)> {
 }
 
 fn prepare(args: &RenderArgs) -> Result<(fredgen::render::Output, PathBuf)> {
-    let target = fredgen::target::find(&args.target)?;
-    let loaded = fredgen::load(&args.file)?;
+    let loaded = fredgen::load_with(&args.file, &args.ext.extensions())?;
+    let target = loaded.find_target(&args.target)?;
     let env = loaded.resolve_env(args.env.as_deref())?;
     let out = loaded.render(target, env.as_deref())?;
     Ok((out, args.out_dir(env.as_deref())))

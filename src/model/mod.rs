@@ -547,6 +547,10 @@ pub struct TargetSettings {
     pub kubernetes: String,
     /// CIDRs allowed to reach the API endpoint; empty means private only.
     pub api_allowed_cidrs: Vec<String>,
+    /// A folder target's own keys, each with its value or default (`null` for an optional key
+    /// that is not set): templates read them as `target.<id>.<key>`.
+    #[serde(flatten)]
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 #[cfg(test)]

@@ -113,8 +113,10 @@ pub fn build(
     raw: &RawStack,
     env: Option<&str>,
     target: &dyn Target,
+    targets: &crate::target::Registry,
 ) -> Result<Stack, Vec<Diagnostic>> {
     let mut v = Validator::new(file);
+    check_target_ids(&mut v, raw, targets);
     let merged = match env {
         None => raw.clone(),
         Some(env) => {
@@ -172,6 +174,25 @@ fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawSta
             &format!("environments.{env}.environments"),
             "environments cannot nest".into(),
         );
+    }
+    let once = [
+        ("target_folders", overlay.target_folders.is_some()),
+        ("templates", overlay.templates.is_some()),
+        ("overrides", overlay.overrides.is_some()),
+    ];
+    for (key, set) in once {
+        if set {
+            v.error(
+                None,
+                &format!("environments.{env}.{key}"),
+                format!("`{key}` is set once, at the top level"),
+            )
+            .hint = Some(if key == "overrides" {
+                format!("declare it at the top level with `environments: [{env}]`")
+            } else {
+                "every environment renders with the same templates and targets".into()
+            });
+        }
     }
 }
 
@@ -1234,7 +1255,6 @@ pub fn is_slack_channel(c: &str) -> bool {
 }
 
 fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> TargetSettings {
-    check_target_ids(v, raw);
     let block = raw
         .targets
         .as_ref()
@@ -1257,6 +1277,7 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
             location: None,
             kubernetes: target.supported_kubernetes()[0].to_string(),
             api_allowed_cidrs: vec![],
+            settings: Default::default(),
         };
     };
     let kubernetes = match &block.kubernetes {
@@ -1335,12 +1356,13 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
         location: block.location.as_ref().map(|s| s.value.clone()),
         kubernetes,
         api_allowed_cidrs: cidrs,
+        settings: target.settings(block),
     }
 }
 
 /// Refuses `targets:` keys that name no registered target.
-fn check_target_ids(v: &mut Validator, raw: &RawStack) {
-    let ids: Vec<&str> = crate::target::TARGETS.iter().map(|t| t.id()).collect();
+fn check_target_ids(v: &mut Validator, raw: &RawStack, targets: &crate::target::Registry) {
+    let ids = targets.ids();
     for (id, block) in raw.targets.iter().flatten() {
         if !ids.contains(&id.as_str()) {
             let close = ids.iter().find(|k| crate::spec::edit_distance(id, k) <= 2);
@@ -1376,6 +1398,16 @@ pub fn refuse_keys(v: &mut Validator, block: &RawTarget, path: &str, allowed: &[
             )
             .hint = Some(format!("this target takes: {}", allowed.join(", ")));
         }
+    }
+    let mut known: Vec<&str> = allowed.to_vec();
+    known.extend(["kubernetes", "api_allowed_cidrs"]);
+    for (key, value) in &block.settings {
+        v.error_at(
+            value,
+            &format!("{path}.{key}"),
+            format!("unknown key `{key}` in `{path}`"),
+        )
+        .hint = Some(crate::spec::suggest(key, &known));
     }
 }
 

@@ -403,6 +403,13 @@ fn manifest(out: &Output) -> String {
         manifest.push_str(rel);
         manifest.push('\n');
     }
+    // The spec's overrides, as comments (which the reader above skips).
+    for o in &out.overrides {
+        manifest.push_str(&format!(
+            "# override {:?} -> {}: {}\n",
+            o.file, o.into, o.what
+        ));
+    }
     manifest
 }
 

@@ -1,3 +1,741 @@
-//! Stage 4b — overrides: the user's patches, values overlays and Terraform files, applied to a rendered output.
+//! Stage 4b — overrides: the user's patches, extra manifests, Helm values overlays and Terraform
+//! files, declared in the spec's `overrides:` and applied to every render of a target.
+//!
+//! They are resolved against the spec ([`resolve`]: which apply to this target and environment,
+//! with their files read) and applied to the rendered files before the kustomizations, the apply
+//! plan and the README are rendered from them ([`apply`]), so `render`, `diff` and `check` all see
+//! them. Every override must change something: one that addresses nothing, or whose result does not
+//! parse back, is an error at its entry in the spec.
 
 pub mod patch;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Diagnostic, Error, Pos, Result};
+use crate::spec::{RawOverride, RawStack, Sp};
+
+/// The files the overrides name, by the path as written: their text, or why it could not be read.
+pub type Files = BTreeMap<String, std::result::Result<String, String>>;
+
+/// The largest override file read: overrides are small.
+const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads every file the spec's overrides name, relative to `base` (the spec's folder).
+pub fn read_files(raw: &RawStack, base: &Path) -> Files {
+    let mut files = Files::new();
+    for o in raw.overrides.iter().flatten() {
+        let Some(file) = source(&o.value).filter(|f| plain_relative(&f.value)) else {
+            continue;
+        };
+        let path = base.join(&file.value);
+        let text = match std::fs::metadata(&path) {
+            Ok(m) if !m.is_file() => Err("it is not a regular file".to_string()),
+            Ok(m) if m.len() > MAX_FILE_BYTES => Err(format!(
+                "it is {} bytes; an override file holds at most {MAX_FILE_BYTES}",
+                m.len()
+            )),
+            Ok(_) => std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".into())),
+            Err(e) => Err(e.to_string()),
+        };
+        files.insert(file.value.clone(), text);
+    }
+    files
+}
+
+/// The file an override entry names (whichever of its four keys is set first).
+fn source(o: &RawOverride) -> Option<&Sp<String>> {
+    o.patch
+        .as_ref()
+        .or(o.manifest.as_ref())
+        .or(o.values.as_ref())
+        .or(o.terraform.as_ref())
+}
+
+/// What [`plain_relative`] takes, for hints.
+pub const PLAIN_PATH_HINT: &str = "name files below the spec's folder, relative to it, with letters, \
+     digits and `._-/` (no `..`, no absolute path)";
+
+/// A path the spec may name: relative, below the spec's folder (no `..`), of letters, digits and
+/// `._-/` only, so it is safe in a README, a comment and a manifest line.
+pub fn plain_relative(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('/')
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+/// One override that applies to the target and environment being rendered.
+#[derive(Debug, Clone)]
+pub struct Override {
+    /// The spec file (for errors).
+    pub spec: String,
+    /// Its key path, `overrides[2]`.
+    pub path: String,
+    /// Where its file is named in the spec.
+    pub at: Option<Pos>,
+    /// Its file, as written in the spec.
+    pub file: String,
+    /// The file's text.
+    pub text: String,
+    /// What it does.
+    pub action: Action,
+}
+
+/// What an override does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Patches the Kubernetes object `kind`/`name`.
+    Patch {
+        /// The object's kind.
+        kind: String,
+        /// Its `metadata.name`.
+        name: String,
+    },
+    /// Adds manifests to `k8s/`.
+    Manifest,
+    /// Merges Helm values into `chart`'s values file.
+    Values {
+        /// The chart, as its values file is named.
+        chart: String,
+    },
+    /// Places a Terraform file into `root`.
+    Terraform {
+        /// The root, e.g. `30-platform`.
+        root: String,
+    },
+}
+
+/// An override as applied, for the README and the manifest of owned files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    /// Its file, as written in the spec.
+    pub file: String,
+    /// What it did, e.g. "strategic merge patch of Deployment shop-web".
+    pub what: String,
+    /// The generated file it changed or added.
+    pub into: String,
+}
+
+/// The overrides of `loaded`'s spec that apply to `target` in `env`, with their files, checked
+/// for what can be checked before rendering: one action per entry, its companion keys, known
+/// targets and environments, a readable file.
+pub fn resolve(
+    loaded: &crate::Loaded,
+    target: &dyn crate::target::Target,
+    env: Option<&str>,
+) -> Result<Vec<Override>> {
+    let mut out = Vec::new();
+    let mut v = crate::model::validate::Validator::new(&loaded.file);
+    let envs = loaded.environments();
+    let ids = loaded.targets.ids();
+    for (i, entry) in loaded.raw.overrides.iter().flatten().enumerate() {
+        let o = &entry.value;
+        let path = format!("overrides[{i}]");
+        let set: Vec<(&str, &Sp<String>)> = [
+            ("patch", &o.patch),
+            ("manifest", &o.manifest),
+            ("values", &o.values),
+            ("terraform", &o.terraform),
+        ]
+        .into_iter()
+        .filter_map(|(k, f)| f.as_ref().map(|f| (k, f)))
+        .collect();
+        let [(key, file)] = set.as_slice() else {
+            v.error_at(
+                entry,
+                &path,
+                if set.is_empty() {
+                    "an override names no file".to_string()
+                } else {
+                    format!(
+                        "an override does one thing; this one sets {}",
+                        set.iter()
+                            .map(|(k, _)| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    )
+                },
+            )
+            .hint = Some(
+                "each entry has exactly one of `patch` (with `kind` and `name`), `manifest`, \
+                 `values` (with `chart`) or `terraform` (with `root`)"
+                    .into(),
+            );
+            continue;
+        };
+        let companions: [(&str, &Option<Sp<String>>, &str); 4] = [
+            ("kind", &o.kind, "patch"),
+            ("name", &o.name, "patch"),
+            ("chart", &o.chart, "values"),
+            ("root", &o.root, "terraform"),
+        ];
+        for (companion, value, belongs) in companions {
+            match value {
+                Some(value) if belongs != *key => {
+                    v.error_at(
+                        value,
+                        &format!("{path}.{companion}"),
+                        format!("`{companion}` goes with `{belongs}`, not `{key}`"),
+                    );
+                }
+                None if belongs == *key => {
+                    v.error_at(
+                        file,
+                        &format!("{path}.{companion}"),
+                        format!("`{key}` needs `{companion}`"),
+                    )
+                    .hint = Some(match companion {
+                        "kind" | "name" => "name the object it patches as rendered, e.g. \
+                                            `kind: Deployment`, `name: shop-web`"
+                            .into(),
+                        "chart" => "the chart whose generated values it merges into, as its \
+                                    values file is named, e.g. `chart: kube-prometheus-stack`"
+                            .into(),
+                        _ => "the Terraform root it goes into, e.g. `root: 30-platform`".into(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let known = |list: &Option<Vec<Sp<String>>>, what: &str, all: &[&str], field: &str| {
+            let mut problems = Vec::new();
+            for (j, item) in list.iter().flatten().enumerate() {
+                if !all.contains(&item.value.as_str()) {
+                    problems.push((
+                        item.clone(),
+                        format!("{path}.{field}[{j}]"),
+                        format!("`{}` is not {what}", item.value),
+                        crate::spec::suggest(&item.value, all),
+                    ));
+                }
+            }
+            problems
+        };
+        let env_names: Vec<&str> = envs.iter().map(String::as_str).collect();
+        let mut problems = known(&o.targets, "a target", &ids, "targets");
+        problems.extend(known(
+            &o.environments,
+            "a declared environment",
+            &env_names,
+            "environments",
+        ));
+        for (at, p, message, hint) in problems {
+            v.error_at(&at, &p, message).hint = Some(hint);
+        }
+        if !plain_relative(&file.value) {
+            v.error_at(
+                file,
+                &format!("{path}.{key}"),
+                format!("`{}` is not a plain relative path", file.value),
+            )
+            .hint = Some(PLAIN_PATH_HINT.into());
+            continue;
+        }
+        let text = match loaded.override_files.get(&file.value) {
+            Some(Ok(text)) => text.clone(),
+            Some(Err(why)) => {
+                v.error_at(
+                    file,
+                    &format!("{path}.{key}"),
+                    format!("cannot read `{}`: {why}", file.value),
+                )
+                .hint = Some("override files are named relative to the spec's folder".into());
+                continue;
+            }
+            None => {
+                v.error_at(
+                    file,
+                    &format!("{path}.{key}"),
+                    format!("`{}` was not read", file.value),
+                );
+                continue;
+            }
+        };
+        let selected = |list: &Option<Vec<Sp<String>>>, this: Option<&str>| {
+            list.as_ref()
+                .is_none_or(|l| this.is_some_and(|t| l.iter().any(|x| x.value == t)))
+        };
+        if !selected(&o.targets, Some(target.id())) || !selected(&o.environments, env) {
+            continue;
+        }
+        let text_of =
+            |s: &Option<Sp<String>>| s.as_ref().map(|s| s.value.clone()).unwrap_or_default();
+        let action = match *key {
+            "patch" => Action::Patch {
+                kind: text_of(&o.kind),
+                name: text_of(&o.name),
+            },
+            "manifest" => Action::Manifest,
+            "values" => Action::Values {
+                chart: text_of(&o.chart),
+            },
+            _ => Action::Terraform {
+                root: text_of(&o.root),
+            },
+        };
+        out.push(Override {
+            spec: loaded.file.clone(),
+            path: format!("{path}.{key}"),
+            at: Pos::from_location(&file.referenced),
+            file: file.value.clone(),
+            text,
+            action,
+        });
+    }
+    let diagnostics = v.finish();
+    if diagnostics.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Spec {
+            source_text: Some(loaded.text.clone()),
+            diagnostics,
+        })
+    }
+}
+
+impl Override {
+    /// An error at this override's entry in the spec.
+    pub fn error(&self, message: String, hint: impl Into<String>) -> Error {
+        Error::Spec {
+            source_text: None,
+            diagnostics: vec![
+                Diagnostic::new(&self.spec, self.at, &self.path, message).hint(hint.into()),
+            ],
+        }
+    }
+
+    /// An error in this override's own file (a YAML or HCL problem), with its position there.
+    fn error_in_file(&self, d: Diagnostic) -> Error {
+        Error::Spec {
+            source_text: Some(self.text.clone()),
+            diagnostics: vec![d.hint(format!(
+                "the file of `{}` (line {} of {})",
+                self.path,
+                self.at.map_or(0, |p| p.line),
+                self.spec
+            ))],
+        }
+    }
+
+    /// Its file as YAML documents, each a JSON value.
+    fn yaml(&self) -> Result<Vec<Value>> {
+        serde_saphyr::from_multiple::<Value>(&self.text)
+            .map(|docs| docs.into_iter().filter(|d| !d.is_null()).collect())
+            .map_err(|e| self.error_in_file(crate::spec::diagnose(&self.file, &self.text, &e)))
+    }
+
+    /// Its one YAML document.
+    fn yaml_one(&self) -> Result<Value> {
+        let mut docs = self.yaml()?;
+        match docs.len() {
+            1 => Ok(docs.remove(0)),
+            n => Err(self.error(
+                format!(
+                    "`{}` holds {n} YAML documents; this override takes one",
+                    self.file
+                ),
+                "one patch or values file per override",
+            )),
+        }
+    }
+}
+
+/// Applies `overrides`, in their order, to the rendered `files`; `header` gives a new file's
+/// generated header. Returns what each did.
+pub fn apply(
+    files: &mut BTreeMap<String, String>,
+    overrides: &[Override],
+    header: impl Fn(&str) -> String,
+) -> Result<Vec<Applied>> {
+    let mut applied = Vec::new();
+    // Manifests and Terraform files first, so a patch may address an object an extra manifest adds.
+    let (adds, changes): (Vec<&Override>, Vec<&Override>) = overrides
+        .iter()
+        .partition(|o| matches!(o.action, Action::Manifest | Action::Terraform { .. }));
+    for o in adds.into_iter().chain(changes) {
+        applied.push(match &o.action {
+            Action::Manifest => add_manifest(files, o, &header)?,
+            Action::Terraform { root } => add_terraform(files, o, root, &header)?,
+            Action::Patch { kind, name } => patch_object(files, o, kind, name)?,
+            Action::Values { chart } => merge_values(files, o, chart)?,
+        });
+    }
+    Ok(applied)
+}
+
+/// The file name an added file gets: the override file's own name.
+fn file_name(o: &Override) -> String {
+    Path::new(&o.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Adds `o`'s file as `path`, refusing a generated file of that name.
+fn add_file(
+    files: &mut BTreeMap<String, String>,
+    o: &Override,
+    path: String,
+    header: &impl Fn(&str) -> String,
+) -> Result<()> {
+    if files.contains_key(&path) {
+        return Err(o.error(
+            format!("`{}` would replace the generated `{path}`", o.file),
+            "rename the override's file: an override adds files, it never replaces one (patch it instead)",
+        ));
+    }
+    let text = header(&path) + &o.text;
+    let text = if text.ends_with('\n') {
+        text
+    } else {
+        text + "\n"
+    };
+    crate::render::parse_back::check(&path, &o.file, &text).map_err(|e| {
+        o.error(
+            format!("`{}` does not parse back as `{path}`: {e}", o.file),
+            "fix the file",
+        )
+    })?;
+    files.insert(path, text);
+    Ok(())
+}
+
+fn add_manifest(
+    files: &mut BTreeMap<String, String>,
+    o: &Override,
+    header: &impl Fn(&str) -> String,
+) -> Result<Applied> {
+    let name = file_name(o);
+    if !name.ends_with(".yaml") || name == "kustomization.yaml" {
+        return Err(o.error(
+            format!(
+                "`{}` is not a `.yaml` file fredgen can add to `k8s/`",
+                o.file
+            ),
+            "name it `<something>.yaml` (not kustomization.yaml)",
+        ));
+    }
+    let docs = o.yaml()?;
+    if docs.is_empty() {
+        return Err(o.error(
+            format!("`{}` holds no manifest", o.file),
+            "an override that adds nothing is a mistake; remove it",
+        ));
+    }
+    let path = format!("k8s/{name}");
+    add_file(files, o, path.clone(), header)?;
+    Ok(Applied {
+        file: o.file.clone(),
+        what: format!(
+            "{} manifest(s) added to the app's kustomization",
+            docs.len()
+        ),
+        into: path,
+    })
+}
+
+fn add_terraform(
+    files: &mut BTreeMap<String, String>,
+    o: &Override,
+    root: &str,
+    header: &impl Fn(&str) -> String,
+) -> Result<Applied> {
+    let prefix = format!("terraform/{root}/");
+    let base: Vec<&str> = files
+        .iter()
+        .filter(|(p, _)| {
+            p.strip_prefix(&prefix)
+                .is_some_and(|f| !f.contains('/') && f.ends_with(".tf") && !is_override_file(f))
+        })
+        .map(|(_, t)| t.as_str())
+        .collect();
+    if base.is_empty() {
+        let roots: std::collections::BTreeSet<&str> = files
+            .keys()
+            .filter_map(|p| {
+                p.strip_prefix("terraform/")?
+                    .split_once('/')
+                    .map(|(r, _)| r)
+            })
+            .collect();
+        let roots: Vec<&str> = roots.into_iter().collect();
+        return Err(o.error(
+            format!("this target renders no Terraform root `{root}`"),
+            if roots.is_empty() {
+                "this target renders no Terraform".to_string()
+            } else {
+                format!("its roots: {}", roots.join(", "))
+            },
+        ));
+    }
+    let name = file_name(o);
+    if !name.ends_with(".tf") {
+        return Err(o.error(
+            format!("`{}` is not a `.tf` file", o.file),
+            "Terraform reads only `.tf` files in a root",
+        ));
+    }
+    let what = if is_override_file(&name) {
+        let dangling = patch::unmatched_override_blocks(&base, &o.text).map_err(|e| {
+            o.error_in_file(Diagnostic::new(&o.file, None, "", format!("not HCL: {e}")))
+        })?;
+        if !dangling.is_empty() {
+            return Err(o.error(
+                format!(
+                    "`{}` overrides what root `{root}` does not have: {}",
+                    o.file,
+                    dangling.join(", ")
+                ),
+                "an override file only replaces arguments of blocks the root declares (Terraform \
+                 fails with \"Missing base\" otherwise); add new blocks in a file not named \
+                 `*_override.tf`",
+            ));
+        }
+        "Terraform override file"
+    } else {
+        "Terraform file"
+    };
+    let path = format!("{prefix}{name}");
+    add_file(files, o, path.clone(), header)?;
+    Ok(Applied {
+        file: o.file.clone(),
+        what: format!("{what} in root `{root}`"),
+        into: path,
+    })
+}
+
+/// Terraform's override file names: `override.tf` and `*_override.tf`.
+fn is_override_file(name: &str) -> bool {
+    name == "override.tf" || name.ends_with("_override.tf")
+}
+
+/// The documents of a generated YAML file: its header, then each document's text.
+fn split_documents(text: &str) -> (String, Vec<String>) {
+    let mut header = String::new();
+    let mut docs: Vec<String> = vec![String::new()];
+    let mut in_header = true;
+    for line in text.split_inclusive('\n') {
+        if in_header && line.starts_with('#') {
+            header.push_str(line);
+            continue;
+        }
+        in_header = false;
+        if line.trim_end() == "---" {
+            docs.push(String::new());
+        } else if let Some(last) = docs.last_mut() {
+            last.push_str(line);
+        }
+    }
+    docs.retain(|d| !d.trim().is_empty());
+    (header, docs)
+}
+
+/// A value as block YAML, as the templates write it.
+fn to_yaml(value: &Value) -> std::result::Result<String, String> {
+    let options = serde_saphyr::ser_options! { compact_list_indent: false };
+    serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())
+}
+
+fn patch_object(
+    files: &mut BTreeMap<String, String>,
+    o: &Override,
+    kind: &str,
+    name: &str,
+) -> Result<Applied> {
+    let patch_doc = o.yaml_one()?;
+    let mut found: Vec<(String, usize, Value)> = Vec::new();
+    let mut kinds_named: Vec<String> = Vec::new();
+    for (path, text) in files.iter() {
+        if !path.starts_with("k8s/")
+            || !path.ends_with(".yaml")
+            || path.ends_with("kustomization.yaml")
+        {
+            continue;
+        }
+        let (_, docs) = split_documents(text);
+        for (i, doc) in docs.iter().enumerate() {
+            let Ok(value) = serde_saphyr::from_str::<Value>(doc) else {
+                continue;
+            };
+            if value["metadata"]["name"] == name {
+                if value["kind"] == kind {
+                    found.push((path.clone(), i, value));
+                } else if let Some(k) = value["kind"].as_str() {
+                    kinds_named.push(format!("{k} in {path}"));
+                }
+            }
+        }
+    }
+    let (path, index, mut object) = match found.len() {
+        1 => found.remove(0),
+        0 => {
+            return Err(o.error(
+                format!("the patch addresses {kind} `{name}`, which this render does not have"),
+                if kinds_named.is_empty() {
+                    "name an object of `k8s/` as rendered (`fredgen render`, then look at its \
+                     `kind` and `metadata.name`), or limit the override with `targets:` or \
+                     `environments:`"
+                        .to_string()
+                } else {
+                    format!("`{name}` is a {}", kinds_named.join(", "))
+                },
+            ));
+        }
+        _ => {
+            return Err(o.error(
+                format!(
+                    "the patch addresses {kind} `{name}`, which this render has {} times ({})",
+                    found.len(),
+                    found
+                        .iter()
+                        .map(|(p, _, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "a patch changes one object",
+            ));
+        }
+    };
+    let before = object.clone();
+    let what = match &patch_doc {
+        Value::Array(_) => {
+            patch::json_patch(&mut object, &patch_doc).map_err(|e| {
+                o.error(
+                    format!("the JSON Patch fails on {kind} `{name}`: {e}"),
+                    "fix the operation",
+                )
+            })?;
+            "JSON Patch"
+        }
+        Value::Object(_) => {
+            patch::strategic_merge(&mut object, &patch_doc).map_err(|e| {
+                o.error(
+                    format!("the strategic merge patch fails on {kind} `{name}`: {e}"),
+                    "fix the patch",
+                )
+            })?;
+            "strategic merge patch"
+        }
+        _ => {
+            return Err(o.error(
+                format!(
+                    "`{}` is neither a mapping (strategic merge) nor a list (JSON Patch)",
+                    o.file
+                ),
+                "write the fields to change as a mapping, or a list of RFC 6902 operations",
+            ));
+        }
+    };
+    if object == before {
+        return Err(o.error(
+            format!("the patch changes nothing in {kind} `{name}`"),
+            "every field it sets is already the generated one; remove the override",
+        ));
+    }
+    if object["kind"] != kind || object["metadata"]["name"] != name {
+        return Err(o.error(
+            format!("the patch changes the kind or name of {kind} `{name}`"),
+            "a patch changes an object, it cannot rename it; add a manifest instead",
+        ));
+    }
+    let text = &files[&path];
+    let (header, mut docs) = split_documents(text);
+    docs[index] = to_yaml(&object).map_err(|e| o.error(e, "fix the patch"))?;
+    let mut new = header;
+    for (i, d) in docs.iter().enumerate() {
+        if i > 0 {
+            new.push_str("---\n");
+        }
+        new.push_str(d);
+        if !d.ends_with('\n') {
+            new.push('\n');
+        }
+    }
+    crate::render::parse_back::check(&path, &o.file, &new).map_err(|e| {
+        o.error(
+            format!("after the patch, `{path}` is not a valid manifest: {e}"),
+            "fix the patch",
+        )
+    })?;
+    files.insert(path.clone(), new);
+    Ok(Applied {
+        file: o.file.clone(),
+        what: format!("{what} of {kind} `{name}`"),
+        into: path,
+    })
+}
+
+fn merge_values(
+    files: &mut BTreeMap<String, String>,
+    o: &Override,
+    chart: &str,
+) -> Result<Applied> {
+    let overlay = o.yaml_one()?;
+    if !overlay.is_object() {
+        return Err(o.error(
+            format!("`{}` is not a mapping of Helm values", o.file),
+            "write the values as the chart's values.yaml does",
+        ));
+    }
+    let name = format!("/values/{chart}.yaml");
+    let matches: Vec<String> = files
+        .keys()
+        .filter(|p| p.starts_with("terraform/") && p.ends_with(&name))
+        .cloned()
+        .collect();
+    let path = match matches.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            let charts: Vec<&str> = files
+                .keys()
+                .filter(|p| p.starts_with("terraform/") && p.contains("/values/"))
+                .filter_map(|p| p.rsplit('/').next()?.strip_suffix(".yaml"))
+                .collect();
+            return Err(o.error(
+                format!("this render has no values file for chart `{chart}`"),
+                crate::spec::suggest(chart, &charts),
+            ));
+        }
+        more => {
+            return Err(o.error(
+                format!(
+                    "chart `{chart}` has several values files: {}",
+                    more.join(", ")
+                ),
+                "this cannot happen with the built-in targets; report it",
+            ));
+        }
+    };
+    let text = &files[&path];
+    let (header, docs) = split_documents(text);
+    let mut values = match docs.as_slice() {
+        [] => Value::Object(Default::default()),
+        [one] => serde_saphyr::from_str::<Value>(one)
+            .map_err(|e| o.error(format!("`{path}` does not parse: {e}"), "report it"))?,
+        _ => return Err(o.error(format!("`{path}` holds several documents"), "report it")),
+    };
+    let before = values.clone();
+    patch::merge_values(&mut values, &overlay);
+    if values == before {
+        return Err(o.error(
+            format!("`{}` changes nothing in the values of `{chart}`", o.file),
+            "every value it sets is already the generated one; remove the override",
+        ));
+    }
+    let new = header + &to_yaml(&values).map_err(|e| o.error(e, "fix the values"))?;
+    crate::render::parse_back::check(&path, &o.file, &new)
+        .map_err(|e| o.error(format!("after the merge, `{path}`: {e}"), "fix the values"))?;
+    files.insert(path.clone(), new);
+    Ok(Applied {
+        file: o.file.clone(),
+        what: format!("Helm values merged into chart `{chart}`"),
+        into: path,
+    })
+}

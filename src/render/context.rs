@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Stack, TargetSettings};
 
-/// Target-specific knobs the shared templates read; filled by each backend.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Target-specific knobs the shared templates read; filled by each backend (a folder target's
+/// from its `platform.yaml.j2`, every knob optional there).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Platform {
     /// StorageClass for PersistentVolumeClaims.
     pub storage_class: String,
@@ -49,6 +51,7 @@ pub struct Platform {
     pub cert_manager: bool,
     /// The in-cluster caching proxies that serve the static sites from their buckets, one per
     /// site, for a platform with no CDN (Hetzner); empty where the platform serves them itself.
+    #[serde(skip_deserializing)]
     pub static_proxies: Vec<StaticProxy>,
     /// cert-manager proves control of the hosts with ACME HTTP-01: its solver pods run in the
     /// app's namespace while an order is open, and the load balancer must reach them. `false`
@@ -105,7 +108,8 @@ pub fn public_egress(ports: &[u16]) -> serde_json::Value {
 }
 
 /// The location of one secret in the platform's store.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SecretRef {
     /// The remote key (`remoteRef.key`).
     pub key: String,
@@ -172,4 +176,8 @@ pub struct ReadmeContext<'a> {
     pub target_section: String,
     /// The apply plan, shown as "Apply, in this order".
     pub plan: &'a crate::render::Plan,
+    /// The spec's overrides, as applied.
+    pub overrides: &'a [crate::overrides::Applied],
+    /// The templates the spec's template folder replaced, as (id, its file).
+    pub templates: Vec<(String, String)>,
 }

@@ -21,13 +21,13 @@ pub mod flows;
 pub mod parallel;
 pub mod parse_back;
 pub mod plan;
+pub mod templates;
 pub mod tidy;
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-use include_dir::{Dir, include_dir};
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::Environment;
 
 use crate::error::{Error, Result};
 pub use context::{
@@ -36,9 +36,7 @@ pub use context::{
 };
 use parse_back::Piece;
 pub use plan::{Plan, Step};
-
-/// Every template, embedded.
-pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+pub use templates::TemplateSet;
 
 /// The rendered output of one target and environment: relative path → file text, sorted, and
 /// the apply plan its README and `apply.sh` were rendered from.
@@ -50,42 +48,73 @@ pub struct Output {
     pub plan: Plan,
     /// The network flows its NetworkPolicies were rendered from.
     pub flows: Vec<flows::Flow>,
+    /// The spec's overrides, as applied (in the spec's order of kinds: added files first).
+    pub overrides: Vec<crate::overrides::Applied>,
 }
 
-/// The template environment, built once per process; templates compile on first use.
-pub fn environment() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .trim_blocks(true)
-                .lstrip_blocks(true)
-                .keep_trailing_newline(true)
-                .build()
-                .expect("the default delimiters are valid"),
-        );
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.add_filter("toyaml", toyaml);
-        env.add_filter("checksum", checksum);
-        // The label the app step prunes by, for templates that must keep it off objects
-        // controllers derive from theirs.
-        env.add_global("prune_label_key", PRUNE_LABEL);
-        // Templates are compiled on first use, once per process: a render compiles only its
-        // own target's templates and the shared ones (a test compiles every one of them).
-        env.set_loader(|id| {
-            Ok(TEMPLATES
-                .get_file(id)
-                .and_then(|f| f.contents_utf8())
-                .map(str::to_string))
-        });
-        env
-    })
+/// The templates a render uses and the environment that compiles them: the built-in ones (one
+/// environment per process), or a set with a user's replacements or a folder target's templates.
+pub enum Engine {
+    /// The embedded templates and the built-in folder targets'.
+    Builtin,
+    /// Another set, with its own environment.
+    Custom {
+        /// The templates.
+        set: Arc<TemplateSet>,
+        /// Their environment.
+        env: Box<Environment<'static>>,
+    },
+}
+
+impl Engine {
+    /// An engine over `set`.
+    pub fn custom(set: TemplateSet) -> Engine {
+        let set = Arc::new(set);
+        let env = Box::new(set.environment());
+        Engine::Custom { set, env }
+    }
+
+    /// The templates.
+    pub fn set(&self) -> &TemplateSet {
+        match self {
+            Engine::Builtin => TemplateSet::builtin(),
+            Engine::Custom { set, .. } => set,
+        }
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Environment<'static> {
+        match self {
+            Engine::Builtin => templates::builtin_environment(),
+            Engine::Custom { env, .. } => env,
+        }
+    }
+
+    /// Renders one template by id.
+    pub fn render<S: serde::Serialize>(&self, id: &str, ctx: &S) -> Result<String> {
+        self.env()
+            .get_template(id)
+            .and_then(|t| t.render(minijinja::value::Serde(ctx)))
+            .map_err(|e| template_error(id, e))
+    }
+
+    /// Renders one template by id into `out`.
+    pub fn render_into(
+        &self,
+        id: &str,
+        ctx: &minijinja::Value,
+        out: &mut impl std::io::Write,
+    ) -> Result<()> {
+        self.env()
+            .get_template(id)
+            .and_then(|t| t.render_captured_to(ctx.clone(), out))
+            .map(drop)
+            .map_err(|e| template_error(id, e))
+    }
 }
 
 /// The `toyaml` filter: a value as block-style YAML (without a trailing newline).
-fn toyaml(value: minijinja::Value) -> std::result::Result<String, minijinja::Error> {
+pub(crate) fn toyaml(value: minijinja::Value) -> std::result::Result<String, minijinja::Error> {
     // Sequences indented under their key, like the hand-written templates.
     let options = serde_saphyr::ser_options! { compact_list_indent: false };
     serde_saphyr::to_string_with_options(&value, options)
@@ -96,44 +125,8 @@ fn toyaml(value: minijinja::Value) -> std::result::Result<String, minijinja::Err
 /// The `checksum` filter: a stable 16-hex-digit digest (FNV-1a) of a text, for annotations that
 /// change when a configuration does (a pod template that must roll when its ConfigMap changes).
 /// Not a security hash.
-fn checksum(text: &str) -> String {
+pub(crate) fn checksum(text: &str) -> String {
     format!("{:016x}", crate::model::validate::fnv1a(text))
-}
-
-/// Every `.j2` file below `dir`, in path order.
-pub fn template_files(dir: &'static Dir<'static>) -> Vec<&'static include_dir::File<'static>> {
-    let mut out = Vec::new();
-    collect(dir, &mut out);
-    out.sort_by_key(|f| f.path());
-    out
-}
-
-fn collect(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {
-    for f in dir.files() {
-        if f.path().extension().is_some_and(|e| e == "j2") {
-            out.push(f);
-        }
-    }
-    for d in dir.dirs() {
-        collect(d, out);
-    }
-}
-
-/// Renders one template by id.
-pub fn render_template<S: serde::Serialize>(id: &str, ctx: &S) -> Result<String> {
-    environment()
-        .get_template(id)
-        .and_then(|t| t.render(minijinja::value::Serde(ctx)))
-        .map_err(|e| template_error(id, e))
-}
-
-/// Renders one template by id into `out`.
-pub fn render_into(id: &str, ctx: &minijinja::Value, out: &mut impl std::io::Write) -> Result<()> {
-    environment()
-        .get_template(id)
-        .and_then(|t| t.render_captured_to(ctx.clone(), out))
-        .map(drop)
-        .map_err(|e| template_error(id, e))
 }
 
 fn template_error(id: &str, e: impl std::fmt::Display) -> Error {
@@ -141,25 +134,6 @@ fn template_error(id: &str, e: impl std::fmt::Display) -> Error {
         template: id.into(),
         message: format!("{e}"),
     }
-}
-
-/// The templates of one folder of `templates/` with the output path each renders to.
-pub fn folder(prefix: &str, out_prefix: &str) -> Vec<(String, String)> {
-    let Some(dir) = TEMPLATES.get_dir(prefix) else {
-        return Vec::new();
-    };
-    template_files(dir)
-        .into_iter()
-        .filter_map(|f| {
-            let id = f.path().to_str()?.to_string();
-            let rel = id
-                .strip_prefix(prefix)?
-                .trim_start_matches('/')
-                .strip_suffix(".j2")?
-                .to_string();
-            Some((id, format!("{out_prefix}{rel}")))
-        })
-        .collect()
 }
 
 /// The label the `k8s/` kustomization puts on every object it applies, and the app step prunes by
@@ -234,8 +208,8 @@ fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
 }
 
 /// The shared Helm values, `shared/values/<root>/<file>.j2` → `terraform/<root>/values/<file>`.
-fn shared_values() -> Vec<(String, String)> {
-    folder("shared/values", "")
+fn shared_values(set: &TemplateSet) -> Vec<(String, String)> {
+    set.folder("shared/values", "")
         .into_iter()
         .filter_map(|(id, rel)| {
             let (root, file) = rel.split_once('/')?;
@@ -309,13 +283,19 @@ const WORKLOAD_FILES: [&str; 5] = [
 /// YAML file in pieces of whole documents, handed over while its template is still rendering the
 /// rest, so a thousand workers' manifests are checked by every thread, not only the one that
 /// renders them.
-pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
+pub fn render_target(
+    ctx: &TemplateContext,
+    engine: &Engine,
+    overrides: &[crate::overrides::Override],
+) -> Result<Output> {
     let readme_section = format!("{}/README.section.md.j2", ctx.target_id);
     let plan_id = format!("{}/apply.yaml.j2", ctx.target_id);
-    let mut jobs: Vec<Job> = folder("shared/k8s", "k8s/")
+    let set = engine.set();
+    let mut jobs: Vec<Job> = set
+        .folder("shared/k8s", "k8s/")
         .into_iter()
-        .chain(shared_values())
-        .chain(folder(ctx.target_id, ""))
+        .chain(shared_values(set))
+        .chain(set.folder(ctx.target_id, ""))
         .filter(|(id, _)| *id != readme_section && *id != plan_id)
         .map(|(id, path)| Job::File { id, path })
         .collect();
@@ -350,13 +330,14 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
                 } else {
                     tidy::Tidy::new(header, yaml)
                 };
-                render_into(id, &value, &mut text)?;
+                engine.render_into(id, &value, &mut text)?;
                 text.finish()
                     .map(Done::File)
                     .map_err(|e| template_error(id, e))
             }
-            Job::Section(id) => render_template(id, &value).map(Done::Section),
-            Job::Compile(id) => environment()
+            Job::Section(id) => engine.render(id, &value).map(Done::Section),
+            Job::Compile(id) => engine
+                .env()
                 .get_template(id)
                 .map(|_| Done::Compiled)
                 .map_err(|e| template_error(id, e)),
@@ -377,6 +358,8 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     if let Some(e) = parse_error {
         return Err(e);
     }
+    // The spec's overrides, before anything is rendered from the files.
+    let applied = crate::overrides::apply(&mut files, overrides, |path| header(path, ctx))?;
 
     // The apply plan, from the target's steps and the files they apply.
     let k8s_base: Vec<String> = files
@@ -408,7 +391,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         prune_kinds => prune_kinds,
         ..value.clone()
     };
-    let plan_text = render_template(&plan_id, &plan_ctx)?;
+    let plan_text = engine.render(&plan_id, &plan_ctx)?;
     let plan = Plan::parse(&plan_text).map_err(|e| template_error(&plan_id, e))?;
 
     // One kustomization per directory of k8s/ that `kubectl apply -k` applies: k8s/ itself and
@@ -426,7 +409,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         }
         let path = format!("{dir}kustomization.yaml");
         let kustomization = header(&path, ctx)
-            + &render_template(
+            + &engine.render(
                 KUSTOMIZATION,
                 &KustomizationContext {
                     resources,
@@ -438,7 +421,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
     }
 
     let script =
-        header("apply.sh", ctx) + &render_template(APPLY_SCRIPT, &ApplyContext { plan: &plan })?;
+        header("apply.sh", ctx) + &engine.render(APPLY_SCRIPT, &ApplyContext { plan: &plan })?;
     files.insert("apply.sh".into(), script);
 
     let roots: Vec<String> = files
@@ -454,8 +437,14 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         files: files.keys().cloned().collect(),
         target_section: section,
         plan: &plan,
+        overrides: &applied,
+        templates: engine
+            .set()
+            .replaced()
+            .map(|(id, file)| (id.to_string(), file.to_string()))
+            .collect(),
     };
-    let readme = header("README.md", ctx) + &render_template(README, &rctx)?;
+    let readme = header("README.md", ctx) + &engine.render(README, &rctx)?;
     files.insert("README.md".into(), readme);
     for (path, text) in &files {
         parse_back::check_characters(path, text)?;
@@ -464,6 +453,7 @@ pub fn render_target(ctx: &TemplateContext) -> Result<Output> {
         files,
         plan,
         flows: Vec::new(),
+        overrides: applied,
     })
 }
 
@@ -473,11 +463,14 @@ mod tests {
 
     #[test]
     fn every_embedded_template_compiles() {
-        let files = template_files(&TEMPLATES);
-        assert!(files.len() > 20, "found only {} templates", files.len());
-        for file in files {
-            let id = file.path().to_str().expect("template paths are UTF-8");
-            if let Err(e) = environment().get_template(id) {
+        let set = TemplateSet::builtin();
+        assert!(
+            set.ids().count() > 20,
+            "found only {} templates",
+            set.ids().count()
+        );
+        for id in set.ids() {
+            if let Err(e) = Engine::Builtin.env().get_template(id) {
                 panic!("template `{id}` does not compile: {e:#}");
             }
         }

@@ -79,7 +79,20 @@ merge_struct!(RawBackup { retention_days ; });
 merge_struct!(RawMonitoring { metrics, logs ; alerts });
 merge_struct!(RawAlerts { slack_channel, webhook_secret ; });
 merge_struct!(RawDns { provider, token_secret, zone ; });
-merge_struct!(RawTarget { region, project, location, kubernetes, api_allowed_cidrs ; });
+impl Merge for RawTarget {
+    fn merge(self, over: Self) -> Self {
+        let mut settings = self.settings;
+        settings.extend(over.settings);
+        RawTarget {
+            region: self.region.merge(over.region),
+            project: self.project.merge(over.project),
+            location: self.location.merge(over.location),
+            kubernetes: self.kubernetes.merge(over.kubernetes),
+            api_allowed_cidrs: self.api_allowed_cidrs.merge(over.api_allowed_cidrs),
+            settings,
+        }
+    }
+}
 
 impl RawStack {
     /// Merges an environment overlay over this base. `name` and `environments` in an overlay are
@@ -97,6 +110,10 @@ impl RawStack {
             monitoring: merge_nested(self.monitoring, over.monitoring),
             dns: merge_nested(self.dns, over.dns),
             targets: merge_targets(self.targets, over.targets),
+            // Set once, in the base spec (validation refuses them in an overlay).
+            target_folders: self.target_folders,
+            templates: self.templates,
+            overrides: self.overrides,
             environments: None,
         }
     }

@@ -120,8 +120,45 @@ pub struct RawStack {
     pub dns: Option<RawDns>,
     /// Per-target settings by target id; a target may only be rendered when it is declared here.
     pub targets: Option<BTreeMap<String, Sp<RawTarget>>>,
+    /// Folders that define targets of their own (a `target.yaml`, a `platform.yaml.j2` and
+    /// `templates/`), relative to the spec; listed with the built-in ones.
+    pub target_folders: Option<Vec<Sp<String>>>,
+    /// A folder (relative to the spec) whose `.j2` files replace built-in templates of the same
+    /// id (`shared/k8s/web.yaml.j2`); see `fredgen templates list`.
+    pub templates: Option<Sp<String>>,
+    /// Changes applied to the rendered output at every render: Kubernetes patches, extra
+    /// manifests, Helm values overlays and Terraform files, each from a file relative to the spec.
+    pub overrides: Option<Vec<Sp<RawOverride>>>,
     /// Overlays merged over the base, selected with `--env`.
     pub environments: Option<BTreeMap<String, Sp<RawStack>>>,
+}
+
+/// One entry of `overrides:`: exactly one of `patch`, `manifest`, `values` or `terraform`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOverride {
+    /// A patch file for the Kubernetes object `kind`/`name`: a YAML mapping is a strategic merge
+    /// patch, a list a JSON Patch (RFC 6902).
+    pub patch: Option<Sp<String>>,
+    /// With `patch`: the object's kind, e.g. `Deployment`.
+    pub kind: Option<Sp<String>>,
+    /// With `patch`: the object's `metadata.name` as rendered.
+    pub name: Option<Sp<String>>,
+    /// A file of Kubernetes manifests added to `k8s/` and its kustomization.
+    pub manifest: Option<Sp<String>>,
+    /// A Helm values file deep-merged into the generated values of `chart`.
+    pub values: Option<Sp<String>>,
+    /// With `values`: the chart, as its values file is named (`kube-prometheus-stack`).
+    pub chart: Option<Sp<String>>,
+    /// A Terraform file placed into `root`; one named `*_override.tf` is a Terraform override
+    /// file, and every block in it must override one of the root.
+    pub terraform: Option<Sp<String>>,
+    /// With `terraform`: the root, e.g. `30-platform`.
+    pub root: Option<Sp<String>>,
+    /// Only for these targets (default: every target).
+    pub targets: Option<Vec<Sp<String>>>,
+    /// Only for these environments (default: every environment).
+    pub environments: Option<Vec<Sp<String>>>,
 }
 
 /// `frontend:`.
@@ -646,9 +683,10 @@ pub struct RawDns {
     pub zone: Option<Sp<String>>,
 }
 
-/// One target block. Which keys a target needs is checked in validation.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One target block. Which keys a target needs is checked in validation: the keys below are the
+/// built-in targets'; a folder target declares its own ([`crate::target::folder`]), read into
+/// `settings`.
+#[derive(Debug, Clone, Default, JsonSchema)]
 pub struct RawTarget {
     /// AWS or GCP region.
     pub region: Option<Sp<String>>,
@@ -660,6 +698,43 @@ pub struct RawTarget {
     pub kubernetes: Option<Sp<String>>,
     /// CIDRs allowed to reach the Kubernetes API endpoint.
     pub api_allowed_cidrs: Option<Vec<Sp<String>>>,
+    /// Every other key, for the target that declares it (a folder target's manifest); a built-in
+    /// target refuses them.
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, Sp<serde_json::Value>>,
+}
+
+impl<'de> Deserialize<'de> for RawTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Block;
+        impl<'de> serde::de::Visitor<'de> for Block {
+            type Value = RawTarget;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a target block (a mapping)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawTarget, A::Error> {
+                let mut t = RawTarget::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "region" => t.region = map.next_value()?,
+                        "project" => t.project = map.next_value()?,
+                        "location" => t.location = map.next_value()?,
+                        "kubernetes" => t.kubernetes = map.next_value()?,
+                        "api_allowed_cidrs" => t.api_allowed_cidrs = map.next_value()?,
+                        _ => {
+                            let value = map.next_value()?;
+                            t.settings.insert(key, value);
+                        }
+                    }
+                }
+                Ok(t)
+            }
+        }
+        d.deserialize_map(Block)
+    }
 }
 
 /// The JSON Schema of the spec, derived from the raw types above (draft-07, which editors'
@@ -822,7 +897,7 @@ pub fn parse_lenient(
 }
 
 /// A parser or deserializer error as a diagnostic, in fredgen's words.
-fn diagnose(file: &str, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
+pub fn diagnose(file: &str, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos = err.location().and_then(|l| Pos::from_location(&l));
     let raw = err.to_string();
     let message = first_line(&raw);

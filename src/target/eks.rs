@@ -114,46 +114,48 @@ impl Target for Eks {
             }
         }
     }
-    fn platform(&self, stack: &Stack) -> Platform {
-        let managed_db = stack
-            .postgres
-            .as_ref()
-            .is_some_and(|p| p.placement == Placement::Managed);
-        Platform {
-            storage_class: "gp3".into(),
-            // The load balancer controller injects readiness gates into the app's pods, so a
-            // rollout (or a node drain) waits until the ALB's target group has the new pods
-            // healthy before old ones go.
-            namespace_labels: std::collections::BTreeMap::from([(
-                "elbv2.k8s.aws/pod-readiness-gate-inject".to_string(),
-                "enabled".to_string(),
-            )]),
-            // The internet-facing ALB's nodes live in the public subnets of 10-network
-            // (cidrsubnet(vpc, 8, 96 + az)): only they reach the frontend's pods.
-            lb_peers: PUBLIC_SUBNETS
-                .iter()
-                .map(|c| serde_json::json!({ "ipBlock": { "cidr": c } }))
-                .collect(),
-            // RDS lives in the database subnets 10.0.100.0/24-10.0.102.0/24 (10-network).
-            database_egress: if managed_db {
-                vec![egress_to("10.0.100.0/22", &[5432])]
-            } else {
-                Vec::new()
-            },
-            // EKS Pod Identity agent (credentials for the Barman Cloud backups to S3).
-            identity_egress: vec![egress_to("169.254.170.23/32", &[80])],
-            // Each public service is its own ALB target group, health-checked on its own path
-            // (the Ingress's annotation is the frontend's).
-            health_path_annotation: Some("alb.ingress.kubernetes.io/healthcheck-path".into()),
-            // With Cloudflare, external-dns reads the API token from a Secret in its namespace,
-            // synced by k8s/platform; it then installs with the add-ons, after that step.
-            cloudflare_token_namespaces: cloudflare_namespaces(stack, "external-dns"),
-            external_dns_in_addons: stack.dns.cloudflare.is_some(),
-            ..Platform::default()
-        }
-        .with_secrets(stack, |s| SecretRef {
-            key: format!("{}/{}/{s}", stack.name, stack.env),
-            property: None,
+    fn platform(&self, stack: &Stack) -> Result<Platform> {
+        Ok({
+            let managed_db = stack
+                .postgres
+                .as_ref()
+                .is_some_and(|p| p.placement == Placement::Managed);
+            Platform {
+                storage_class: "gp3".into(),
+                // The load balancer controller injects readiness gates into the app's pods, so a
+                // rollout (or a node drain) waits until the ALB's target group has the new pods
+                // healthy before old ones go.
+                namespace_labels: std::collections::BTreeMap::from([(
+                    "elbv2.k8s.aws/pod-readiness-gate-inject".to_string(),
+                    "enabled".to_string(),
+                )]),
+                // The internet-facing ALB's nodes live in the public subnets of 10-network
+                // (cidrsubnet(vpc, 8, 96 + az)): only they reach the frontend's pods.
+                lb_peers: PUBLIC_SUBNETS
+                    .iter()
+                    .map(|c| serde_json::json!({ "ipBlock": { "cidr": c } }))
+                    .collect(),
+                // RDS lives in the database subnets 10.0.100.0/24-10.0.102.0/24 (10-network).
+                database_egress: if managed_db {
+                    vec![egress_to("10.0.100.0/22", &[5432])]
+                } else {
+                    Vec::new()
+                },
+                // EKS Pod Identity agent (credentials for the Barman Cloud backups to S3).
+                identity_egress: vec![egress_to("169.254.170.23/32", &[80])],
+                // Each public service is its own ALB target group, health-checked on its own path
+                // (the Ingress's annotation is the frontend's).
+                health_path_annotation: Some("alb.ingress.kubernetes.io/healthcheck-path".into()),
+                // With Cloudflare, external-dns reads the API token from a Secret in its namespace,
+                // synced by k8s/platform; it then installs with the add-ons, after that step.
+                cloudflare_token_namespaces: cloudflare_namespaces(stack, "external-dns"),
+                external_dns_in_addons: stack.dns.cloudflare.is_some(),
+                ..Platform::default()
+            }
+            .with_secrets(stack, |s| SecretRef {
+                key: format!("{}/{}/{s}", stack.name, stack.env),
+                property: None,
+            })
         })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {

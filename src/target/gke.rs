@@ -135,90 +135,92 @@ impl Target for Gke {
             bytes: 13_621 << 20,
         }
     }
-    fn platform(&self, stack: &Stack) -> Platform {
-        let managed_db = stack
-            .postgres
-            .as_ref()
-            .filter(|p| p.placement == Placement::Managed);
-        let in_cluster_db = stack
-            .postgres
-            .as_ref()
-            .filter(|p| p.placement == Placement::InCluster);
-        let project = stack.target.project.as_deref().unwrap_or_default();
-        let region = stack.target.region.as_deref().unwrap_or_default();
-        let gsa = |suffix: &str| {
-            format!(
-                "{}-{suffix}@{project}.iam.gserviceaccount.com",
-                stack.prefix
-            )
-        };
-        let wi = "iam.gke.io/gcp-service-account".to_string();
-        // Workload Identity on Dataplane V2: the GKE metadata server answers on 169.254.169.254:80
-        // (169.254.169.252:988 behind it).
-        let identity_egress = vec![
-            egress_to("169.254.169.254/32", &[80]),
-            egress_to("169.254.169.252/32", &[988]),
-        ];
-        Platform {
-            // The GKE Ingress sends traffic and health checks straight to the pods (container-
-            // native load balancing), which the NetworkPolicies admit; a ClusterIP Service needs
-            // the NEG annotation for it, explicitly, whatever the cluster's defaults.
-            public_service_annotations: std::collections::BTreeMap::from([(
-                "cloud.google.com/neg".to_string(),
-                r#"{"ingress": true}"#.to_string(),
-            )]),
-            storage_class: "standard-rwo".into(),
-            // The global external Application Load Balancer's proxies and health checks.
-            lb_peers: ["35.191.0.0/16", "130.211.0.0/22"]
-                .iter()
-                .map(|c| serde_json::json!({ "ipBlock": { "cidr": c } }))
-                .collect(),
-            // The Cloud SQL Auth Proxy sidecar: the instance's private IP in the private services
-            // access range (10-network default 10.30.0.0/16) on 3307, the Cloud SQL Admin API on
-            // 443 through Private Google Access's VIPs (10-network points *.googleapis.com at
-            // them), and the metadata server for its Workload Identity token.
-            database_egress: managed_db
-                .map(|_| {
-                    let mut rules = vec![
-                        egress_to("10.30.0.0/16", &[3307]),
-                        egress_to(GOOGLE_APIS_VIP, &[443]),
-                    ];
-                    rules.extend(identity_egress.iter().cloned());
-                    rules
-                })
-                .unwrap_or_default(),
-            identity_egress,
-            // IAM database login: the user is the app's service account, there is no password.
-            database_url: managed_db.map(|db| {
+    fn platform(&self, stack: &Stack) -> Result<Platform> {
+        Ok({
+            let managed_db = stack
+                .postgres
+                .as_ref()
+                .filter(|p| p.placement == Placement::Managed);
+            let in_cluster_db = stack
+                .postgres
+                .as_ref()
+                .filter(|p| p.placement == Placement::InCluster);
+            let project = stack.target.project.as_deref().unwrap_or_default();
+            let region = stack.target.region.as_deref().unwrap_or_default();
+            let gsa = |suffix: &str| {
                 format!(
-                    "postgresql://{}-app%40{project}.iam@127.0.0.1:5432/{}?sslmode=disable",
-                    stack.prefix, db.database
+                    "{}-{suffix}@{project}.iam.gserviceaccount.com",
+                    stack.prefix
                 )
-            }),
-            // Workload Identity: app pods act as the app's Google service account (Cloud SQL IAM login).
-            database_sa_annotations: managed_db
-                .map(|_| BTreeMap::from([(wi.clone(), gsa("app"))]))
-                .unwrap_or_default(),
-            postgres_sa_annotations: in_cluster_db
-                .map(|_| BTreeMap::from([(wi, gsa("pgbak"))]))
-                .unwrap_or_default(),
-            database_sidecars: managed_db
-                .map(|db| {
-                    vec![cloud_sql_proxy(
-                        &format!("{project}:{region}:{}-db", stack.prefix),
-                        db,
-                    )]
-                })
-                .unwrap_or_default(),
-            // With Cloudflare, external-dns reads the API token from a Secret in its namespace,
-            // synced by k8s/platform; it then installs with the add-ons, after that step.
-            cloudflare_token_namespaces: cloudflare_namespaces(stack, "external-dns"),
-            external_dns_in_addons: stack.dns.cloudflare.is_some(),
-            ..Platform::default()
-        }
-        .with_secrets(stack, |s| SecretRef {
-            key: format!("{}-{s}", stack.prefix),
-            property: None,
+            };
+            let wi = "iam.gke.io/gcp-service-account".to_string();
+            // Workload Identity on Dataplane V2: the GKE metadata server answers on 169.254.169.254:80
+            // (169.254.169.252:988 behind it).
+            let identity_egress = vec![
+                egress_to("169.254.169.254/32", &[80]),
+                egress_to("169.254.169.252/32", &[988]),
+            ];
+            Platform {
+                // The GKE Ingress sends traffic and health checks straight to the pods (container-
+                // native load balancing), which the NetworkPolicies admit; a ClusterIP Service needs
+                // the NEG annotation for it, explicitly, whatever the cluster's defaults.
+                public_service_annotations: std::collections::BTreeMap::from([(
+                    "cloud.google.com/neg".to_string(),
+                    r#"{"ingress": true}"#.to_string(),
+                )]),
+                storage_class: "standard-rwo".into(),
+                // The global external Application Load Balancer's proxies and health checks.
+                lb_peers: ["35.191.0.0/16", "130.211.0.0/22"]
+                    .iter()
+                    .map(|c| serde_json::json!({ "ipBlock": { "cidr": c } }))
+                    .collect(),
+                // The Cloud SQL Auth Proxy sidecar: the instance's private IP in the private services
+                // access range (10-network default 10.30.0.0/16) on 3307, the Cloud SQL Admin API on
+                // 443 through Private Google Access's VIPs (10-network points *.googleapis.com at
+                // them), and the metadata server for its Workload Identity token.
+                database_egress: managed_db
+                    .map(|_| {
+                        let mut rules = vec![
+                            egress_to("10.30.0.0/16", &[3307]),
+                            egress_to(GOOGLE_APIS_VIP, &[443]),
+                        ];
+                        rules.extend(identity_egress.iter().cloned());
+                        rules
+                    })
+                    .unwrap_or_default(),
+                identity_egress,
+                // IAM database login: the user is the app's service account, there is no password.
+                database_url: managed_db.map(|db| {
+                    format!(
+                        "postgresql://{}-app%40{project}.iam@127.0.0.1:5432/{}?sslmode=disable",
+                        stack.prefix, db.database
+                    )
+                }),
+                // Workload Identity: app pods act as the app's Google service account (Cloud SQL IAM login).
+                database_sa_annotations: managed_db
+                    .map(|_| BTreeMap::from([(wi.clone(), gsa("app"))]))
+                    .unwrap_or_default(),
+                postgres_sa_annotations: in_cluster_db
+                    .map(|_| BTreeMap::from([(wi, gsa("pgbak"))]))
+                    .unwrap_or_default(),
+                database_sidecars: managed_db
+                    .map(|db| {
+                        vec![cloud_sql_proxy(
+                            &format!("{project}:{region}:{}-db", stack.prefix),
+                            db,
+                        )]
+                    })
+                    .unwrap_or_default(),
+                // With Cloudflare, external-dns reads the API token from a Secret in its namespace,
+                // synced by k8s/platform; it then installs with the add-ons, after that step.
+                cloudflare_token_namespaces: cloudflare_namespaces(stack, "external-dns"),
+                external_dns_in_addons: stack.dns.cloudflare.is_some(),
+                ..Platform::default()
+            }
+            .with_secrets(stack, |s| SecretRef {
+                key: format!("{}-{s}", stack.prefix),
+                property: None,
+            })
         })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {

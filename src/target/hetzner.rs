@@ -85,8 +85,9 @@ impl Target for Hetzner {
             bytes: 7_068 << 20,
         }
     }
-    fn platform(&self, stack: &Stack) -> Platform {
-        Platform {
+    fn platform(&self, stack: &Stack) -> Result<Platform> {
+        Ok({
+            Platform {
             storage_class: "hcloud-volumes".into(),
             // Traefik (namespace traefik) terminates TLS and forwards to the frontend.
             lb_peers: vec![serde_json::json!({
@@ -104,6 +105,7 @@ impl Target for Hetzner {
         .with_secrets(stack, |s| SecretRef {
             key: secret_object(s),
             property: Some("value".into()),
+        })
         })
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {

@@ -2,10 +2,13 @@
 //!
 //! A backend knows one platform: which Kubernetes and PostgreSQL versions it supports, what its
 //! `targets.<id>` block needs, the knobs its shared templates read ([`Platform`]) and its version
-//! pins. Its Terraform, Helm values and platform manifests live in `templates/<id>/`. Adding a
-//! target is one module here, one templates folder, and one line in [`TARGETS`].
+//! pins. Its Terraform, Helm values and platform manifests are templates with ids below `<id>/`.
+//! A built-in target is a module here with its templates in `templates/<id>/`; a target can also
+//! be a folder ([`folder`]): a manifest, a platform template and its templates, loaded at run
+//! time, from `targets/` in this repository (embedded) or from a user's folder.
 
 pub mod eks;
+pub mod folder;
 pub mod gke;
 pub mod hetzner;
 
@@ -39,7 +42,20 @@ pub trait Target: Sync {
     /// Checks the whole stack against this platform's limits (after the shared validation).
     fn check_stack(&self, _v: &mut Validator, _stack: &Stack) {}
     /// The knobs shared templates read.
-    fn platform(&self, stack: &Stack) -> Platform;
+    fn platform(&self, stack: &Stack) -> Result<Platform>;
+    /// A folder target's own keys of the `targets.<id>` block, each with its value or default
+    /// (after [`Target::check_block`]); none for a built-in target.
+    fn settings(&self, _block: &RawTarget) -> BTreeMap<String, serde_json::Value> {
+        BTreeMap::new()
+    }
+    /// A folder target's templates, by path below its `templates/`; none for one compiled in.
+    fn folder_templates(&self) -> Option<&BTreeMap<String, std::borrow::Cow<'static, str>>> {
+        None
+    }
+    /// Where the target comes from, for `fredgen targets`: `None` for one compiled in.
+    fn source(&self) -> Option<&str> {
+        None
+    }
     /// Settings two environments of one spec must not share on this platform, as (key path under
     /// `targets.<id>`, value, why): e.g. a GKE project, whose Workload Identity pool every
     /// cluster in it shares.
@@ -140,8 +156,70 @@ pub fn check_cloud_names(v: &mut Validator, stack: &Stack, names: &[CloudName]) 
     }
 }
 
-/// Every target, in the order `fredgen targets` lists them.
-pub static TARGETS: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
+/// The targets compiled in, in the order `fredgen targets` lists them.
+static COMPILED: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
+
+/// The targets one run knows: those compiled in, the folder targets shipped in `targets/`, and
+/// the folder targets a user added (`--target-dir`, `target_folders:`).
+#[derive(Clone)]
+pub struct Registry {
+    targets: Vec<&'static dyn Target>,
+}
+
+impl Registry {
+    /// The built-in targets: those compiled in and the folder targets shipped in `targets/`.
+    pub fn builtin() -> &'static Registry {
+        static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+        REGISTRY.get_or_init(|| {
+            let mut targets = COMPILED.to_vec();
+            targets.extend(folder::builtin().iter().map(|t| t as &dyn Target));
+            Registry { targets }
+        })
+    }
+
+    /// The built-in targets and the folder targets in `dirs` (as (path, how to show it)).
+    pub fn with_folders(dirs: &[(std::path::PathBuf, String)]) -> Result<Registry> {
+        let mut registry = Registry::builtin().clone();
+        for (dir, shown) in dirs {
+            let t: &'static folder::FolderTarget = Box::leak(Box::new(folder::load(dir, shown)?));
+            if registry.targets.iter().any(|k| k.id() == t.id()) {
+                return Err(Error::usage(
+                    format!(
+                        "the folder target `{shown}` has the id `{}`, which is already a target's",
+                        t.id()
+                    ),
+                    "give it another `id` in its target.yaml",
+                ));
+            }
+            registry.targets.push(t);
+        }
+        Ok(registry)
+    }
+
+    /// Every target, in listing order.
+    pub fn all(&self) -> &[&'static dyn Target] {
+        &self.targets
+    }
+
+    /// Every target's id.
+    pub fn ids(&self) -> Vec<&'static str> {
+        self.targets.iter().map(|t| t.id()).collect()
+    }
+
+    /// Looks a target up by id.
+    pub fn find(&self, id: &str) -> Result<&'static dyn Target> {
+        self.targets
+            .iter()
+            .copied()
+            .find(|t| t.id() == id)
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("unknown target `{id}`"),
+                    format!("available targets: {}", self.ids().join(", ")),
+                )
+            })
+    }
+}
 
 /// Refuses more public hosts than the target's load balancer serves certificates for (`limit`
 /// says whose limit),
@@ -187,29 +265,30 @@ pub fn method_routes(stack: &Stack) -> impl Iterator<Item = &crate::model::Route
         .filter(|r| !r.methods.is_empty())
 }
 
-/// Looks a target up by id.
+/// Looks a built-in target up by id.
 pub fn find(id: &str) -> Result<&'static dyn Target> {
-    TARGETS
-        .iter()
-        .copied()
-        .find(|t| t.id() == id)
-        .ok_or_else(|| {
-            let ids: Vec<&str> = TARGETS.iter().map(|t| t.id()).collect();
-            Error::usage(
-                format!("unknown target `{id}`"),
-                format!("available targets: {}", ids.join(", ")),
-            )
-        })
+    Registry::builtin().find(id)
 }
 
-/// Renders `stack` for `target`.
+/// Renders `stack` for `target` with the built-in templates.
 pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Output> {
+    render_with(target, stack, spec_file, &render::Engine::Builtin, &[])
+}
+
+/// Renders `stack` for `target` with `engine`'s templates.
+pub fn render_with(
+    target: &dyn Target,
+    stack: &Stack,
+    spec_file: &str,
+    engine: &render::Engine,
+    overrides: &[crate::overrides::Override],
+) -> Result<Output> {
     let versions: BTreeMap<&'static str, &'static str> = crate::versions::SHARED
         .iter()
         .chain(target.versions())
         .copied()
         .collect();
-    let platform = target.platform(stack);
+    let platform = target.platform(stack)?;
     let flows = render::flows::flows(stack, &platform);
     let ctx = TemplateContext {
         target_id: target.id(),
@@ -225,7 +304,46 @@ pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Out
                 message,
             })?,
     };
-    let mut out = render::render_target(&ctx)?;
+    let mut out = render::render_target(&ctx, engine, overrides)?;
     out.flows = flows;
+    if !overrides.is_empty() {
+        deployable_with(&out, overrides)?;
+    }
     Ok(out)
+}
+
+/// With overrides applied, the output must still pass the deployability checks (cross-object
+/// references, the first apply's order) that the built-in output passes by construction and by
+/// test: a failure is reported at the override that changed the file it names (else at the
+/// first one).
+fn deployable_with(out: &Output, overrides: &[crate::overrides::Override]) -> Result<()> {
+    let problems: Vec<String> = render::consistency::check(out)
+        .into_iter()
+        .chain(render::apply_model::check(out))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut diagnostics = Vec::new();
+    for problem in problems {
+        let by = out
+            .overrides
+            .iter()
+            .position(|a| problem.contains(&a.into))
+            .and_then(|i| overrides.get(i))
+            .unwrap_or(&overrides[0]);
+        diagnostics.push(
+            crate::error::Diagnostic::new(
+                &by.spec,
+                by.at,
+                &by.path,
+                format!("with the overrides applied, the output would not come up: {problem}"),
+            )
+            .hint("fix or remove the override; without it the output passes this check"),
+        );
+    }
+    Err(Error::Spec {
+        source_text: None,
+        diagnostics,
+    })
 }

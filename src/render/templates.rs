@@ -1,0 +1,251 @@
+//! Stage 4 — the template set: every template by id (the embedded ones, those of folder targets,
+//! and a user's replacements), and the minijinja environment that compiles them.
+//!
+//! A template's id is its path below `templates/` (`shared/k8s/web.yaml.j2`,
+//! `eks/terraform/20-cluster/main.tf.j2`); a folder target's templates get ids below its own id
+//! (`<id>/…`), as a built-in target's do. A user template folder replaces templates by id, file by
+//! file, as mdBook's theme folder does; it cannot add one.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use include_dir::{Dir, include_dir};
+use minijinja::{Environment, UndefinedBehavior};
+
+use crate::error::{Diagnostic, Error, Result};
+
+/// The built-in templates, embedded.
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// Every template of a render, by id, sorted.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSet {
+    texts: BTreeMap<String, Cow<'static, str>>,
+    /// Where each replaced or added template came from (a user's file), for errors and the README.
+    origins: BTreeMap<String, String>,
+}
+
+impl TemplateSet {
+    /// The embedded templates and those of the built-in folder targets.
+    pub fn builtin() -> &'static TemplateSet {
+        static SET: OnceLock<TemplateSet> = OnceLock::new();
+        SET.get_or_init(|| {
+            let mut set = TemplateSet::default();
+            for f in files(&EMBEDDED) {
+                if let (Some(id), Some(text)) = (f.path().to_str(), f.contents_utf8()) {
+                    set.texts.insert(id.to_string(), Cow::Borrowed(text));
+                }
+            }
+            for t in crate::target::folder::builtin() {
+                set.add_target(crate::target::Target::id(t), &t.templates);
+            }
+            set
+        })
+    }
+
+    /// Adds a folder target's templates, as `<id>/<path>`.
+    pub fn add_target(&mut self, id: &str, templates: &BTreeMap<String, Cow<'static, str>>) {
+        for (path, text) in templates {
+            self.texts.insert(format!("{id}/{path}"), text.clone());
+        }
+    }
+
+    /// Every id, sorted.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.texts.keys().map(String::as_str)
+    }
+
+    /// A template's text.
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.texts.get(id).map(|t| t.as_ref())
+    }
+
+    /// The user's file a template was replaced with, if it was.
+    pub fn origin(&self, id: &str) -> Option<&str> {
+        self.origins.get(id).map(String::as_str)
+    }
+
+    /// Every replaced template, as (id, the user's file), sorted by id.
+    pub fn replaced(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.origins.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Replaces templates with the `.j2` files below `dir`, each by the id its path below `dir`
+    /// names. `shown` is how `dir` is named in errors (as the spec or flag wrote it). A file whose
+    /// id is no template's is refused, with the nearest ids; so is a file that is not UTF-8.
+    pub fn replace_from(&mut self, dir: &Path, shown: &str) -> Result<()> {
+        let meta = std::fs::metadata(dir).map_err(|e| Error::io("reading", dir, e))?;
+        if !meta.is_dir() {
+            return Err(Error::usage(
+                format!("the template folder `{shown}` is not a directory"),
+                "name a folder whose files mirror template ids, e.g. `shared/k8s/web.yaml.j2`",
+            ));
+        }
+        let mut found = Vec::new();
+        walk(dir, dir, &mut found)?;
+        let mut problems = Vec::new();
+        for (id, path) in found {
+            let shown_file = format!("{shown}/{id}");
+            if !self.texts.contains_key(&id) {
+                let ids: Vec<&str> = self.ids().collect();
+                problems.push(
+                    Diagnostic::new(
+                        &shown_file,
+                        None,
+                        "",
+                        format!("`{id}` is not the id of a built-in template"),
+                    )
+                    .hint(nearest(&id, &ids)),
+                );
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("reading", &path, e))?;
+            let Ok(text) = String::from_utf8(bytes) else {
+                problems.push(Diagnostic::new(
+                    &shown_file,
+                    None,
+                    "",
+                    "a template must be UTF-8 text".into(),
+                ));
+                continue;
+            };
+            self.texts.insert(id.clone(), Cow::Owned(text));
+            self.origins.insert(id, shown_file);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Spec {
+                source_text: None,
+                diagnostics: problems,
+            })
+        }
+    }
+
+    /// The ids of the templates of one folder (`shared/k8s`), with the path each renders to:
+    /// `out_prefix` and the id below the folder, without `.j2`.
+    pub fn folder(&self, prefix: &str, out_prefix: &str) -> Vec<(String, String)> {
+        let dir = format!("{prefix}/");
+        self.texts
+            .range(dir.clone()..)
+            .map(|(id, _)| id)
+            .take_while(|id| id.starts_with(&dir))
+            .filter_map(|id| {
+                let rel = id.strip_prefix(&dir)?.strip_suffix(".j2")?;
+                Some((id.clone(), format!("{out_prefix}{rel}")))
+            })
+            .collect()
+    }
+
+    /// The environment that compiles these templates (on first use of each).
+    pub fn environment(self: &Arc<Self>) -> Environment<'static> {
+        let set = Arc::clone(self);
+        let mut env = base_environment();
+        env.set_loader(move |id| Ok(set.get(id).map(str::to_string)));
+        env
+    }
+}
+
+/// The environment of the built-in templates, built once per process; templates compile on
+/// first use (a render compiles only its own target's templates and the shared ones).
+pub fn builtin_environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = base_environment();
+        env.set_loader(|id| Ok(TemplateSet::builtin().get(id).map(str::to_string)));
+        env
+    })
+}
+
+/// An environment with fredgen's syntax, filters and globals and no templates, for a text rendered
+/// once (a folder target's platform knobs).
+pub fn plain_environment() -> Environment<'static> {
+    base_environment()
+}
+
+/// An environment with fredgen's syntax, filters and globals, and no loader yet.
+fn base_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters are valid"),
+    );
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.add_filter("toyaml", super::toyaml);
+    env.add_filter("checksum", super::checksum);
+    // The label the app step prunes by, for templates that must keep it off objects
+    // controllers derive from theirs.
+    env.add_global("prune_label_key", super::PRUNE_LABEL);
+    env
+}
+
+/// "did you mean" for an unknown template id: the three nearest ids.
+pub fn nearest(id: &str, ids: &[&str]) -> String {
+    let mut scored: Vec<(usize, &str)> = ids
+        .iter()
+        .map(|c| (crate::spec::edit_distance(id, c), *c))
+        .collect();
+    scored.sort();
+    let near: Vec<String> = scored
+        .iter()
+        .take(3)
+        .map(|(_, c)| format!("`{c}`"))
+        .collect();
+    format!(
+        "the nearest template ids are {}; `fredgen templates list` prints them all",
+        near.join(", ")
+    )
+}
+
+/// Every `.j2` file below `dir` (an embedded folder), in path order.
+pub fn files(dir: &'static Dir<'static>) -> Vec<&'static include_dir::File<'static>> {
+    fn collect(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {
+        for f in dir.files() {
+            if f.path().extension().is_some_and(|e| e == "j2") {
+                out.push(f);
+            }
+        }
+        for d in dir.dirs() {
+            collect(d, out);
+        }
+    }
+    let mut out = Vec::new();
+    collect(dir, &mut out);
+    out.sort_by_key(|f| f.path());
+    out
+}
+
+/// Every regular `.j2` file below `root` on disk, as (id relative to `root` with `/`, path), in
+/// id order. Symbolic links are not followed, so a template folder cannot reach outside itself.
+pub fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, std::path::PathBuf)>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("reading", dir, e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io("reading", dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(|e| Error::io("reading", &path, e))?;
+        if kind.is_dir() {
+            walk(root, &path, out)?;
+        } else if kind.is_file() && path.extension().is_some_and(|e| e == "j2") {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            let id: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push((id.join("/"), path));
+        }
+    }
+    out.sort();
+    Ok(())
+}
