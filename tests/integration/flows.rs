@@ -360,7 +360,7 @@ fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Pr
 
 /// The validated model of a case.
 fn model_of(case: &Case) -> fredgen::model::Stack {
-    let loaded = fredgen::load(&crate::support::example_spec(&case.example)).expect("parses");
+    let loaded = crate::support::load_example(&case.example);
     let target = fredgen::target::find(case.target).expect("target");
     loaded
         .stack(target, case.env.as_deref())
@@ -511,7 +511,7 @@ fn a_call_opened_on_one_side_only_is_caught() {
         env: None,
     };
     let out = render(&case);
-    let loaded = fredgen::load(&crate::support::example_spec("shop")).expect("parses");
+    let loaded = crate::support::load_example("shop");
     let stack = loaded
         .stack(fredgen::target::find("gke").expect("target"), None)
         .expect("validates");
@@ -674,7 +674,7 @@ fn a_process_that_opts_out_of_the_database_is_refused_when_its_rule_is_widened()
         target: "hetzner",
         env: None,
     });
-    let loaded = fredgen::load(&crate::support::example_spec("shop")).expect("parses");
+    let loaded = crate::support::load_example("shop");
     let stack = loaded
         .stack(fredgen::target::find("hetzner").expect("target"), None)
         .expect("validates");

@@ -35,6 +35,12 @@ pub fn example_spec(example: &str) -> PathBuf {
     root().join("examples").join(example).join("fredgen.yaml")
 }
 
+/// An example's spec, loaded as the CLI loads it: with the files its overrides name.
+pub fn load_example(example: &str) -> fredgen::Loaded {
+    fredgen::load_with(&example_spec(example), &Default::default())
+        .unwrap_or_else(|e| panic!("example {example} does not load:\n{}", e.report()))
+}
+
 /// Every example × declared target × environment.
 pub fn cases() -> Vec<Case> {
     let mut out = Vec::new();
@@ -49,7 +55,7 @@ pub fn cases() -> Vec<Case> {
         .collect();
     examples.sort();
     for example in examples {
-        let loaded = fredgen::load(&example_spec(&example)).expect("examples parse");
+        let loaded = load_example(&example);
         let envs = loaded.environments();
         for t in loaded.declared_targets() {
             if envs.is_empty() {
@@ -73,8 +79,8 @@ pub fn cases() -> Vec<Case> {
 
 /// Renders a case in memory.
 pub fn render(case: &Case) -> Output {
-    let loaded = fredgen::load(&example_spec(&case.example)).expect("example parses");
-    let target = fredgen::target::find(case.target).expect("target exists");
+    let loaded = load_example(&case.example);
+    let target = loaded.find_target(case.target).expect("target exists");
     loaded
         .render(target, case.env.as_deref())
         .unwrap_or_else(|e| panic!("{} does not render:\n{}", case.name(), e.report()))
