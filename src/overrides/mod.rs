@@ -537,10 +537,154 @@ fn split_documents(text: &str) -> (String, Vec<String>) {
     (header, docs)
 }
 
-/// A value as block YAML, as the templates write it.
-fn to_yaml(value: &Value) -> std::result::Result<String, String> {
-    let options = serde_saphyr::ser_options! { compact_list_indent: false };
-    serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())
+/// The key order of a YAML document as written: a patched document keeps it (new keys come
+/// after the old ones, sorted), so a patch's diff shows what it changed and nothing else.
+#[derive(Debug, Default)]
+enum Shape {
+    /// A mapping's keys in order, each with its value's shape.
+    Map(Vec<(String, Shape)>),
+    /// A sequence's items.
+    Seq(Vec<Shape>),
+    /// A scalar.
+    #[default]
+    Leaf,
+}
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Shape;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Shape, E> {
+                Ok(Shape::Leaf)
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Leaf)
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Leaf)
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Shape, E> {
+                Ok(Shape::Leaf)
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Shape, E> {
+                Ok(Shape::Leaf)
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Shape, E> {
+                Ok(Shape::Leaf)
+            }
+            fn visit_none<E>(self) -> std::result::Result<Shape, E> {
+                Ok(Shape::Leaf)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> std::result::Result<Shape, D::Error> {
+                serde::Deserialize::deserialize(d)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Shape, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Shape::Seq(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Shape, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = map.next_entry::<serde_json::Value, Shape>()? {
+                    let key = match k {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    entries.push((key, v));
+                }
+                Ok(Shape::Map(entries))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// A value serialized in the key order of `shape` (the document it was patched from).
+struct InOrder<'a> {
+    value: &'a Value,
+    shape: &'a Shape,
+}
+
+impl Serialize for InOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        const LEAF: &Shape = &Shape::Leaf;
+        match self.value {
+            Value::Object(m) => {
+                let old: &[(String, Shape)] = match self.shape {
+                    Shape::Map(entries) => entries,
+                    _ => &[],
+                };
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, shape) in old {
+                    if let Some(v) = m.get(k) {
+                        map.serialize_entry(k, &InOrder { value: v, shape })?;
+                    }
+                }
+                for (k, v) in m {
+                    if !old.iter().any(|(o, _)| o == k) {
+                        map.serialize_entry(
+                            k,
+                            &InOrder {
+                                value: v,
+                                shape: LEAF,
+                            },
+                        )?;
+                    }
+                }
+                map.end()
+            }
+            Value::Array(items) => {
+                let old: &[Shape] = match self.shape {
+                    Shape::Seq(items) => items,
+                    _ => &[],
+                };
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for (i, v) in items.iter().enumerate() {
+                    seq.serialize_element(&InOrder {
+                        value: v,
+                        shape: old.get(i).unwrap_or(LEAF),
+                    })?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// A value as block YAML, as the templates write it, in the key order of `original` (its text
+/// before the change).
+fn to_yaml(value: &Value, original: &str) -> std::result::Result<String, String> {
+    let shape: Shape = serde_saphyr::from_str(original).unwrap_or_default();
+    // Sequences indented under their key, long strings on one line (never folded).
+    let options = serde_saphyr::ser_options! {
+        compact_list_indent: false,
+        folded_wrap_chars: usize::MAX,
+    };
+    serde_saphyr::to_string_with_options(
+        &InOrder {
+            value,
+            shape: &shape,
+        },
+        options,
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn patch_object(
@@ -647,7 +791,7 @@ fn patch_object(
     }
     let text = &files[&path];
     let (header, mut docs) = split_documents(text);
-    docs[index] = to_yaml(&object).map_err(|e| o.error(e, "fix the patch"))?;
+    docs[index] = to_yaml(&object, &docs[index]).map_err(|e| o.error(e, "fix the patch"))?;
     let mut new = header;
     for (i, d) in docs.iter().enumerate() {
         if i > 0 {
@@ -729,7 +873,8 @@ fn merge_values(
             "every value it sets is already the generated one; remove the override",
         ));
     }
-    let new = header + &to_yaml(&values).map_err(|e| o.error(e, "fix the values"))?;
+    let original = docs.first().map(String::as_str).unwrap_or_default();
+    let new = header + &to_yaml(&values, original).map_err(|e| o.error(e, "fix the values"))?;
     crate::render::parse_back::check(&path, &o.file, &new)
         .map_err(|e| o.error(format!("after the merge, `{path}`: {e}"), "fix the values"))?;
     files.insert(path.clone(), new);
