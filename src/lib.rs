@@ -536,7 +536,18 @@ impl Loaded {
     pub fn render(&self, target: &dyn target::Target, env: Option<&str>) -> Result<render::Output> {
         let stack = self.stack(target, env)?;
         let overrides = overrides::resolve(self, target, env)?;
-        target::render_with(target, &stack, &self.file_name(), &self.engine, &overrides)
+        target::render_with(target, &stack, &self.file_name(), &self.engine, &overrides).map_err(
+            // An override's error points into the spec: show its line.
+            |e| match e {
+                Error::Spec {
+                    source_text: None,
+                    diagnostics,
+                } if diagnostics.iter().all(|d| d.file == self.file) => {
+                    self.spec_error(diagnostics)
+                }
+                other => other,
+            },
+        )
     }
 
     /// Validates every declared target × environment, collecting every distinct problem.
@@ -584,7 +595,13 @@ impl Loaded {
                 })
                 .collect();
             for ((env, b), clashes) in env_list.iter().zip(&built).zip(clashes) {
+                // The overrides' own problems (files, keys, targets), found before a render.
+                let overrides = match overrides::resolve(self, *t, *env) {
+                    Err(Error::Spec { diagnostics, .. }) => diagnostics,
+                    _ => Vec::new(),
+                };
                 let result = match b {
+                    Ok(_) if !overrides.is_empty() => Err(overrides),
                     Ok(stack) if clashes.is_empty() => Ok(stack),
                     Ok(_) => Err(clashes),
                     Err(d) => Err(d.clone()),

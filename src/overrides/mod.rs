@@ -121,6 +121,24 @@ pub struct Applied {
     pub what: String,
     /// The generated file it changed or added.
     pub into: String,
+    /// Its entry in the spec (`overrides[2].patch`), for errors about the output it changed.
+    #[serde(skip)]
+    pub entry: String,
+    /// The object it patched, as `Kind name`.
+    #[serde(skip)]
+    pub object: Option<(String, String)>,
+}
+
+impl Applied {
+    /// Whether a deployability problem (one line naming a file and an object) is about what this
+    /// override changed: its file, and for a patch its object's kind and name.
+    pub fn concerns(&self, problem: &str) -> bool {
+        problem.contains(&self.into)
+            && self
+                .object
+                .as_ref()
+                .is_none_or(|(kind, name)| problem.contains(kind) && problem.contains(name))
+    }
 }
 
 /// The overrides of `loaded`'s spec that apply to `target` in `env`, with their files, checked
@@ -432,11 +450,13 @@ fn add_manifest(
     let path = format!("k8s/{name}");
     add_file(files, o, path.clone(), header)?;
     Ok(Applied {
+        entry: o.path.clone(),
+        object: None,
         file: o.file.clone(),
-        what: format!(
-            "{} manifest(s) added to the app's kustomization",
-            docs.len()
-        ),
+        what: match docs.len() {
+            1 => "a manifest added to the app's kustomization".to_string(),
+            n => format!("{n} manifests added to the app's kustomization"),
+        },
         into: path,
     })
 }
@@ -505,6 +525,8 @@ fn add_terraform(
     let path = format!("{prefix}{name}");
     add_file(files, o, path.clone(), header)?;
     Ok(Applied {
+        entry: o.path.clone(),
+        object: None,
         file: o.file.clone(),
         what: format!("{what} in root `{root}`"),
         into: path,
@@ -728,7 +750,7 @@ fn patch_object(
                      `environments:`"
                         .to_string()
                 } else {
-                    format!("`{name}` is a {}", kinds_named.join(", "))
+                    format!("objects named `{name}`: {}", kinds_named.join(", "))
                 },
             ));
         }
@@ -810,6 +832,8 @@ fn patch_object(
     })?;
     files.insert(path.clone(), new);
     Ok(Applied {
+        entry: o.path.clone(),
+        object: Some((kind.to_string(), name.to_string())),
         file: o.file.clone(),
         what: format!("{what} of {kind} `{name}`"),
         into: path,
@@ -879,6 +903,8 @@ fn merge_values(
         .map_err(|e| o.error(format!("after the merge, `{path}`: {e}"), "fix the values"))?;
     files.insert(path.clone(), new);
     Ok(Applied {
+        entry: o.path.clone(),
+        object: None,
         file: o.file.clone(),
         what: format!("Helm values merged into chart `{chart}`"),
         into: path,

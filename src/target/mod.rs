@@ -326,11 +326,14 @@ fn deployable_with(out: &Output, overrides: &[crate::overrides::Override]) -> Re
     }
     let mut diagnostics = Vec::new();
     for problem in problems {
+        // The last override that changed what the problem names (a later one may undo an
+        // earlier one's work), else the first override.
         let by = out
             .overrides
             .iter()
-            .position(|a| problem.contains(&a.into))
-            .and_then(|i| overrides.get(i))
+            .rev()
+            .find(|a| a.concerns(&problem))
+            .and_then(|a| overrides.iter().find(|o| o.path == a.entry))
             .unwrap_or(&overrides[0]);
         diagnostics.push(
             crate::error::Diagnostic::new(

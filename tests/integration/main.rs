@@ -10,6 +10,7 @@ mod dns;
 mod dry_specs;
 mod flows;
 mod invariants;
+mod overrides;
 mod posture;
 mod property;
 mod rollout;
