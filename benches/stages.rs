@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use fredgen::Loaded;
-use fredgen::target::Target;
+use fredgen::backend::Target;
 
 fn main() {
     divan::main();
@@ -67,7 +67,7 @@ fn case(name: &str) -> &'static Case {
             .map(|name| {
                 let mut parts = name.split('/');
                 let spec = parts.next().expect("spec");
-                let target = fredgen::target::find(parts.next().expect("target")).expect("target");
+                let target = fredgen::backend::find(parts.next().expect("target")).expect("target");
                 let env = parts.next().map(str::to_string);
                 let text = spec_text(spec);
                 let loaded = fredgen::parse("fredgen.yaml", text.clone()).expect("parses");
@@ -107,7 +107,7 @@ fn validate(bencher: divan::Bencher, name: &str) {
 fn render(bencher: divan::Bencher, name: &str) {
     let c = case(name);
     let stack = c.loaded.stack(c.target, c.env.as_deref()).expect("valid");
-    bencher.bench(|| fredgen::target::render(c.target, &stack, "fredgen.yaml").expect("renders"));
+    bencher.bench(|| fredgen::backend::render(c.target, &stack, "fredgen.yaml").expect("renders"));
 }
 
 /// Writing the whole output into a new directory (staging, fsync, swap).

@@ -7,15 +7,19 @@
 //!    and merges an environment overlay over the base.
 //! 2. [`model`] validates the merged spec for one target, collecting every problem, and resolves
 //!    every default into a [`model::Stack`].
-//! 3. [`target`] holds the backends: the [`target::Target`] trait and the one list of targets.
-//! 4. [`render`] renders a target's embedded templates with typed contexts into an
-//!    [`render::Output`] — a sorted map of relative path → text — and parses every file back.
+//! 3. [`backend`] holds the target backends: the [`backend::Target`] trait, the targets compiled
+//!    in, and those defined by a folder ([`backend::folder`]), in one registry.
+//! 4. [`render`] renders a target's templates (embedded, a folder target's, a user's
+//!    replacements) with typed contexts into an [`render::Output`] — a sorted map of relative
+//!    path → text — and parses every file back; [`overrides`] applies the spec's patches, values
+//!    and extra files to it before the kustomizations, plan and README are rendered.
 //! 5. [`output`] writes that map to a directory or compares it with one; nothing else touches
 //!    the file system.
 //!
 //! [`cli`] and `main.rs` sit on top: parse arguments, call these stages, map the result to an exit
 //! code (0 ok, 1 drift or differences, 2 error).
 
+pub mod backend;
 pub mod cli;
 pub mod error;
 pub mod model;
@@ -23,7 +27,6 @@ pub mod output;
 pub mod overrides;
 pub mod render;
 pub mod spec;
-pub mod target;
 pub mod versions;
 
 use error::{Error, Result};
@@ -40,7 +43,7 @@ pub struct Loaded {
     /// in the rest, so a spec's every problem is listed at once.
     pub problems: Vec<error::Diagnostic>,
     /// The targets this spec can name: the built-in ones and its folder targets.
-    pub targets: target::Registry,
+    pub targets: backend::Registry,
     /// The templates it renders with: the built-in ones, its folder targets' and its
     /// replacements.
     pub engine: render::Engine,
@@ -66,7 +69,7 @@ pub fn parse(file: &str, text: String) -> Result<Loaded> {
             text,
             raw,
             problems,
-            targets: target::Registry::builtin().clone(),
+            targets: backend::Registry::builtin().clone(),
             engine: render::Engine::Builtin,
             override_files: Default::default(),
         }),
@@ -175,7 +178,7 @@ impl Loaded {
             None => self.raw.templates.as_ref().map(|d| spec_relative(&d.value)),
         };
         if !dirs.is_empty() {
-            self.targets = target::Registry::with_folders(&dirs)?;
+            self.targets = backend::Registry::with_folders(&dirs)?;
         }
         if !dirs.is_empty() || templates.is_some() {
             let mut set = render::TemplateSet::builtin().clone();
@@ -194,7 +197,7 @@ impl Loaded {
     }
 
     /// Looks a target up by id among those this spec can name.
-    pub fn find_target(&self, id: &str) -> Result<&'static dyn target::Target> {
+    pub fn find_target(&self, id: &str) -> Result<&'static dyn backend::Target> {
         self.targets.find(id)
     }
 
@@ -208,7 +211,7 @@ impl Loaded {
     }
 
     /// The targets the spec declares, in registry order.
-    pub fn declared_targets(&self) -> Vec<&'static dyn target::Target> {
+    pub fn declared_targets(&self) -> Vec<&'static dyn backend::Target> {
         self.targets
             .all()
             .iter()
@@ -267,7 +270,7 @@ impl Loaded {
 
     /// Validates the spec for one target and environment, and refuses what that environment
     /// shares with another that must be its own.
-    pub fn stack(&self, target: &dyn target::Target, env: Option<&str>) -> Result<model::Stack> {
+    pub fn stack(&self, target: &dyn backend::Target, env: Option<&str>) -> Result<model::Stack> {
         let built = self.build(target, env).and_then(|stack| {
             // The other environments, built too (those that do not validate report themselves).
             let others: Vec<model::Stack> = self
@@ -291,7 +294,7 @@ impl Loaded {
     /// types. A value refused as wrongly typed is not reported again as missing.
     fn build(
         &self,
-        target: &dyn target::Target,
+        target: &dyn backend::Target,
         env: Option<&str>,
     ) -> std::result::Result<model::Stack, Vec<error::Diagnostic>> {
         let built = model::validate::build(&self.file, &self.raw, env, target, &self.targets);
@@ -351,12 +354,12 @@ impl Loaded {
 
     /// What `stack`'s environment shares with other environments of the spec and must not: the
     /// public host (DNS records and certificates would fight) and the target's per-environment
-    /// settings ([`target::Target::per_environment`]). One report per shared value, naming every
+    /// settings ([`backend::Target::per_environment`]). One report per shared value, naming every
     /// environment that shares it, the same from each of them (so it is listed once). `stacks`
     /// are every environment that validates (the others report their own problems).
     fn environment_clashes(
         &self,
-        target: &dyn target::Target,
+        target: &dyn backend::Target,
         stack: &model::Stack,
         index: &ClashIndex,
     ) -> Vec<error::Diagnostic> {
@@ -533,10 +536,14 @@ impl Loaded {
     }
 
     /// Validates and renders one target and environment.
-    pub fn render(&self, target: &dyn target::Target, env: Option<&str>) -> Result<render::Output> {
+    pub fn render(
+        &self,
+        target: &dyn backend::Target,
+        env: Option<&str>,
+    ) -> Result<render::Output> {
         let stack = self.stack(target, env)?;
         let overrides = overrides::resolve(self, target, env)?;
-        target::render_with(target, &stack, &self.file_name(), &self.engine, &overrides).map_err(
+        backend::render_with(target, &stack, &self.file_name(), &self.engine, &overrides).map_err(
             // An override's error points into the spec: show its line.
             |e| match e {
                 Error::Spec {
@@ -685,7 +692,7 @@ type ClashIndex = std::collections::HashMap<(String, String), Vec<String>>;
 /// The settings an environment must not share, with their values and why: its public host, and
 /// the target's per-environment settings.
 fn clash_keys(
-    target: &dyn target::Target,
+    target: &dyn backend::Target,
     s: &model::Stack,
 ) -> Vec<(String, String, &'static str)> {
     // Every public host, `domain` or a service's: one environment's `domain` may not be
@@ -716,7 +723,7 @@ fn clash_keys(
 const HOST_KEY: &str = "host";
 
 /// Indexes the settings of `stacks` ([`clash_keys`]) by value, once for all of them.
-fn clash_index(target: &dyn target::Target, stacks: &[&model::Stack]) -> ClashIndex {
+fn clash_index(target: &dyn backend::Target, stacks: &[&model::Stack]) -> ClashIndex {
     let mut index = ClashIndex::new();
     for stack in stacks {
         for (key, value, _) in clash_keys(target, stack) {

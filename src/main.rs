@@ -104,12 +104,12 @@ fn json_command(args: &[String]) -> Option<&'static str> {
 }
 
 /// The folder targets of `dirs` with the built-in ones, as `--target-dir` gives them.
-fn registry(dirs: &[PathBuf]) -> Result<fredgen::target::Registry> {
+fn registry(dirs: &[PathBuf]) -> Result<fredgen::backend::Registry> {
     let dirs: Vec<(PathBuf, String)> = dirs
         .iter()
         .map(|d| (d.clone(), d.display().to_string()))
         .collect();
-    fredgen::target::Registry::with_folders(&dirs)
+    fredgen::backend::Registry::with_folders(&dirs)
 }
 
 fn targets(args: &TargetsArgs) -> Result<u8> {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use fredgen::error::Error;
-use fredgen::target::Target;
+use fredgen::backend::Target;
 
 /// A per-process scratch file, so the bytes also go through the file-loading path.
 fn scratch() -> &'static PathBuf {
@@ -45,7 +45,7 @@ fn assert_not_a_bug(what: &str, err: &Error) {
 
 /// Runs one input through every stage for `target_id`.
 pub fn run(target_id: &str, data: &[u8]) {
-    let target: &dyn Target = fredgen::target::find(target_id).expect("a registered target");
+    let target: &dyn Target = fredgen::backend::find(target_id).expect("a registered target");
 
     // The file-loading path first: raw bytes, UTF-8 check, size limit, parse.
     let loaded = if std::fs::write(scratch(), data).is_ok() {

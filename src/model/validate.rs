@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::addresses::{NON_PUBLIC_RANGES, ipv4_range};
 use super::*;
+use crate::backend::Target;
 use crate::error::{Diagnostic, Pos};
 use crate::model::calls::{Callees, refuse_env_urls};
 use crate::model::quantity;
@@ -11,7 +12,6 @@ use crate::spec::{
     RawEgress, RawMetrics, RawReplicas, RawResources, RawRollout, RawScaling, RawStack, RawStep,
     RawTarget, RawUse, RawUseEnv, Sp,
 };
-use crate::target::Target;
 
 /// Collects diagnostics while building the model.
 pub struct Validator<'a> {
@@ -113,7 +113,7 @@ pub fn build(
     raw: &RawStack,
     env: Option<&str>,
     target: &dyn Target,
-    targets: &crate::target::Registry,
+    targets: &crate::backend::Registry,
 ) -> Result<Stack, Vec<Diagnostic>> {
     let mut v = Validator::new(file);
     check_target_ids(&mut v, raw, targets);
@@ -1361,7 +1361,7 @@ fn target_settings(v: &mut Validator, raw: &RawStack, target: &dyn Target) -> Ta
 }
 
 /// Refuses `targets:` keys that name no registered target.
-fn check_target_ids(v: &mut Validator, raw: &RawStack, targets: &crate::target::Registry) {
+fn check_target_ids(v: &mut Validator, raw: &RawStack, targets: &crate::backend::Registry) {
     let ids = targets.ids();
     for (id, block) in raw.targets.iter().flatten() {
         if !ids.contains(&id.as_str()) {
@@ -1749,7 +1749,7 @@ fn rollout(v: &mut Validator, r: &Option<RawRollout>, path: &str) -> Rollout {
 /// The node type a container must fit, and whose target it is (for the hint).
 struct Node {
     target: &'static str,
-    capacity: crate::target::NodeCapacity,
+    capacity: crate::backend::NodeCapacity,
 }
 
 fn resources(v: &mut Validator, r: &Option<RawResources>, path: &str, node: &Node) -> Resources {

@@ -146,7 +146,7 @@ impl Applied {
 /// targets and environments, a readable file.
 pub fn resolve(
     loaded: &crate::Loaded,
-    target: &dyn crate::target::Target,
+    target: &dyn crate::backend::Target,
     env: Option<&str>,
 ) -> Result<Vec<Override>> {
     let mut out = Vec::new();

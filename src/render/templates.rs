@@ -38,8 +38,8 @@ impl TemplateSet {
                     set.texts.insert(id.to_string(), Cow::Borrowed(text));
                 }
             }
-            for t in crate::target::folder::builtin() {
-                set.add_target(crate::target::Target::id(t), &t.templates);
+            for t in crate::backend::folder::builtin() {
+                set.add_target(crate::backend::Target::id(t), &t.templates);
             }
             set
         })

@@ -684,7 +684,7 @@ pub struct RawDns {
 }
 
 /// One target block. Which keys a target needs is checked in validation: the keys below are the
-/// built-in targets'; a folder target declares its own ([`crate::target::folder`]), read into
+/// built-in targets'; a folder target declares its own ([`crate::backend::folder`]), read into
 /// `settings`.
 #[derive(Debug, Clone, Default, JsonSchema)]
 pub struct RawTarget {

@@ -42,7 +42,7 @@ fn fuzz_regressions_render_consistently() {
         let path = entry.expect("readable").path();
         let loaded = fredgen::load(&path).expect("a regression spec parses");
         for case in loaded.validate_all().expect("a regression spec validates") {
-            let target = fredgen::target::find(case.target).expect("target");
+            let target = fredgen::backend::find(case.target).expect("target");
             let out = loaded
                 .render(target, case.env.as_deref())
                 .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.report()));

@@ -361,7 +361,7 @@ fn processes(case: &Case, out: &Output, stack: &fredgen::model::Stack) -> Vec<Pr
 /// The validated model of a case.
 fn model_of(case: &Case) -> fredgen::model::Stack {
     let loaded = crate::support::load_example(&case.example);
-    let target = fredgen::target::find(case.target).expect("target");
+    let target = fredgen::backend::find(case.target).expect("target");
     loaded
         .stack(target, case.env.as_deref())
         .expect("validates")
@@ -513,7 +513,7 @@ fn a_call_opened_on_one_side_only_is_caught() {
     let out = render(&case);
     let loaded = crate::support::load_example("shop");
     let stack = loaded
-        .stack(fredgen::target::find("gke").expect("target"), None)
+        .stack(fredgen::backend::find("gke").expect("target"), None)
         .expect("validates");
     assert_eq!(call_mismatches(&case, &out, &stack), Vec::<String>::new());
     let cut = without_policy(&out, "shop-exporter-calls");
@@ -676,7 +676,7 @@ fn a_process_that_opts_out_of_the_database_is_refused_when_its_rule_is_widened()
     });
     let loaded = crate::support::load_example("shop");
     let stack = loaded
-        .stack(fredgen::target::find("hetzner").expect("target"), None)
+        .stack(fredgen::backend::find("hetzner").expect("target"), None)
         .expect("validates");
     let case = Case {
         example: "shop".into(),
@@ -805,7 +805,7 @@ fn generated_call_graphs_open_exactly_their_calls() {
         let text = g.spec();
         let loaded = fredgen::parse("g.yaml", text.clone()).expect("parses");
         for target in ["eks", "gke", "hetzner"] {
-            let t = fredgen::target::find(target).expect("target");
+            let t = fredgen::backend::find(target).expect("target");
             let stack = loaded
                 .stack(t, None)
                 .unwrap_or_else(|e| panic!("{text}\n{}", e.report()));

@@ -219,7 +219,7 @@ fn every_env_reference_names_a_variable_defined_before_it() {
         );
     let loaded = fredgen::parse("fredgen.yaml", spec).expect("parses");
     let mut checked = 0;
-    for target in fredgen::target::Registry::builtin().all() {
+    for target in fredgen::backend::Registry::builtin().all() {
         let out = loaded.render(*target, Some("prod")).expect("renders");
         let web = &out.files["k8s/web.yaml"];
         for doc in fredgen::render::parse_back::yaml_documents(web).expect("yaml") {

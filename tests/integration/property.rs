@@ -1787,7 +1787,7 @@ fn check_renders(
         )));
     }
     for case in cases {
-        let target = fredgen::target::find(case.target)
+        let target = fredgen::backend::find(case.target)
             .map_err(|e| fail(format!("{}: {}", case.target, e.report())))?;
         let env = case.env.as_deref();
         let label = format!("{}/{}", case.target, env.unwrap_or("-"));

@@ -134,7 +134,7 @@ fn an_overlay_changes_one_knob_and_keeps_the_others() {
     );
     let loaded =
         fredgen::parse("rollout.yaml", spec).unwrap_or_else(|e| panic!("refused:\n{}", e.report()));
-    let eks = fredgen::target::find("eks").expect("eks exists");
+    let eks = fredgen::backend::find("eks").expect("eks exists");
     let out = loaded
         .render(eks, Some("staging"))
         .unwrap_or_else(|e| panic!("refused:\n{}", e.report()));

@@ -35,7 +35,7 @@ targets:
 
 fn render(text: &str) -> Output {
     let loaded = fredgen::parse("shop.yaml", text.to_string()).expect("parses");
-    let hetzner = fredgen::target::find("hetzner").expect("target");
+    let hetzner = fredgen::backend::find("hetzner").expect("target");
     loaded
         .render(hetzner, None)
         .unwrap_or_else(|e| panic!("{}", e.report()))
@@ -330,7 +330,7 @@ targets:
   hetzner: { location: fsn1 }
 ";
     let loaded = fredgen::parse("shop.yaml", text.to_string()).expect("parses");
-    let hetzner = fredgen::target::find("hetzner").expect("target");
+    let hetzner = fredgen::backend::find("hetzner").expect("target");
     let report = loaded.stack(hetzner, None).expect_err("refused").report();
     // A site named after a stack bucket gets a bucket of its own (`<prefix>-site-<name>`).
     assert!(!report.contains("static[0]"), "{report}");

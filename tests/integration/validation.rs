@@ -79,7 +79,7 @@ fn production_refuses_single_replicas_with_positions() {
         "{BASE}workers:\n  - name: agent\n    image: ghcr.io/acme/agent:1.0.0\n    replicas: {{ min: 1, max: 3 }}\nenvironments:\n  staging: {{}}\n  prod:\n    frontend: {{ replicas: {{ min: 1 }} }}\n"
     );
     let loaded = fredgen::parse("ha.yaml", spec).expect("parses");
-    let target = fredgen::target::find("eks").expect("eks");
+    let target = fredgen::backend::find("eks").expect("eks");
     assert!(
         loaded.stack(target, Some("staging")).is_ok(),
         "staging may run one replica"

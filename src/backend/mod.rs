@@ -1,4 +1,5 @@
-//! Stage 3 — target backends: the [`Target`] trait and the one list of registered targets.
+//! Stage 3 — target backends: the [`Target`] trait and the one registry of targets (compiled in, or
+//! defined by a folder).
 //!
 //! A backend knows one platform: which Kubernetes and PostgreSQL versions it supports, what its
 //! `targets.<id>` block needs, the knobs its shared templates read ([`Platform`]) and its version
