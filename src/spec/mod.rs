@@ -684,8 +684,7 @@ pub struct RawDns {
 }
 
 /// One target block. Which keys a target needs is checked in validation: the keys below are the
-/// built-in targets'; a folder target declares its own ([`crate::backend::folder`]), read into
-/// `settings`.
+/// built-in targets'; a target defined by a folder declares its own in its `target.yaml`.
 #[derive(Debug, Clone, Default, JsonSchema)]
 pub struct RawTarget {
     /// AWS or GCP region.
