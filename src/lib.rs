@@ -146,15 +146,28 @@ impl Loaded {
                     .map(|d| ("templates".to_string(), d)),
             );
         let refused: Vec<error::Diagnostic> = named
-            .filter(|(_, d)| !overrides::plain_relative(&d.value))
-            .map(|(path, d)| {
-                error::Diagnostic::new(
-                    &self.file,
-                    error::Pos::from_location(&d.referenced),
-                    &path,
-                    format!("`{}` is not a plain relative path", d.value),
-                )
-                .hint(overrides::PLAIN_PATH_HINT)
+            .filter_map(|(path, d)| {
+                let at = error::Pos::from_location(&d.referenced);
+                let full = base.join(&d.value);
+                let (message, hint) = if !overrides::plain_relative(&d.value) {
+                    (
+                        format!("`{}` is not a plain relative path", d.value),
+                        overrides::PLAIN_PATH_HINT.to_string(),
+                    )
+                } else if !full.is_dir() {
+                    (
+                        format!("`{}` is not a folder", d.value),
+                        "name a folder relative to the spec's folder".to_string(),
+                    )
+                } else if !overrides::stays_below(base, &full) {
+                    (
+                        format!("`{}` leads out of the spec's folder", d.value),
+                        "a symbolic link may not take fredgen outside the spec's folder".into(),
+                    )
+                } else {
+                    return None;
+                };
+                Some(error::Diagnostic::new(&self.file, at, &path, message).hint(hint))
             })
             .collect();
         if !refused.is_empty() {
@@ -194,6 +207,13 @@ impl Loaded {
         }
         self.override_files = overrides::read_files(&self.raw, base);
         Ok(())
+    }
+
+    /// Whether the spec changes what the built-in templates render: overrides or replaced
+    /// templates (so `validate` must render to know it renders).
+    fn extended(&self) -> bool {
+        self.raw.overrides.as_ref().is_some_and(|o| !o.is_empty())
+            || self.engine.set().replaced().next().is_some()
     }
 
     /// Looks a target up by id among those this spec can name.
@@ -543,18 +563,35 @@ impl Loaded {
     ) -> Result<render::Output> {
         let stack = self.stack(target, env)?;
         let overrides = overrides::resolve(self, target, env)?;
-        backend::render_with(target, &stack, &self.file_name(), &self.engine, &overrides).map_err(
-            // An override's error points into the spec: show its line.
-            |e| match e {
+        let set = self.engine.set();
+        backend::render_with(target, &stack, &self.file_name(), &self.engine, &overrides)
+            .and_then(|out| overrides::deployable(&out, &overrides, set, &self.file).map(|()| out))
+            .map_err(|e| match e {
+                // An override's error points into the spec: show its line.
                 Error::Spec {
                     source_text: None,
                     diagnostics,
                 } if diagnostics.iter().all(|d| d.file == self.file) => {
                     self.spec_error(diagnostics)
                 }
+                // A replaced template's error is the user's, at their file.
+                Error::Template { template, message }
+                | Error::ParseBack {
+                    template, message, ..
+                } if set.origin(&template).is_some() => Error::Spec {
+                    source_text: None,
+                    diagnostics: vec![
+                        error::Diagnostic::new(
+                            set.origin(&template).unwrap_or_default(),
+                            None,
+                            "",
+                            format!("the template `{template}` fails: {message}"),
+                        )
+                        .hint("it replaces a built-in template: compare it with `fredgen templates show <id>`"),
+                    ],
+                },
                 other => other,
-            },
-        )
+            })
     }
 
     /// Validates every declared target × environment, collecting every distinct problem.
@@ -612,6 +649,15 @@ impl Loaded {
                     Ok(stack) if clashes.is_empty() => Ok(stack),
                     Ok(_) => Err(clashes),
                     Err(d) => Err(d.clone()),
+                };
+                // With overrides or replaced templates, a case is valid when it renders.
+                let result = match result {
+                    Ok(stack) if self.extended() => match self.render(*t, *env) {
+                        Ok(_) => Ok(stack),
+                        Err(Error::Spec { diagnostics, .. }) => Err(diagnostics),
+                        Err(other) => return Err(other),
+                    },
+                    other => other,
                 };
                 match result {
                     Ok(stack) => cases.push(Case {

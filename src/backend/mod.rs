@@ -307,47 +307,5 @@ pub fn render_with(
     };
     let mut out = render::render_target(&ctx, engine, overrides)?;
     out.flows = flows;
-    if !overrides.is_empty() {
-        deployable_with(&out, overrides)?;
-    }
     Ok(out)
-}
-
-/// With overrides applied, the output must still pass the deployability checks (cross-object
-/// references, the first apply's order) that the built-in output passes by construction and by
-/// test: a failure is reported at the override that changed the file it names (else at the
-/// first one).
-fn deployable_with(out: &Output, overrides: &[crate::overrides::Override]) -> Result<()> {
-    let problems: Vec<String> = render::consistency::check(out)
-        .into_iter()
-        .chain(render::apply_model::check(out))
-        .collect();
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let mut diagnostics = Vec::new();
-    for problem in problems {
-        // The last override that changed what the problem names (a later one may undo an
-        // earlier one's work), else the first override.
-        let by = out
-            .overrides
-            .iter()
-            .rev()
-            .find(|a| a.concerns(&problem))
-            .and_then(|a| overrides.iter().find(|o| o.path == a.entry))
-            .unwrap_or(&overrides[0]);
-        diagnostics.push(
-            crate::error::Diagnostic::new(
-                &by.spec,
-                by.at,
-                &by.path,
-                format!("with the overrides applied, the output would not come up: {problem}"),
-            )
-            .hint("fix or remove the override; without it the output passes this check"),
-        );
-    }
-    Err(Error::Spec {
-        source_text: None,
-        diagnostics,
-    })
 }

@@ -24,6 +24,34 @@ pub type Files = BTreeMap<String, std::result::Result<String, String>>;
 /// The largest override file read: overrides are small.
 const MAX_FILE_BYTES: u64 = 4 << 20;
 
+/// Whether `path` resolves (through any symbolic link) to a place below `base`.
+pub fn stays_below(base: &Path, path: &Path) -> bool {
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    match (base.canonicalize(), path.canonicalize()) {
+        (Ok(b), Ok(p)) => p.starts_with(b),
+        // A path that does not exist is reported as missing where it is read.
+        (Ok(_), Err(_)) => true,
+        _ => false,
+    }
+}
+
+/// A file's text as fredgen writes it: without a byte order mark, with `\n` line ends.
+pub fn normalized(text: String) -> String {
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
+    if text.contains('\r') {
+        text.replace("\r\n", "\n")
+    } else {
+        text
+    }
+}
+
 /// Reads every file the spec's overrides name, relative to `base` (the spec's folder).
 pub fn read_files(raw: &RawStack, base: &Path) -> Files {
     let mut files = Files::new();
@@ -32,6 +60,13 @@ pub fn read_files(raw: &RawStack, base: &Path) -> Files {
             continue;
         };
         let path = base.join(&file.value);
+        if !stays_below(base, &path) {
+            files.insert(
+                file.value.clone(),
+                Err("it leads out of the spec's folder (through a symbolic link)".into()),
+            );
+            continue;
+        }
         let text = match std::fs::metadata(&path) {
             Ok(m) if !m.is_file() => Err("it is not a regular file".to_string()),
             Ok(m) if m.len() > MAX_FILE_BYTES => Err(format!(
@@ -40,7 +75,19 @@ pub fn read_files(raw: &RawStack, base: &Path) -> Files {
             )),
             Ok(_) => std::fs::read(&path)
                 .map_err(|e| e.to_string())
-                .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".into())),
+                .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".into()))
+                .map(normalized)
+                .and_then(|t| {
+                    if crate::render::carries_header(&t) {
+                        Err(
+                            "it is a file fredgen generated (it opens with fredgen's header); \
+                             name a file of your own"
+                                .into(),
+                        )
+                    } else {
+                        Ok(t)
+                    }
+                }),
             Err(e) => Err(e.to_string()),
         };
         files.insert(file.value.clone(), text);
@@ -247,6 +294,18 @@ pub fn resolve(
         for (at, p, message, hint) in problems {
             v.error_at(&at, &p, message).hint = Some(hint);
         }
+        for (field, list) in [("targets", &o.targets), ("environments", &o.environments)] {
+            if list.as_ref().is_some_and(Vec::is_empty) {
+                v.error_at(
+                    file,
+                    &format!("{path}.{field}"),
+                    format!("`{field}: []` limits the override to nothing"),
+                )
+                .hint = Some(format!(
+                    "name at least one, or remove `{field}` to apply it everywhere"
+                ));
+            }
+        }
         if !plain_relative(&file.value) {
             v.error_at(
                 file,
@@ -373,19 +432,43 @@ pub fn apply(
     header: impl Fn(&str) -> String,
 ) -> Result<Vec<Applied>> {
     let mut applied = Vec::new();
-    // Manifests and Terraform files first, so a patch may address an object an extra manifest adds.
-    let (adds, changes): (Vec<&Override>, Vec<&Override>) = overrides
-        .iter()
-        .partition(|o| matches!(o.action, Action::Manifest | Action::Terraform { .. }));
-    for o in adds.into_iter().chain(changes) {
-        applied.push(match &o.action {
-            Action::Manifest => add_manifest(files, o, &header)?,
-            Action::Terraform { root } => add_terraform(files, o, root, &header)?,
-            Action::Patch { kind, name } => patch_object(files, o, kind, name)?,
-            Action::Values { chart } => merge_values(files, o, chart)?,
-        });
+    let mut diagnostics = Vec::new();
+    // Added files first, so a patch may address an object an extra manifest adds, and an override
+    // file may override a block an extra Terraform file adds.
+    let rank = |o: &Override| match &o.action {
+        Action::Manifest => 0,
+        Action::Terraform { .. } if is_override_file(&file_name(o)) => 2,
+        Action::Terraform { .. } => 1,
+        _ => 3,
+    };
+    let mut order: Vec<&Override> = overrides.iter().collect();
+    order.sort_by_key(|o| rank(o));
+    for o in order {
+        let done = match &o.action {
+            Action::Manifest => add_manifest(files, o, &header),
+            Action::Terraform { root } => add_terraform(files, o, root, &header),
+            Action::Patch { kind, name } => patch_object(files, o, kind, name),
+            Action::Values { chart } => merge_values(files, o, chart),
+        };
+        // Every override's problem is reported, not only the first one's.
+        match done {
+            Ok(a) => applied.push(a),
+            // A problem inside an override's own file is shown with its line: alone.
+            Err(Error::Spec {
+                source_text: None,
+                diagnostics: found,
+            }) => diagnostics.extend(found),
+            Err(other) => return Err(other),
+        }
     }
-    Ok(applied)
+    if diagnostics.is_empty() {
+        Ok(applied)
+    } else {
+        Err(Error::Spec {
+            source_text: None,
+            diagnostics,
+        })
+    }
 }
 
 /// The file name an added file gets: the override file's own name.
@@ -405,10 +488,26 @@ fn add_file(
 ) -> Result<()> {
     if files.contains_key(&path) {
         return Err(o.error(
-            format!("`{}` would replace the generated `{path}`", o.file),
+            format!(
+                "`{}` would replace `{path}`, which fredgen generates or another override adds",
+                o.file
+            ),
             "rename the override's file: an override adds files, it never replaces one (patch it instead)",
         ));
     }
+    let name = file_name(o);
+    if name.starts_with(['.', '#']) || name.ends_with('~') {
+        return Err(o.error(
+            format!("`{name}` is a name Terraform and kubectl skip"),
+            "name the file without a leading `.` or `#` or a trailing `~`",
+        ));
+    }
+    crate::render::parse_back::check_characters(&path, &o.text).map_err(|e| {
+        o.error(
+            format!("`{}` holds a character fredgen never writes: {}", o.file, detail(&e)),
+            "remove it (a control character, or one some readers take as a line break or a direction change)",
+        )
+    })?;
     let text = header(&path) + &o.text;
     let text = if text.ends_with('\n') {
         text
@@ -417,12 +516,24 @@ fn add_file(
     };
     crate::render::parse_back::check(&path, &o.file, &text).map_err(|e| {
         o.error(
-            format!("`{}` does not parse back as `{path}`: {e}", o.file),
+            format!(
+                "`{}` does not parse back as `{path}`: {}",
+                o.file,
+                detail(&e)
+            ),
             "fix the file",
         )
     })?;
     files.insert(path, text);
     Ok(())
+}
+
+/// The parser's words in a parse-back error, without "bug in fredgen".
+fn detail(e: &Error) -> String {
+    match e {
+        Error::ParseBack { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn add_manifest(
@@ -446,6 +557,9 @@ fn add_manifest(
             format!("`{}` holds no manifest", o.file),
             "an override that adds nothing is a mistake; remove it",
         ));
+    }
+    for doc in &docs {
+        check_object(o, doc, true)?;
     }
     let path = format!("k8s/{name}");
     add_file(files, o, path.clone(), header)?;
@@ -502,10 +616,28 @@ fn add_terraform(
             "Terraform reads only `.tf` files in a root",
         ));
     }
+    // A syntax error, at its line in the file.
+    if let Err(e) = hcl::edit::parser::parse_body(&o.text) {
+        let message = e.to_string();
+        let pos = e.location();
+        return Err(o.error_in_file(Diagnostic::new(
+            &o.file,
+            Some(Pos {
+                line: pos.line(),
+                column: pos.column(),
+            }),
+            "",
+            message
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        )));
+    }
     let what = if is_override_file(&name) {
-        let dangling = patch::unmatched_override_blocks(&base, &o.text).map_err(|e| {
-            o.error_in_file(Diagnostic::new(&o.file, None, "", format!("not HCL: {e}")))
-        })?;
+        let dangling = patch::unmatched_override_blocks(&base, &o.text)
+            .map_err(|e| o.error(format!("`{}`: {e}", o.file), "fix the override file"))?;
         if !dangling.is_empty() {
             return Err(o.error(
                 format!(
@@ -520,6 +652,19 @@ fn add_terraform(
         }
         "Terraform override file"
     } else {
+        let twice = patch::duplicate_blocks(&base, &o.text)
+            .map_err(|e| o.error(format!("`{}`: {e}", o.file), "fix the file"))?;
+        if !twice.is_empty() {
+            return Err(o.error(
+                format!(
+                    "`{}` declares again what root `{root}` already has: {}",
+                    o.file,
+                    twice.join(", ")
+                ),
+                "Terraform refuses a second declaration; to change one of the root's, put the \
+                 change in a file named `*_override.tf`",
+            ));
+        }
         "Terraform file"
     };
     let path = format!("{prefix}{name}");
@@ -538,6 +683,139 @@ fn is_override_file(name: &str) -> bool {
     name == "override.tf" || name.ends_with("_override.tf")
 }
 
+/// Every string in a value, with its key path.
+fn leaves<'a>(value: &'a Value, path: &str, out: &mut Vec<(String, &'a str)>) {
+    match value {
+        Value::String(s) => out.push((path.to_string(), s)),
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                leaves(v, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, v) in m {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                leaves(v, &p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A Kubernetes kind, or an `apiVersion`, as fredgen writes it into a command line: letters,
+/// digits, `.`, `-` and (an apiVersion's) one `/`.
+fn plain_identifier(s: &str, slash: bool) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || (slash && b == b'/'))
+        && s.matches('/').count() <= 1
+}
+
+/// What an object an override adds or patches must be: identified (kind, apiVersion, name, plain
+/// enough for a command line), holding no literal credential, and, for a workload, runnable (at
+/// least one container, each named once and with an image). An added object may not be a Secret:
+/// secret values come from the platform's store.
+fn check_object(o: &Override, doc: &Value, added: bool) -> Result<()> {
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    let api = doc["apiVersion"].as_str().unwrap_or_default();
+    let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+    let what = format!("{kind} `{name}`");
+    if !plain_identifier(kind, false) || !plain_identifier(api, true) || name.is_empty() {
+        return Err(o.error(
+            format!(
+                "`{}` holds an object without a plain `apiVersion`, `kind` and `metadata.name`",
+                o.file
+            ),
+            "every manifest names its apiVersion (`apps/v1`), kind (`Deployment`) and name",
+        ));
+    }
+    if added && kind == "Secret" {
+        return Err(o.error(
+            format!("`{}` adds the Secret `{name}`", o.file),
+            "a Secret in a file is committed in plain text: list the secret under `secrets` in the \
+             spec and store its value in the platform's secret store",
+        ));
+    }
+    let mut strings = Vec::new();
+    leaves(doc, "", &mut strings);
+    for (at, value) in &strings {
+        // `env` literals get the name rule too, as the spec's `env` does.
+        let env_name = at
+            .strip_suffix(".value")
+            .filter(|p| p.contains(".env["))
+            .and_then(|p| {
+                let mut v = doc;
+                for part in p.split(['.', '[']) {
+                    v = match part.strip_suffix(']').and_then(|i| i.parse::<usize>().ok()) {
+                        Some(i) => &v[i],
+                        None => &v[part],
+                    };
+                }
+                v["name"].as_str()
+            });
+        let finding = match env_name {
+            Some(n) => crate::model::secret_shapes::env_literal(n, value, false).map(|f| match f {
+                crate::model::secret_shapes::EnvFinding::Named => {
+                    format!("`{n}` looks like a secret but has a literal value")
+                }
+                crate::model::secret_shapes::EnvFinding::Shape(f) => {
+                    format!("the value at `{at}` looks like a credential ({})", f.what)
+                }
+            }),
+            None => crate::model::secret_shapes::credential(value)
+                .map(|f| format!("the value at `{at}` looks like a credential ({})", f.what)),
+        };
+        if let Some(message) = finding {
+            return Err(o.error(
+                format!("in {what}: {message}"),
+                "a literal in a manifest is committed in plain text: list the secret under `secrets` \
+                 in the spec and store its value in the platform's secret store",
+            ));
+        }
+    }
+    let pod = match kind {
+        "Pod" => Some(&doc["spec"]),
+        "CronJob" => Some(&doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicaSet" => {
+            Some(&doc["spec"]["template"]["spec"])
+        }
+        _ => None,
+    };
+    if let Some(pod) = pod {
+        let containers = pod["containers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut names = std::collections::BTreeSet::new();
+        let runnable = !containers.is_empty()
+            && containers.iter().all(|c| {
+                c["image"].as_str().is_some_and(|i| !i.is_empty())
+                    && c["name"].as_str().is_some_and(|n| names.insert(n))
+            });
+        if !runnable {
+            return Err(o.error(
+                format!("{what} would not run: its pods need at least one container, each with a name of its own and an image"),
+                "check the containers the override leaves",
+            ));
+        }
+        if kind != "Pod"
+            && kind != "CronJob"
+            && kind != "Job"
+            && !doc["spec"]["selector"].is_object()
+        {
+            return Err(o.error(
+                format!("{what} has no `spec.selector`"),
+                "a workload selects its pods; keep the generated selector",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The documents of a generated YAML file: its header, then each document's text.
 fn split_documents(text: &str) -> (String, Vec<String>) {
     let mut header = String::new();
@@ -549,7 +827,9 @@ fn split_documents(text: &str) -> (String, Vec<String>) {
             continue;
         }
         in_header = false;
-        if line.trim_end() == "---" {
+        let separator =
+            line.trim_end() == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        if separator {
             docs.push(String::new());
         } else if let Some(last) = docs.last_mut() {
             last.push_str(line);
@@ -811,6 +1091,7 @@ fn patch_object(
             "a patch changes an object, it cannot rename it; add a manifest instead",
         ));
     }
+    check_object(o, &object, false)?;
     let text = &files[&path];
     let (header, mut docs) = split_documents(text);
     docs[index] = to_yaml(&object, &docs[index]).map_err(|e| o.error(e, "fix the patch"))?;
@@ -851,6 +1132,20 @@ fn merge_values(
             format!("`{}` is not a mapping of Helm values", o.file),
             "write the values as the chart's values.yaml does",
         ));
+    }
+    let mut strings = Vec::new();
+    leaves(&overlay, "", &mut strings);
+    for (at, value) in strings {
+        if let Some(found) = crate::model::secret_shapes::credential(value) {
+            return Err(o.error(
+                format!(
+                    "the value at `{at}` looks like a credential ({})",
+                    found.what
+                ),
+                "a values file is committed in plain text: give the chart the credential through a \
+                 Secret it reads (`existingSecret`-style values) synced from the platform store",
+            ));
+        }
     }
     let name = format!("/values/{chart}.yaml");
     let matches: Vec<String> = files
@@ -909,4 +1204,70 @@ fn merge_values(
         what: format!("Helm values merged into chart `{chart}`"),
         into: path,
     })
+}
+
+/// With overrides or replaced templates, the output must still pass the deployability checks
+/// (cross-object references, the first apply's order) that the built-in output passes by
+/// construction and by test. A failure is reported at the override that changed the object it
+/// names; else at `overrides` (they cause it together) or at the replaced templates.
+pub fn deployable(
+    out: &crate::render::Output,
+    overrides: &[Override],
+    templates: &crate::render::TemplateSet,
+    spec: &str,
+) -> Result<()> {
+    let replaced: Vec<(&str, &str)> = templates.replaced().collect();
+    if overrides.is_empty() && replaced.is_empty() {
+        return Ok(());
+    }
+    let problems: Vec<String> = crate::render::consistency::check(out)
+        .into_iter()
+        .chain(crate::render::apply_model::check(out))
+        .collect();
+    let mut diagnostics = Vec::new();
+    for problem in problems {
+        // The last override that changed what the problem names (a later one may undo an
+        // earlier one's work).
+        let by = out
+            .overrides
+            .iter()
+            .rev()
+            .find(|a| a.concerns(&problem))
+            .and_then(|a| overrides.iter().find(|o| o.path == a.entry));
+        diagnostics.push(match (by, replaced.first()) {
+            (Some(o), _) => Diagnostic::new(
+                &o.spec,
+                o.at,
+                &o.path,
+                format!("with this override, the output would not come up: {problem}"),
+            )
+            .hint("fix or remove the override"),
+            (None, Some(_)) if overrides.is_empty() => Diagnostic::new(
+                spec,
+                None,
+                "templates",
+                format!("with the replaced templates, the output would not come up: {problem}"),
+            )
+            .hint(format!(
+                "the built-in templates' output passes this check; compare yours ({}) with \
+                 `fredgen templates show <id>`",
+                replaced.iter().map(|(_, f)| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            )),
+            _ => Diagnostic::new(
+                spec,
+                None,
+                "overrides",
+                format!("with the overrides applied, the output would not come up: {problem}"),
+            )
+            .hint("no one override changed what it names: they (or the replaced templates) cause it together"),
+        });
+    }
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Spec {
+            source_text: None,
+            diagnostics,
+        })
+    }
 }

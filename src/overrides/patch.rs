@@ -603,6 +603,58 @@ pub fn unmatched_override_blocks(
     Ok(unmatched)
 }
 
+/// The blocks of `text` (an ordinary `.tf` file added to a root) that the root's files in `base`
+/// already declare: Terraform refuses a second declaration ("Duplicate resource", "Duplicate
+/// provider configuration", "Duplicate backend configuration", "Duplicate required providers
+/// configuration"), each described as it is written.
+pub fn duplicate_blocks(base: &[&str], text: &str) -> Result<Vec<String>, String> {
+    let added = hcl::parse(text).map_err(|e| format!("the file is not valid HCL:\n{e}"))?;
+    let mut declared = BTreeSet::new();
+    let mut settings = BTreeSet::new();
+    for text in base {
+        let body =
+            hcl::parse(text).map_err(|e| format!("a file of the root is not valid HCL:\n{e}"))?;
+        for block in body.blocks() {
+            declared.extend(declarations(block));
+            if block.identifier() == "provider" {
+                declared.insert(provider_name(block).0);
+            }
+            settings.extend(terraform_settings(block));
+        }
+    }
+    let mut duplicates = Vec::new();
+    for block in added.blocks() {
+        let mut mine = declarations(block);
+        if block.identifier() == "provider" {
+            mine.push(provider_name(block).0);
+        }
+        for name in mine.into_iter().chain(terraform_settings(block)) {
+            if (declared.contains(&name) || settings.contains(&name)) && !duplicates.contains(&name)
+            {
+                duplicates.push(name);
+            }
+        }
+    }
+    Ok(duplicates)
+}
+
+/// The settings a `terraform` block holds that a module may declare once: its backend (or HCP
+/// Terraform `cloud`) and `required_providers`.
+fn terraform_settings(block: &hcl::Block) -> Vec<String> {
+    if block.identifier() != "terraform" {
+        return Vec::new();
+    }
+    block
+        .body()
+        .blocks()
+        .filter_map(|b| match b.identifier() {
+            "backend" | "cloud" => Some("terraform { backend }".to_string()),
+            "required_providers" => Some("terraform { required_providers }".to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A block's header as it is written: its type and quoted labels.
 fn header(block: &hcl::Block) -> String {
     let mut out = block.identifier().to_string();
@@ -654,6 +706,17 @@ fn declarations(block: &hcl::Block) -> Vec<String> {
 fn overridden(block: &hcl::Block) -> Result<Vec<String>, String> {
     let kind = block.identifier();
     match kind {
+        "terraform"
+            if !terraform_settings(block)
+                .iter()
+                .all(|s| s.contains("required_providers")) =>
+        {
+            Err(
+                "terraform { backend }: the state's location is fredgen's (apply.sh initialises \
+                 each root with it); it cannot be overridden"
+                    .to_string(),
+            )
+        }
         "terraform" => Ok(Vec::new()),
         "provider" => match provider_name(block) {
             (name, true) => Ok(vec![name]),

@@ -145,8 +145,10 @@ pub const PRUNE_LABEL: &str = "fredgen.io/app";
 /// puts in `k8s/`, the kinds of the add-ons every target installs, and any other kind the
 /// top-level manifests use now. Never a kind that
 /// holds data or is cluster-wide: a database, a queue, a namespace or an issuer removed from the
-/// spec is deleted by hand, not by a render.
-fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
+/// spec is deleted by hand, not by a render. The kinds only an override's manifests use are not
+/// pruned either (fredgen cannot know whether they hold data or are cluster-wide): an object such
+/// a manifest added is deleted by hand when the manifest goes.
+fn prune_kinds(files: &BTreeMap<String, String>, added: &[&str]) -> Vec<String> {
     // Core kinds, and the kinds of the add-ons 30-platform and 40-addons install on every target
     // whatever the spec (prometheus-operator-crds, external-secrets, KEDA, Velero): a kind the
     // spec stops using altogether (its last KEDA worker) is still pruned.
@@ -182,7 +184,7 @@ fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
         let top = path
             .strip_prefix("k8s/")
             .is_some_and(|f| !f.contains('/') && f.ends_with(".yaml") && f != "kustomization.yaml");
-        if !top {
+        if !top || added.contains(&path.as_str()) {
             continue;
         }
         // The top-level `apiVersion:` and `kind:` lines of each document (the files were parsed
@@ -194,6 +196,11 @@ fn prune_kinds(files: &BTreeMap<String, String>) -> Vec<String> {
             } else if let Some(kind) = line.strip_prefix("kind: ").map(str::trim)
                 && !api.is_empty()
                 && !NEVER.contains(&kind)
+                // Each goes into a command line: plain names only.
+                && kind.bytes().all(|b| b.is_ascii_alphanumeric())
+                && api
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"./-".contains(&b))
             {
                 let gv = if api.contains('/') {
                     api.to_string()
@@ -383,7 +390,12 @@ pub fn render_target(
     // no longer renders (a dropped worker, a narrowed NetworkPolicy), by a label the kustomization
     // puts on every object, limited to kinds that hold no data.
     let prune_label = (PRUNE_LABEL.to_string(), ctx.stack.prefix.clone());
-    let prune_kinds = prune_kinds(&files);
+    let added: Vec<&str> = applied
+        .iter()
+        .filter(|a| a.object.is_none() && a.into.starts_with("k8s/"))
+        .map(|a| a.into.as_str())
+        .collect();
+    let prune_kinds = prune_kinds(&files, &added);
     let plan_ctx = minijinja::context! {
         k8s_base => k8s_base,
         platform_secret_namespaces => platform_secret_namespaces,

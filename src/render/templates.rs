@@ -16,6 +16,9 @@ use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Diagnostic, Error, Result};
 
+/// The largest template read from a folder.
+const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
+
 /// The built-in templates, embedded.
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
@@ -101,8 +104,21 @@ impl TemplateSet {
                 );
                 continue;
             }
+            let meta = std::fs::metadata(&path).map_err(|e| Error::io("reading", &path, e))?;
+            if meta.len() > MAX_TEMPLATE_BYTES {
+                problems.push(Diagnostic::new(
+                    &shown_file,
+                    None,
+                    "",
+                    format!(
+                        "the template is {} bytes; a template holds at most {MAX_TEMPLATE_BYTES}",
+                        meta.len()
+                    ),
+                ));
+                continue;
+            }
             let bytes = std::fs::read(&path).map_err(|e| Error::io("reading", &path, e))?;
-            let Ok(text) = String::from_utf8(bytes) else {
+            let Ok(text) = String::from_utf8(bytes).map(crate::overrides::normalized) else {
                 problems.push(Diagnostic::new(
                     &shown_file,
                     None,
@@ -223,7 +239,8 @@ pub fn files(dir: &'static Dir<'static>) -> Vec<&'static include_dir::File<'stat
 }
 
 /// Every regular `.j2` file below `root` on disk, as (id relative to `root` with `/`, path), in
-/// id order. Symbolic links are not followed, so a template folder cannot reach outside itself.
+/// id order. Anything else is refused: a symbolic link (a template folder cannot reach outside
+/// itself), a file that is not a `.j2` template (a typo would otherwise replace nothing, silently).
 pub fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, std::path::PathBuf)>) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io("reading", dir, e))?
@@ -237,7 +254,19 @@ pub fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, std::path::PathBuf)>
             .map_err(|e| Error::io("reading", &path, e))?;
         if kind.is_dir() {
             walk(root, &path, out)?;
-        } else if kind.is_file() && path.extension().is_some_and(|e| e == "j2") {
+        } else if !kind.is_file() || path.extension().is_none_or(|e| e != "j2") {
+            let what = if kind.is_symlink() {
+                "a symbolic link"
+            } else if kind.is_file() {
+                "not a template (templates end in `.j2`)"
+            } else {
+                "not a regular file"
+            };
+            return Err(Error::usage(
+                format!("`{}` is {what}", path.display()),
+                "a template folder holds only `.j2` files (and folders), named by template id",
+            ));
+        } else {
             let rel = path.strip_prefix(root).unwrap_or(&path);
             let id: Vec<String> = rel
                 .components()
