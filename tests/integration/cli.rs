@@ -354,7 +354,10 @@ fn check_and_diff_json_report_changed_files() {
     assert_eq!(v["errors"][0]["kind"], "usage");
     assert_eq!(
         v["errors"][0]["hint"],
-        "available targets: eks, gke, hetzner"
+        format!(
+            "available targets: {}",
+            fredgen::backend::Registry::builtin().ids().join(", ")
+        )
     );
 
     let bad_arg = fredgen(tmp.path(), &["diff", "--format", "json", "--bogus"]);

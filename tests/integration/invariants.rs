@@ -219,8 +219,8 @@ fn every_env_reference_names_a_variable_defined_before_it() {
         );
     let loaded = fredgen::parse("fredgen.yaml", spec).expect("parses");
     let mut checked = 0;
-    for target in fredgen::backend::Registry::builtin().all() {
-        let out = loaded.render(*target, Some("prod")).expect("renders");
+    for target in loaded.declared_targets() {
+        let out = loaded.render(target, Some("prod")).expect("renders");
         let web = &out.files["k8s/web.yaml"];
         for doc in fredgen::render::parse_back::yaml_documents(web).expect("yaml") {
             let containers = doc["spec"]["template"]["spec"]["containers"]

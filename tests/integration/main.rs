@@ -9,6 +9,7 @@ mod consistency;
 mod dns;
 mod dry_specs;
 mod flows;
+mod folder_targets;
 mod invariants;
 mod overrides;
 mod posture;
