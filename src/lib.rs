@@ -564,8 +564,12 @@ impl Loaded {
         let stack = self.stack(target, env)?;
         let overrides = overrides::resolve(self, target, env)?;
         let set = self.engine.set();
+        // A user's folder target (not one shipped with fredgen).
+        let user_folder = target.source();
         backend::render_with(target, &stack, &self.file_name(), &self.engine, &overrides)
-            .and_then(|out| overrides::deployable(&out, &overrides, set, &self.file).map(|()| out))
+            .and_then(|out| {
+                overrides::deployable(&out, &overrides, set, &self.file, target).map(|()| out)
+            })
             .map_err(|e| match e {
                 // An override's error points into the spec: show its line.
                 Error::Spec {
@@ -574,22 +578,39 @@ impl Loaded {
                 } if diagnostics.iter().all(|d| d.file == self.file) => {
                     self.spec_error(diagnostics)
                 }
-                // A replaced template's error is the user's, at their file.
+                // A replaced template's error is the user's, at their file; so is one of a user's
+                // folder target.
                 Error::Template { template, message }
                 | Error::ParseBack {
                     template, message, ..
-                } if set.origin(&template).is_some() => Error::Spec {
-                    source_text: None,
-                    diagnostics: vec![
-                        error::Diagnostic::new(
-                            set.origin(&template).unwrap_or_default(),
-                            None,
-                            "",
-                            format!("the template `{template}` fails: {message}"),
-                        )
-                        .hint("it replaces a built-in template: compare it with `fredgen templates show <id>`"),
-                    ],
-                },
+                } if set.origin(&template).is_some()
+                    || user_folder.is_some_and(|dir| template.starts_with(&format!("{}/", target.id())) && !dir.is_empty()) =>
+                {
+                    let (file, hint) = match set.origin(&template) {
+                        Some(file) => (
+                            file.to_string(),
+                            "it replaces a built-in template: compare it with `fredgen templates show <id>`".to_string(),
+                        ),
+                        None => (
+                            format!(
+                                "{}/{}",
+                                user_folder.unwrap_or_default(),
+                                template
+                                    .strip_prefix(&format!("{}/", target.id()))
+                                    .map(|t| if t == "platform.yaml.j2" { t.to_string() } else { format!("templates/{t}") })
+                                    .unwrap_or_default()
+                            ),
+                            format!("a template of the folder target `{}`", target.id()),
+                        ),
+                    };
+                    Error::Spec {
+                        source_text: None,
+                        diagnostics: vec![
+                            error::Diagnostic::new(&file, None, "", format!("the template `{template}` fails: {message}"))
+                                .hint(hint),
+                        ],
+                    }
+                }
                 other => other,
             })
     }

@@ -99,9 +99,56 @@ pub struct KeySpec {
     pub required: bool,
     /// Its value when not set (an optional key without one is `null` in templates).
     pub default: Option<Value>,
-    /// The values it may take, when they are few.
+    /// The values it may take, when they are few (a string key only).
     #[serde(default)]
     pub one_of: Vec<String>,
+    /// The form a string key's value must have, beyond printable text.
+    pub format: Option<KeyFormat>,
+}
+
+/// The forms a string key's value may be required to have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyFormat {
+    /// A Kubernetes object name: a DNS-1123 subdomain.
+    DnsSubdomain,
+    /// An `https://host[:port][/path]` URL.
+    HttpsUrl,
+}
+
+impl KeyFormat {
+    fn accepts(self, s: &str) -> bool {
+        match self {
+            KeyFormat::DnsSubdomain => crate::model::validate::is_dns_subdomain(s),
+            KeyFormat::HttpsUrl => s.strip_prefix("https://").is_some_and(|rest| {
+                let host = rest.split(['/', ':']).next().unwrap_or_default();
+                !host.is_empty()
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_graphic() && !b"\"'`\\<>{}|^ ".contains(&b))
+            }),
+        }
+    }
+    fn describe(self) -> &'static str {
+        match self {
+            KeyFormat::DnsSubdomain => "a Kubernetes name (lowercase letters, digits, `-` and `.`)",
+            KeyFormat::HttpsUrl => "an `https://` URL",
+        }
+    }
+}
+
+/// Whether a text a target key holds is printable: not empty, no control character, nothing
+/// some reader takes as a line break, and no surrounding blank (every template can put it in a
+/// comment, a shell word or a YAML scalar without it spilling over).
+fn printable(s: &str) -> bool {
+    !s.is_empty()
+        && s.trim() == s
+        && !s
+            .chars()
+            .any(|c| c.is_control() || crate::spec::chars::special(c).is_some())
 }
 
 /// The type of a key.
@@ -230,30 +277,59 @@ pub fn builtin() -> &'static [FolderTarget] {
     })
 }
 
+/// The largest file of a folder target fredgen reads.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads one file of a user's folder target: a regular file (not a symbolic link, a FIFO or a
+/// device), at most [`MAX_FILE_BYTES`], UTF-8; `None` when it does not exist.
+fn read_regular(path: &Path) -> Result<Option<Cow<'static, str>>> {
+    let refuse = |why: &str| {
+        Err(Error::usage(
+            format!("`{}` {why}", path.display()),
+            "a folder target holds regular files and folders only, each file at most 1 MiB",
+        ))
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("reading", path, e)),
+        Ok(m) if m.file_type().is_symlink() => return refuse("is a symbolic link"),
+        Ok(m) if !m.is_file() => return refuse("is not a regular file"),
+        Ok(m) if m.len() > MAX_FILE_BYTES => return refuse("is larger than 1 MiB"),
+        Ok(_) => {}
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok(Some(Cow::Owned(crate::overrides::normalized(t)))),
+        Err(_) => refuse("is not UTF-8 text"),
+    }
+}
+
 /// Loads the folder target in `dir` (`shown` as the user wrote it).
 pub fn load(dir: &Path, shown: &str) -> Result<FolderTarget> {
-    let read = |name: &str| -> Result<Option<Cow<'static, str>>> {
-        let path = dir.join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(t) => Ok(Some(Cow::Owned(t))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("reading", &path, e)),
-        }
-    };
     let mut found = Vec::new();
     let templates_dir = dir.join("templates");
-    if templates_dir.is_dir() {
-        crate::render::templates::walk(&templates_dir, &templates_dir, &mut found)?;
+    match std::fs::symlink_metadata(&templates_dir) {
+        Ok(m) if m.is_dir() => {
+            crate::render::templates::walk(&templates_dir, &templates_dir, &mut found)?;
+        }
+        Ok(_) => {
+            return Err(Error::usage(
+                format!("`{}` is not a folder", templates_dir.display()),
+                "a folder target's templates are in its folder `templates/` (not a link)",
+            ));
+        }
+        Err(_) => {}
     }
     let mut templates = BTreeMap::new();
     for (id, path) in found {
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
-        templates.insert(id, Cow::Owned(text));
+        if let Some(text) = read_regular(&path)? {
+            templates.insert(id, text);
+        }
     }
     build(
         shown,
-        read(MANIFEST)?,
-        read(PLATFORM)?,
+        read_regular(&dir.join(MANIFEST))?,
+        read_regular(&dir.join(PLATFORM))?,
         templates,
         Some(shown.to_string()),
     )
@@ -283,6 +359,83 @@ fn build(
         diagnostics: vec![crate::spec::diagnose(&file, &text, &e)],
     })?;
     let mut v = Validator::new(&file);
+    if crate::render::templates::builtin_folders().contains(&m.id.as_str()) {
+        v.error(
+            None,
+            "id",
+            format!("`{}` is reserved: fredgen's own templates are there", m.id),
+        )
+        .hint = Some("choose another id".into());
+    }
+    if !printable(&m.description) {
+        v.error(
+            None,
+            "description",
+            "the description is not one line of printable text".into(),
+        );
+    }
+    // Minors fredgen knows to be in upstream support: those of the compiled targets.
+    let known: std::collections::BTreeSet<&str> = super::COMPILED
+        .iter()
+        .flat_map(|t| t.supported_kubernetes().iter().copied())
+        .collect();
+    let minor = |k: &str| k.strip_prefix("1.").and_then(|m| m.parse::<u32>().ok());
+    if m.kubernetes
+        .windows(2)
+        .any(|w| minor(&w[0]) <= minor(&w[1]))
+    {
+        v.error(
+            None,
+            "kubernetes",
+            "list each minor once, newest first".into(),
+        );
+    }
+    for (i, k) in m.kubernetes.iter().enumerate() {
+        if !known.contains(k.as_str()) {
+            v.error(
+                None,
+                &format!("kubernetes[{i}]"),
+                format!("Kubernetes {k} is not a minor in upstream support"),
+            )
+            .hint = Some(format!(
+                "minors in support: {}",
+                known.iter().rev().copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    if m.max_hosts.as_ref().is_some_and(|h| h.max == 0) {
+        v.error(
+            None,
+            "max_hosts.max",
+            "a target serves at least one host".into(),
+        );
+    }
+    for (id, _) in &templates {
+        let out = id.strip_suffix(".j2").unwrap_or(id);
+        let plain =
+            crate::overrides::plain_relative(id) && id.split('/').all(|c| !c.starts_with('.'));
+        if !plain {
+            v.error(
+                None,
+                "",
+                format!("the template name `templates/{id}` is not a plain relative path"),
+            )
+            .hint = Some("letters, digits and `._-/`, no component starting with `.`".into());
+        } else if crate::render::templates::shared_outputs()
+            .iter()
+            .any(|o| o == out)
+        {
+            v.error(
+                None,
+                "",
+                format!("`templates/{id}` would render `{out}`, which fredgen renders itself"),
+            )
+            .hint = Some(
+                "name it otherwise; to change a shared file, use a template folder or an override"
+                    .into(),
+            );
+        }
+    }
     if !crate::model::validate::is_dns_label(&m.id, 20) {
         v.error(
             None,
@@ -312,6 +465,20 @@ fn build(
     }
     let millicores = crate::model::quantity::millicores(&m.largest_node.cpu);
     let bytes = crate::model::quantity::bytes(&m.largest_node.memory);
+    if millicores.is_some_and(|c| c == 0 || c > 1024 * 1000) {
+        v.error(
+            None,
+            "largest_node.cpu",
+            "a node has between 1m and 1024 CPUs".into(),
+        );
+    }
+    if bytes.is_some_and(|b| b == 0 || b > 16u128 << 40) {
+        v.error(
+            None,
+            "largest_node.memory",
+            "a node has between 1 byte and 16Ti of memory".into(),
+        );
+    }
     if millicores.is_none() {
         v.error(
             None,
@@ -344,6 +511,31 @@ fn build(
                 None,
                 &format!("keys.{key}.default"),
                 format!("the default is not {}", spec.kind.describe()),
+            );
+        }
+        if (!spec.one_of.is_empty() || spec.format.is_some()) && spec.kind != KeyType::String {
+            v.error(
+                None,
+                &format!("keys.{key}"),
+                "`one_of` and `format` apply to a string key".into(),
+            );
+        }
+        if let Some(d) = spec.default.as_ref().and_then(Value::as_str)
+            && !spec.one_of.is_empty()
+            && !spec.one_of.iter().any(|o| o == d)
+        {
+            v.error(
+                None,
+                &format!("keys.{key}.default"),
+                "the default is not one of `one_of`".into(),
+            );
+        }
+        if ["region", "project", "location"].contains(&key.as_str()) && spec.kind != KeyType::String
+        {
+            v.error(
+                None,
+                &format!("keys.{key}"),
+                format!("`{key}` is a string key"),
             );
         }
         if spec.required && spec.default.is_some() {
@@ -469,6 +661,11 @@ impl Target for FolderTarget {
                     .hint = Some(crate::spec::suggest(key, &known));
                 continue;
             };
+            let texts: Vec<&str> = match value {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
             if !spec.kind.accepts(value) {
                 v.error(
                     *at,
@@ -476,6 +673,18 @@ impl Target for FolderTarget {
                     format!("`{key}` must be {}", spec.kind.describe()),
                 )
                 .hint = Some(spec.doc.clone());
+            } else if let Some(bad) = texts.iter().find(|t| !printable(t)) {
+                v.error(
+                    *at,
+                    &key_path,
+                    format!("`{key}` holds {bad:?}, which is empty, padded or not printable text"),
+                )
+                .hint = Some(spec.doc.clone());
+            } else if let Some(f) = spec.format
+                && let Some(bad) = texts.iter().find(|t| !f.accepts(t))
+            {
+                v.error(*at, &key_path, format!("`{bad}` is not {}", f.describe()))
+                    .hint = Some(spec.doc.clone());
             } else if !spec.one_of.is_empty()
                 && !value
                     .as_str()
@@ -572,7 +781,18 @@ impl Target for FolderTarget {
         let text = env
             .render_str(&self.platform, minijinja::value::Serde(&ctx))
             .map_err(|e| fail(format!("{e:#}")))?;
-        serde_saphyr::from_str(&text).map_err(|e| fail(format!("the knobs it renders: {e}")))
+        let knobs: Platform = serde_saphyr::from_str(&text)
+            .map_err(|e| fail(format!("the knobs it renders: {e}")))?;
+        // Knobs whose default would be wrong on any platform: no StorageClass, and a frontend
+        // NetworkPolicy open to every source (the load balancer's peers are always named).
+        if knobs.storage_class.is_empty() || knobs.lb_peers.is_empty() {
+            return Err(fail(
+                "it must set `storage_class` and `lb_peers` (where the load balancer's traffic to \
+                 the public pods comes from)"
+                    .into(),
+            ));
+        }
+        Ok(knobs)
     }
     fn per_environment(&self, stack: &Stack) -> Vec<(&'static str, String, &'static str)> {
         self.per_environment

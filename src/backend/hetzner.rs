@@ -59,7 +59,9 @@ impl Target for Hetzner {
         for s in &stack.secrets {
             let name = secret_object(s);
             // A name the shared rules refuse is reported there.
-            if crate::model::validate::is_secret_name(s) && !is_dns_subdomain(&name) {
+            if crate::model::validate::is_secret_name(s)
+                && !crate::model::validate::is_dns_subdomain(&name)
+            {
                 v.error(
                     None,
                     "secrets",
@@ -182,19 +184,6 @@ fn check_static_names(v: &mut Validator, stack: &Stack) {
 /// The Kubernetes Secret a store secret is kept in (30-platform's `app_secrets`).
 fn secret_object(secret: &str) -> String {
     format!("app-{}", secret.to_ascii_lowercase().replace('_', "-"))
-}
-
-/// A DNS-1123 subdomain: at most 253 characters, dot-separated labels of lowercase letters,
-/// digits and `-`, each starting and ending with a letter or digit.
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
 }
 
 /// The Hetzner names the templates build from the spec, at their longest: Object Storage

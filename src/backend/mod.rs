@@ -158,7 +158,7 @@ pub fn check_cloud_names(v: &mut Validator, stack: &Stack, names: &[CloudName]) 
 }
 
 /// The targets compiled in, in the order `fredgen targets` lists them.
-static COMPILED: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
+pub(crate) static COMPILED: &[&dyn Target] = &[&eks::Eks, &gke::Gke, &hetzner::Hetzner];
 
 /// The targets one run knows: those compiled in, the folder targets shipped in `targets/`, and
 /// the folder targets a user added (`--target-dir`, `target_folders:`).
@@ -181,17 +181,28 @@ impl Registry {
     /// The built-in targets and the folder targets in `dirs` (as (path, how to show it)).
     pub fn with_folders(dirs: &[(std::path::PathBuf, String)]) -> Result<Registry> {
         let mut registry = Registry::builtin().clone();
+        // A folder named twice (by the spec and a flag) is loaded once.
+        let mut seen: Vec<(std::path::PathBuf, String)> = Vec::new();
         for (dir, shown) in dirs {
+            let real = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+            if seen.iter().any(|(r, _)| *r == real) {
+                continue;
+            }
             let t: &'static folder::FolderTarget = Box::leak(Box::new(folder::load(dir, shown)?));
-            if registry.targets.iter().any(|k| k.id() == t.id()) {
+            if let Some(other) = registry.targets.iter().find(|k| k.id() == t.id()) {
                 return Err(Error::usage(
                     format!(
-                        "the folder target `{shown}` has the id `{}`, which is already a target's",
-                        t.id()
+                        "the folder target `{shown}` has the id `{}`, which is already the id of {}",
+                        t.id(),
+                        match other.source() {
+                            Some(dir) => format!("the folder target `{dir}`"),
+                            None => "a target shipped with fredgen".to_string(),
+                        }
                     ),
                     "give it another `id` in its target.yaml",
                 ));
             }
+            seen.push((real, shown.clone()));
             registry.targets.push(t);
         }
         Ok(registry)

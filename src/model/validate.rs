@@ -2455,6 +2455,19 @@ pub fn reserved_process_name(name: &str) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
+/// A DNS-1123 subdomain: at most 253 characters, dot-separated labels of lowercase letters,
+/// digits and `-`, each starting and ending with a letter or digit.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -388,17 +388,24 @@ impl Override {
         }
     }
 
-    /// An error in this override's own file (a YAML or HCL problem), with its position there.
+    /// An error in this override's own file (a YAML or HCL problem): at its entry in the spec,
+    /// naming the position in the file.
     fn error_in_file(&self, d: Diagnostic) -> Error {
-        Error::Spec {
-            source_text: Some(self.text.clone()),
-            diagnostics: vec![d.hint(format!(
-                "the file of `{}` (line {} of {})",
-                self.path,
-                self.at.map_or(0, |p| p.line),
-                self.spec
-            ))],
+        let at = d
+            .pos
+            .map(|p| format!(" (line {}, column {})", p.line, p.column))
+            .unwrap_or_default();
+        let message = d.message.trim_start_matches("error: ");
+        // The parser's own "line L column C: " prefix, already given above.
+        let message = match message.split_once(": ") {
+            Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest,
+            _ => message,
         }
+        .to_string();
+        self.error(
+            format!("`{}` does not parse{at}: {message}", self.file),
+            d.hint.unwrap_or_else(|| "fix the file".into()),
+        )
     }
 
     /// Its file as YAML documents, each a JSON value.
@@ -616,6 +623,20 @@ fn add_terraform(
             "Terraform reads only `.tf` files in a root",
         ));
     }
+    // No literal credential: in any quoted string, or a PEM private key.
+    for (n, line) in o.text.lines().enumerate() {
+        let quoted = line.split('"').skip(1).step_by(2);
+        let found = quoted
+            .chain(line.contains("PRIVATE KEY-----").then_some(line))
+            .find_map(crate::model::secret_shapes::credential);
+        if let Some(f) = found {
+            return Err(o.error(
+                format!("line {} of `{}` holds what looks like a credential ({})", n + 1, o.file, f.what),
+                "a Terraform file is committed in plain text: read the value from a variable set in \
+                 the environment (`TF_VAR_…`) or from the platform's secret store",
+            ));
+        }
+    }
     // A syntax error, at its line in the file.
     if let Err(e) = hcl::edit::parser::parse_body(&o.text) {
         let message = e.to_string();
@@ -706,6 +727,25 @@ fn leaves<'a>(value: &'a Value, path: &str, out: &mut Vec<(String, &'a str)>) {
     }
 }
 
+/// A key as an environment variable name (`adminPassword` → `ADMIN_PASSWORD`), for the rule on
+/// names that say secret.
+fn screaming(key: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(if c == '-' || c == '.' {
+            '_'
+        } else {
+            c.to_ascii_uppercase()
+        });
+    }
+    out
+}
+
 /// A Kubernetes kind, or an `apiVersion`, as fredgen writes it into a command line: letters,
 /// digits, `.`, `-` and (an apiVersion's) one `/`.
 fn plain_identifier(s: &str, slash: bool) -> bool {
@@ -757,6 +797,12 @@ fn check_object(o: &Override, doc: &Value, added: bool) -> Result<()> {
                 }
                 v["name"].as_str()
             });
+        // A ConfigMap's data key, or a values key (`adminPassword`), names what its value is.
+        let key_name = env_name.map(str::to_string).or_else(|| {
+            let last = at.rsplit('.').next().unwrap_or_default();
+            (kind == "ConfigMap" && at.starts_with("data.")).then(|| screaming(last))
+        });
+        let env_name = key_name.as_deref();
         let finding = match env_name {
             Some(n) => crate::model::secret_shapes::env_literal(n, value, false).map(|f| match f {
                 crate::model::secret_shapes::EnvFinding::Named => {
@@ -1215,15 +1261,30 @@ pub fn deployable(
     overrides: &[Override],
     templates: &crate::render::TemplateSet,
     spec: &str,
+    target: &dyn crate::backend::Target,
 ) -> Result<()> {
     let replaced: Vec<(&str, &str)> = templates.replaced().collect();
-    if overrides.is_empty() && replaced.is_empty() {
+    // A folder target's output is checked at every render: no test of fredgen's proves it.
+    let folder = target.folder_templates().is_some();
+    if overrides.is_empty() && replaced.is_empty() && !folder {
         return Ok(());
     }
-    let problems: Vec<String> = crate::render::consistency::check(out)
+    let mut problems: Vec<String> = crate::render::consistency::check(out)
         .into_iter()
         .chain(crate::render::apply_model::check(out))
         .collect();
+    if !out
+        .plan
+        .steps
+        .iter()
+        .any(|s| s.applies.iter().any(|a| a == "k8s"))
+    {
+        problems.push(
+            "apply.sh: no step applies the app (`k8s`); a target's apply.yaml.j2 ends with \
+             `{% include \"shared/apply/app.yaml.j2\" %}`"
+                .into(),
+        );
+    }
     let mut diagnostics = Vec::new();
     for problem in problems {
         // The last override that changed what the problem names (a later one may undo an
@@ -1242,6 +1303,21 @@ pub fn deployable(
                 format!("with this override, the output would not come up: {problem}"),
             )
             .hint("fix or remove the override"),
+            (None, _) if folder && replaced.is_empty() => {
+                Diagnostic::new(
+                    spec,
+                    None,
+                    &format!("targets.{}", target.id()),
+                    format!(
+                        "target `{}` renders an output that would not come up: {problem}",
+                        target.id()
+                    ),
+                )
+                .hint(match target.source() {
+                    Some(dir) => format!("the folder target in `{dir}` causes it: fix its templates or platform.yaml.j2"),
+                    None => "this is a bug in a target shipped with fredgen; report it".into(),
+                })
+            }
             (None, Some(_)) if overrides.is_empty() => Diagnostic::new(
                 spec,
                 None,

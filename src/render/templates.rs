@@ -202,6 +202,40 @@ fn base_environment() -> Environment<'static> {
     env
 }
 
+/// The folders of the embedded templates (`shared`, and each compiled target's id): no folder
+/// target may take one as its id.
+pub fn builtin_folders() -> Vec<&'static str> {
+    EMBEDDED.dirs().filter_map(|d| d.path().to_str()).collect()
+}
+
+/// The files the shared templates render (`k8s/web.yaml`, `terraform/40-addons/values/…`), and
+/// those fredgen renders itself: a folder target's template may not render one of them.
+pub fn shared_outputs() -> Vec<String> {
+    let mut out: Vec<String> = files(&EMBEDDED)
+        .into_iter()
+        .filter_map(|f| {
+            let id = f.path().to_str()?.strip_suffix(".j2")?;
+            if let Some(rel) = id.strip_prefix("shared/k8s/") {
+                Some(format!("k8s/{rel}"))
+            } else {
+                let rel = id.strip_prefix("shared/values/")?;
+                let (root, file) = rel.split_once('/')?;
+                Some(format!("terraform/{root}/values/{file}"))
+            }
+        })
+        .collect();
+    out.extend(
+        [
+            "README.md",
+            "apply.sh",
+            "k8s/kustomization.yaml",
+            "k8s/platform/kustomization.yaml",
+        ]
+        .map(String::from),
+    );
+    out
+}
+
 /// "did you mean" for an unknown template id: the three nearest ids.
 pub fn nearest(id: &str, ids: &[&str]) -> String {
     let mut scored: Vec<(usize, &str)> = ids

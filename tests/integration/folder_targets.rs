@@ -210,10 +210,16 @@ fn a_broken_folder_target_or_block_is_refused_with_its_position() {
         "onprem",
     );
     run(
-        "an id a built-in target has",
+        "an id fredgen's own templates use",
         &good.replace("id: onprem", "id: eks"),
         &spec,
         "eks",
+    );
+    run(
+        "the id of a target shipped with fredgen",
+        &good.replace("id: onprem", &format!("id: {SHIPPED}")),
+        &spec,
+        SHIPPED,
     );
     run(
         "a block key the target does not declare",
@@ -228,4 +234,75 @@ fn a_broken_folder_target_or_block_is_refused_with_its_position() {
         "onprem",
     );
     insta::assert_snapshot!("folder_target_errors", report);
+}
+
+#[test]
+fn a_folder_targets_broken_template_or_unsafe_value_is_the_users_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let folder = tmp.path().join("onprem");
+    copy_as(&root().join("targets").join(SHIPPED), &folder, "onprem");
+    let spec = spec_for("onprem");
+    // Each case changes one file of the folder or the spec, then puts it back.
+    type Change = (&'static str, &'static str, &'static str, &'static str);
+    let cases: [Change; 5] = [
+        (
+            "a context holding a line break",
+            "../fredgen.yaml",
+            "context: ledger-prod",
+            "context: \"ledger-prod\\n  touch /tmp/x #\"",
+        ),
+        (
+            "an endpoint that is no https URL",
+            "../fredgen.yaml",
+            "s3_endpoint: https://s3.example.com",
+            "s3_endpoint: ftp://s3.example.com",
+        ),
+        (
+            "platform knobs without the load balancer's peers",
+            "platform.yaml.j2",
+            "lb_peers:",
+            "unused_peers:",
+        ),
+        (
+            "a template reading an undefined value",
+            "templates/k8s/route.yaml.j2",
+            "apiVersion",
+            "{{ nothing.here }}apiVersion",
+        ),
+        (
+            "apply steps that never apply the app",
+            "templates/apply.yaml.j2",
+            "{% include \"shared/apply/app.yaml.j2\" %}",
+            "",
+        ),
+    ];
+    let mut report = String::new();
+    for (what, file, from, to) in cases {
+        fs::write(tmp.path().join("fredgen.yaml"), &spec).expect("spec");
+        let path = folder.join(file);
+        let good = fs::read_to_string(&path).expect("read");
+        assert!(good.contains(from), "{file} has no `{from}`");
+        fs::write(&path, good.replacen(from, to, 1)).expect("write");
+        let out = fredgen(
+            tmp.path(),
+            &[
+                "render",
+                "--target-dir",
+                "onprem",
+                "--target",
+                "onprem",
+                "--env",
+                "prod",
+                "-o",
+                "out",
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(!stderr.contains("bug in fredgen"), "{what}: {stderr}");
+        assert!(!tmp.path().join("out").exists());
+        report.push_str(&format!("### {what}\n{stderr}\n"));
+        fs::write(&path, good).expect("restore");
+    }
+    insta::assert_snapshot!("folder_target_user_errors", report);
 }
