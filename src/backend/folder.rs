@@ -410,7 +410,7 @@ fn build(
             "a target serves at least one host".into(),
         );
     }
-    for (id, _) in &templates {
+    for id in templates.keys() {
         let out = id.strip_suffix(".j2").unwrap_or(id);
         let plain =
             crate::overrides::plain_relative(id) && id.split('/').all(|c| !c.starts_with('.'));
