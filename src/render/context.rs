@@ -65,6 +65,11 @@ pub struct Platform {
     /// external-dns is installed by `terraform/40-addons`, after `k8s/platform/` synced the
     /// Secret it reads (the Cloudflare token), rather than by `terraform/30-platform`.
     pub external_dns_in_addons: bool,
+    /// The one namespace whose Services external-dns reads hosts from (their
+    /// `external-dns.alpha.kubernetes.io/hostname` annotation), where the load balancer is a
+    /// Service there (Traefik's); none where external-dns reads the cluster's Ingresses and
+    /// Services.
+    pub external_dns_service_namespace: Option<String>,
 }
 
 /// A static site served by a caching reverse proxy in the app's namespace, from a public-read

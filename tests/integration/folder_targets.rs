@@ -260,8 +260,8 @@ fn a_folder_targets_broken_template_or_unsafe_value_is_the_users_error() {
         (
             "platform knobs without the load balancer's peers",
             "platform.yaml.j2",
-            "lb_peers:",
-            "unused_peers:",
+            "lb_peers:\n  - namespaceSelector:\n      matchLabels:\n        kubernetes.io/metadata.name: traefik\n",
+            "lb_peers: []\n",
         ),
         (
             "a template reading an undefined value",
