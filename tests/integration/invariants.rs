@@ -250,3 +250,33 @@ fn every_env_reference_names_a_variable_defined_before_it() {
     }
     assert!(checked >= 15, "only {checked} references checked");
 }
+
+/// Velero backs up the app's namespace into a bucket that stores objects in plain text: a Secret
+/// that external-secrets syncs from the platform's store must never be in it (its ExternalSecret,
+/// restored, syncs it again).
+#[test]
+fn no_secret_synced_from_the_store_is_in_velero_backups() {
+    let mut checked = 0;
+    for case in cases() {
+        for (path, text) in &render(&case).files {
+            let app_manifest = path.starts_with("k8s/") && !path.starts_with("k8s/platform/");
+            if !app_manifest || !path.ends_with(".yaml") {
+                continue;
+            }
+            for doc in fredgen::render::parse_back::yaml_documents(text).expect("yaml") {
+                if doc["kind"] != "ExternalSecret" {
+                    continue;
+                }
+                checked += 1;
+                assert_eq!(
+                    doc["spec"]["target"]["template"]["metadata"]["labels"]["velero.io/exclude-from-backup"],
+                    "true",
+                    "{}: {path}: ExternalSecret {} lets Velero back its Secret up",
+                    case.name(),
+                    doc["metadata"]["name"]
+                );
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} ExternalSecrets checked");
+}
