@@ -480,6 +480,17 @@ pub struct Postgres {
     pub user: String,
     /// Secret with `username`, `password`, `host`, `port`, `dbname`, `uri`.
     pub app_secret: String,
+    /// In-cluster: its archive generation (`postgres.backup.generation`, 1 by default).
+    pub generation: u32,
+    /// In-cluster: the server name this database archives under in the backup bucket (its
+    /// name for generation 1, `<name>-g<N>` after).
+    pub archive: String,
+    /// In-cluster, generation 2 and later: the server name of the previous generation, which
+    /// this database is created from (`bootstrap.recovery`).
+    pub recover_from: Option<String>,
+    /// With `recover_from`: the point in time to recover to (RFC 3339); the end of the archive
+    /// when `None`.
+    pub recover_to: Option<String>,
 }
 
 /// Alert routing.

@@ -1186,8 +1186,15 @@ fn postgres(
             Placement::InCluster
         }
     };
+    let name = format!("{stack}-db");
+    let (generation, archive, recover_from, recover_to) =
+        archive_generation(v, p.backup.as_ref(), &name, placement);
     Some(Postgres {
-        name: format!("{stack}-db"),
+        name,
+        generation,
+        archive,
+        recover_from,
+        recover_to,
         version,
         image,
         storage,
@@ -1199,6 +1206,128 @@ fn postgres(
         user: stack.replace('-', "_"),
         app_secret: format!("{stack}-db-app"),
     })
+}
+
+/// The server name of an archive generation: the database's name for the first, `-g<N>` after.
+fn archive_name(name: &str, generation: i64) -> String {
+    if generation <= 1 {
+        name.to_string()
+    } else {
+        format!("{name}-g{generation}")
+    }
+}
+
+/// `postgres.backup.generation` and `recover_to`: the server name the database archives under,
+/// and, from generation 2, the one it is recovered from and the point in time.
+fn archive_generation(
+    v: &mut Validator,
+    backup: Option<&crate::spec::RawBackup>,
+    name: &str,
+    placement: Placement,
+) -> (u32, String, Option<String>, Option<String>) {
+    let generation = backup.and_then(|b| b.generation.as_ref());
+    let recover_to = backup.and_then(|b| b.recover_to.as_ref());
+    let managed = placement == Placement::Managed;
+    // A generation refused here is reported once: `recover_to` is not judged against it.
+    let mut judged = true;
+    let g = match generation {
+        None => 1,
+        Some(g) if managed => {
+            v.error_at(g, "postgres.backup.generation", "a managed database's backups are the provider's".into())
+                .hint = Some("recover a managed database with the provider's point-in-time recovery (see the generated README); `generation` is for `placement: in-cluster`".into());
+            judged = false;
+            1
+        }
+        Some(g) if (1..=999).contains(&g.value) => g.value,
+        Some(g) => {
+            v.error_at(
+                g,
+                "postgres.backup.generation",
+                format!("expected 1 to 999, found {}", g.value),
+            )
+            .hint = Some("raise it by one for each recovery into a new cluster".into());
+            judged = false;
+            1
+        }
+    };
+    let at = match recover_to {
+        None => None,
+        Some(t) if managed => {
+            if judged {
+                v.error_at(t, "postgres.backup.recover_to", "a managed database's backups are the provider's".into())
+                    .hint = Some("recover a managed database with the provider's point-in-time recovery (see the generated README)".into());
+            }
+            None
+        }
+        Some(t) if !is_rfc3339(&t.value) => {
+            v.error_at(
+                t,
+                "postgres.backup.recover_to",
+                format!("`{}` is not an RFC 3339 time", t.value),
+            )
+            .hint = Some("e.g. `2026-11-27T10:00:00Z` or `2026-11-27T11:00:00+01:00`".into());
+            None
+        }
+        Some(t) if g < 2 && judged => {
+            v.error_at(
+                t,
+                "postgres.backup.recover_to",
+                "`recover_to` needs a `generation` of 2 or more".into(),
+            )
+            .hint = Some(
+                "a recovery creates the next generation: raise `generation` by one with it".into(),
+            );
+            None
+        }
+        Some(_) if g < 2 => None,
+        Some(t) => Some(t.value.clone()),
+    };
+    let from = (g >= 2).then(|| archive_name(name, g - 1));
+    (g as u32, archive_name(name, g), from, at)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`, optional fraction, then `Z` or `±HH:MM`.
+pub fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let shape = b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !shape {
+        return false;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    let zone = rest == "Z"
+        || (rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && rest.as_bytes()[3] == b':'
+            && rest[1..3]
+                .bytes()
+                .chain(rest[4..6].bytes())
+                .all(|d| d.is_ascii_digit()));
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(99);
+    zone && (1..=12).contains(&num(5..7))
+        && (1..=31).contains(&num(8..10))
+        && num(11..13) < 24
+        && num(14..16) < 60
+        && num(17..19) < 61
 }
 
 fn monitoring(v: &mut Validator, raw: &RawStack) -> Monitoring {
@@ -2470,6 +2599,30 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn recovery_times_are_rfc_3339() {
+        for ok in [
+            "2026-11-27T10:00:00Z",
+            "2026-11-27T10:00:00.25Z",
+            "2026-11-27T11:00:00+01:00",
+            "2026-02-28T23:59:59-05:30",
+        ] {
+            assert!(super::is_rfc3339(ok), "{ok}");
+        }
+        for bad in [
+            "2026-11-27 10:00:00Z",
+            "2026-11-27T10:00:00",
+            "2026-13-01T10:00:00Z",
+            "2026-11-27T24:00:00Z",
+            "2026-11-27T10:00:00.Z",
+            "2026-11-27T10:00:00+0100",
+            "27.11.2026 10:00",
+            "",
+        ] {
+            assert!(!super::is_rfc3339(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

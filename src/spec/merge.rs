@@ -75,7 +75,7 @@ merge_struct!(RawCache { html, assets ; });
 merge_struct!(RawQueue { ; rabbitmq });
 merge_struct!(RawRabbitmq { version, replicas, storage, queues ; });
 merge_struct!(RawPostgres { version, storage, ha, placement ; backup });
-merge_struct!(RawBackup { retention_days ; });
+merge_struct!(RawBackup { retention_days, generation, recover_to ; });
 merge_struct!(RawMonitoring { metrics, logs ; alerts });
 merge_struct!(RawAlerts { slack_channel, webhook_secret ; });
 merge_struct!(RawDns { provider, token_secret, zone ; });

@@ -643,6 +643,13 @@ pub struct RawPostgres {
 pub struct RawBackup {
     /// Days backups are kept (1 to 35).
     pub retention_days: Option<Sp<i64>>,
+    /// In-cluster PostgreSQL: the archive this database writes, 1 (default) to 999. Raise it by
+    /// one to recover into a new cluster: it is created from the previous generation's backups and
+    /// archives under a path of its own.
+    pub generation: Option<Sp<i64>>,
+    /// With a raised `generation`: recover to this point in time (RFC 3339, e.g.
+    /// `2026-11-27T10:00:00Z`) instead of the end of the previous generation's archive.
+    pub recover_to: Option<Sp<String>>,
 }
 
 /// `monitoring:`.
