@@ -213,14 +213,7 @@ fn traefik_dns_and_the_certificate_cover_the_sites_hosts() {
             buckets.run
         );
     }
-    assert_eq!(
-        fredgen::render::consistency::check(&out),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        fredgen::render::apply_model::check(&out),
-        Vec::<String>::new()
-    );
+    crate::support::assert_deployable(&out);
 }
 
 #[test]

@@ -149,3 +149,16 @@ pub fn conn(
         port: port.into(),
     }
 }
+
+/// Asserts an output passes the deployability checks: cross-object references and the first
+/// apply's order.
+pub fn assert_deployable(out: &Output) {
+    assert_eq!(
+        fredgen::render::consistency::check(out),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        fredgen::render::apply_model::check(out),
+        Vec::<String>::new()
+    );
+}
