@@ -63,4 +63,18 @@ fn a_raised_generation_recovers_from_the_previous_one_into_a_path_of_its_own() {
     // Still a first apply that comes up.
     crate::support::assert_deployable(&out);
     assert!(out.files["README.md"].contains("archives under `fred-db-g3` (generation 3"));
+    // A base backup of the new generation at once: its own ScheduledBackup, `immediate`.
+    let scheduled = fredgen::render::parse_back::yaml_documents(&out.files["k8s/postgres.yaml"])
+        .expect("yaml")
+        .into_iter()
+        .find(|d| d["kind"] == "ScheduledBackup")
+        .expect("a ScheduledBackup");
+    assert_eq!(scheduled["metadata"]["name"], "fred-db-g3-daily");
+    assert_eq!(scheduled["spec"]["immediate"], true);
+    // apply.sh refuses the raised generation while an older one runs, before it applies the app.
+    let script = &out.files["apply.sh"];
+    let guard = script
+        .find(r#"if [ "${archive:-fred-db}" != "fred-db-g3" ]; then"#)
+        .expect("the archive guard");
+    assert!(guard < script.find("kubectl apply -k k8s/").expect("the app step"));
 }
