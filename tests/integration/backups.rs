@@ -76,5 +76,10 @@ fn a_raised_generation_recovers_from_the_previous_one_into_a_path_of_its_own() {
     let guard = script
         .find(r#"if [ "${archive:-fred-db}" != "fred-db-g3" ]; then"#)
         .expect("the archive guard");
-    assert!(guard < script.find("kubectl apply -k k8s/").expect("the app step"));
+    assert!(
+        guard
+            < script
+                .find("kubectl apply -k k8s/ --prune")
+                .expect("the app step")
+    );
 }
