@@ -280,3 +280,40 @@ fn no_secret_synced_from_the_store_is_in_velero_backups() {
     }
     assert!(checked > 20, "only {checked} ExternalSecrets checked");
 }
+
+/// Grafana's sidecars read dashboards and data sources (ConfigMaps) in every namespace: its
+/// ServiceAccount is bound to fredgen's ClusterRole, which grants no Secret, not to the chart's.
+#[test]
+fn grafana_reads_no_secret_of_the_cluster() {
+    for case in cases() {
+        let out = render(&case);
+        let docs = fredgen::render::parse_back::yaml_documents(
+            &out.files["k8s/platform/grafana-rbac.yaml"],
+        )
+        .expect("yaml");
+        let role = &docs[0];
+        assert_eq!(role["kind"], "ClusterRole");
+        let resources: Vec<&serde_json::Value> = role["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .flat_map(|r| r["resources"].as_array().expect("resources"))
+            .collect();
+        assert_eq!(resources, ["configmaps"], "{}", case.name());
+        let values: serde_json::Value = serde_saphyr::from_str(
+            &out.files["terraform/40-addons/values/kube-prometheus-stack.yaml"],
+        )
+        .expect("values");
+        let grafana = &values["grafana"];
+        assert_eq!(
+            grafana["rbac"]["useExistingClusterRole"],
+            role["metadata"]["name"]
+        );
+        for sidecar in ["dashboards", "datasources"] {
+            assert_eq!(
+                grafana["sidecar"][sidecar]["resource"], "configmap",
+                "{sidecar}"
+            );
+        }
+    }
+}
