@@ -166,7 +166,8 @@ fn a_manifest_terraform_plans_before_its_crd_is_reported() {
 }
 
 /// Runs an output's `apply.sh` with `args`, every external command replaced by a stub that logs
-/// its command line (and answers `kubectl get … jsonpath` with a completed Job), and returns its
+/// its command line (and answers `kubectl get … jsonpath` with a completed Job, and no database
+/// Cluster: a first apply), and returns its
 /// exit code and the log.
 fn run_apply_script(
     out: &Output,
@@ -179,7 +180,8 @@ fn run_apply_script(
     std::fs::create_dir(&bin).expect("bin");
     let log = dir.path().join("log");
     let stub = "#!/bin/sh\nprintf '%s\\n' \"$(basename \"$0\") $*\" >>\"$STUB_LOG\"\n\
-        case \"$(basename \"$0\") $*\" in\n  kubectl\\ *jsonpath*) echo \"${STUB_JOB:-Complete}\" ;;\n  \
+        case \"$(basename \"$0\") $*\" in\n  kubectl\\ *cluster.postgresql.cnpg.io*jsonpath*) ;;\n  \
+        kubectl\\ *jsonpath*) echo \"${STUB_JOB:-Complete}\" ;;\n  \
         git\\ clone*) for d; do :; done; mkdir -p \"$d/packer-template/scripts\"; \
         printf '#!/bin/sh\\n' >\"$d/packer-template/scripts/install-verified-packer-plugin-hcloud.sh\"; \
         chmod +x \"$d/packer-template/scripts/install-verified-packer-plugin-hcloud.sh\" ;;\nesac\n";

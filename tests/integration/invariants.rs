@@ -293,6 +293,9 @@ fn grafana_reads_no_secret_of_the_cluster() {
         .expect("yaml");
         let role = &docs[0];
         assert_eq!(role["kind"], "ClusterRole");
+        let binding = &docs[1];
+        assert_eq!(binding["kind"], "ClusterRoleBinding");
+        assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
         let resources: Vec<&serde_json::Value> = role["rules"]
             .as_array()
             .expect("rules")
@@ -305,10 +308,13 @@ fn grafana_reads_no_secret_of_the_cluster() {
         )
         .expect("values");
         let grafana = &values["grafana"];
+        // The chart makes no RBAC of its own; the binding names its ServiceAccount.
+        assert_eq!(grafana["rbac"]["create"], false);
         assert_eq!(
-            grafana["rbac"]["useExistingClusterRole"],
-            role["metadata"]["name"]
+            binding["subjects"][0]["name"],
+            grafana["serviceAccount"]["name"]
         );
+        assert_eq!(binding["subjects"][0]["namespace"], "monitoring");
         for sidecar in ["dashboards", "datasources"] {
             assert_eq!(
                 grafana["sidecar"][sidecar]["resource"], "configmap",
