@@ -194,12 +194,7 @@ impl Loaded {
             self.targets = backend::Registry::with_folders(&dirs)?;
         }
         if !dirs.is_empty() || templates.is_some() {
-            let mut set = render::TemplateSet::builtin().clone();
-            for t in self.targets.all() {
-                if let Some(templates) = t.folder_templates() {
-                    set.add_target(t.id(), templates);
-                }
-            }
+            let mut set = render::TemplateSet::for_targets(&self.targets);
             if let Some((dir, shown)) = &templates {
                 set.replace_from(dir, shown)?;
             }

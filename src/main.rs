@@ -135,12 +135,7 @@ fn targets(args: &TargetsArgs) -> Result<u8> {
 
 fn templates(args: &TemplatesArgs) -> Result<u8> {
     let registry = registry(&args.target_dirs)?;
-    let mut set = fredgen::render::TemplateSet::builtin().clone();
-    for t in registry.all() {
-        if let Some(templates) = t.folder_templates() {
-            set.add_target(t.id(), templates);
-        }
-    }
+    let set = fredgen::render::TemplateSet::for_targets(&registry);
     match &args.command {
         TemplatesCommand::List => {
             let mut text = String::new();

@@ -29,7 +29,7 @@ use crate::error::{Diagnostic, Error, Result};
 use crate::model::Stack;
 use crate::model::validate::Validator;
 use crate::render::Platform;
-use crate::spec::{RawTarget, Sp};
+use crate::spec::RawTarget;
 
 /// The folder targets shipped with fredgen.
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/targets");
@@ -620,14 +620,14 @@ impl FolderTarget {
             }
         }
         for (k, v) in &block.settings {
-            out.push((k.clone(), v.value.clone(), pos(v)));
+            out.push((
+                k.clone(),
+                v.value.clone(),
+                crate::error::Pos::from_location(&v.referenced),
+            ));
         }
         out
     }
-}
-
-fn pos<T>(v: &Sp<T>) -> Option<crate::error::Pos> {
-    crate::error::Pos::from_location(&v.referenced)
 }
 
 impl Target for FolderTarget {

@@ -460,7 +460,7 @@ pub fn apply(
         // Every override's problem is reported, not only the first one's.
         match done {
             Ok(a) => applied.push(a),
-            // A problem inside an override's own file is shown with its line: alone.
+            // An override's problem, at its entry in the spec (errors of other kinds stop here).
             Err(Error::Spec {
                 source_text: None,
                 diagnostics: found,
@@ -797,7 +797,7 @@ fn check_object(o: &Override, doc: &Value, added: bool) -> Result<()> {
                 }
                 v["name"].as_str()
             });
-        // A ConfigMap's data key, or a values key (`adminPassword`), names what its value is.
+        // A ConfigMap's data key names what its value is, as an env variable's name does.
         let key_name = env_name.map(str::to_string).or_else(|| {
             let last = at.rsplit('.').next().unwrap_or_default();
             (kind == "ConfigMap" && at.starts_with("data.")).then(|| screaming(last))

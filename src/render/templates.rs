@@ -48,6 +48,17 @@ impl TemplateSet {
         })
     }
 
+    /// The built-in templates with those of every folder target of `targets` (a user's too).
+    pub fn for_targets(targets: &crate::backend::Registry) -> TemplateSet {
+        let mut set = TemplateSet::builtin().clone();
+        for t in targets.all() {
+            if let Some(templates) = t.folder_templates() {
+                set.add_target(t.id(), templates);
+            }
+        }
+        set
+    }
+
     /// Adds a folder target's templates, as `<id>/<path>`.
     pub fn add_target(&mut self, id: &str, templates: &BTreeMap<String, Cow<'static, str>>) {
         for (path, text) in templates {

@@ -69,6 +69,25 @@ fn the_shipped_folder_target_renders_its_example_with_no_cloud_terraform() {
     }
 }
 
+/// Renders the prod environment of the spec in `dir` for `target`, with the folder target in
+/// `dir/onprem`, into `dir/<out>`.
+fn render_prod(dir: &Path, target: &str, out: &str) -> std::process::Output {
+    fredgen(
+        dir,
+        &[
+            "render",
+            "--target-dir",
+            "onprem",
+            "--target",
+            target,
+            "--env",
+            "prod",
+            "-o",
+            out,
+        ],
+    )
+}
+
 /// Copies a folder target, giving it the id `id` (its templates read `target.<id>`).
 fn copy_as(from: &Path, to: &Path, id: &str) {
     for entry in walkdir::WalkDir::new(from) {
@@ -109,20 +128,7 @@ fn a_users_folder_target_renders_as_the_shipped_one_does() {
         "onprem",
     );
     fs::write(tmp.path().join("fredgen.yaml"), spec_for("onprem")).expect("spec");
-    let flag = fredgen(
-        tmp.path(),
-        &[
-            "render",
-            "--target-dir",
-            "onprem",
-            "--target",
-            "onprem",
-            "--env",
-            "prod",
-            "-o",
-            "a",
-        ],
-    );
+    let flag = render_prod(tmp.path(), "onprem", "a");
     assert_eq!(
         flag.status.code(),
         Some(0),
@@ -181,20 +187,7 @@ fn a_broken_folder_target_or_block_is_refused_with_its_position() {
     let mut run = |what: &str, manifest_text: &str, spec: &str, target: &str| {
         fs::write(&manifest, manifest_text).expect("write");
         fs::write(tmp.path().join("fredgen.yaml"), spec).expect("write");
-        let out = fredgen(
-            tmp.path(),
-            &[
-                "render",
-                "--target-dir",
-                "onprem",
-                "--target",
-                target,
-                "--env",
-                "prod",
-                "-o",
-                "out",
-            ],
-        );
+        let out = render_prod(tmp.path(), target, "out");
         assert_eq!(out.status.code(), Some(2), "{what}");
         assert!(!tmp.path().join("out").exists());
         report.push_str(&format!(
@@ -283,20 +276,7 @@ fn a_folder_targets_broken_template_or_unsafe_value_is_the_users_error() {
         let good = fs::read_to_string(&path).expect("read");
         assert!(good.contains(from), "{file} has no `{from}`");
         fs::write(&path, good.replacen(from, to, 1)).expect("write");
-        let out = fredgen(
-            tmp.path(),
-            &[
-                "render",
-                "--target-dir",
-                "onprem",
-                "--target",
-                "onprem",
-                "--env",
-                "prod",
-                "-o",
-                "out",
-            ],
-        );
+        let out = render_prod(tmp.path(), "onprem", "out");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
         assert!(!stderr.contains("bug in fredgen"), "{what}: {stderr}");
