@@ -6,6 +6,7 @@
 
 pub mod addresses;
 pub mod calls;
+pub mod delivery;
 pub mod dns;
 pub mod quantity;
 pub mod routes;
@@ -60,6 +61,8 @@ pub struct Stack {
     pub secrets: Vec<String>,
     /// The target settings.
     pub target: TargetSettings,
+    /// How changes reach the cluster (`delivery:`), when the spec says.
+    pub delivery: Option<delivery::Delivery>,
 }
 
 /// Replica bounds.

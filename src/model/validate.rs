@@ -179,6 +179,7 @@ fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawSta
         ("target_folders", overlay.target_folders.is_some()),
         ("templates", overlay.templates.is_some()),
         ("overrides", overlay.overrides.is_some()),
+        ("delivery", overlay.delivery.is_some()),
     ];
     for (key, set) in once {
         if set {
@@ -187,10 +188,12 @@ fn check_overlay(v: &mut Validator, env: &str, overlay: &RawStack, base: &RawSta
                 &format!("environments.{env}.{key}"),
                 format!("`{key}` is set once, at the top level"),
             )
-            .hint = Some(if key == "overrides" {
-                format!("declare it at the top level with `environments: [{env}]`")
-            } else {
-                "every environment renders with the same templates and targets".into()
+            .hint = Some(match key {
+                "overrides" => format!("declare it at the top level with `environments: [{env}]`"),
+                "delivery" => {
+                    "one repository delivers every environment: declare it at the top level".into()
+                }
+                _ => "every environment renders with the same templates and targets".into(),
             });
         }
     }
@@ -406,6 +409,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         app_secrets: app_secrets.into_iter().collect(),
         secrets: secrets.into_iter().collect(),
         target: settings,
+        delivery: super::delivery::delivery(v, raw),
     }
 }
 

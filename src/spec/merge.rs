@@ -114,6 +114,7 @@ impl RawStack {
             target_folders: self.target_folders,
             templates: self.templates,
             overrides: self.overrides,
+            delivery: self.delivery,
             environments: None,
         }
     }

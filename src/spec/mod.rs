@@ -129,8 +129,42 @@ pub struct RawStack {
     /// Changes applied to the rendered output at every render: Kubernetes patches, extra
     /// manifests, Helm values overlays and Terraform files, each from a file relative to the spec.
     pub overrides: Option<Vec<Sp<RawOverride>>>,
+    /// How changes reach the clusters: the GitHub repository that holds the spec and its output,
+    /// the CI/CD workflows fredgen generates for it, and Argo CD (set once, at the top level).
+    pub delivery: Option<RawDelivery>,
     /// Overlays merged over the base, selected with `--env`.
     pub environments: Option<BTreeMap<String, Sp<RawStack>>>,
+}
+
+/// `delivery:`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDelivery {
+    /// The GitHub repository (`owner/name`) that holds this spec and its committed output.
+    pub repository: Option<Sp<String>>,
+    /// Its default branch, which the clusters follow (default `main`).
+    pub branch: Option<Sp<String>>,
+    /// The spec's folder inside the repository (default: the repository's root), where the
+    /// workflows run fredgen and find the output (`deploy/<target>/<env>`).
+    pub folder: Option<Sp<String>>,
+    /// GitHub Actions workflows: plan on pull request, apply on merge, drift detection.
+    pub github: Option<RawGithub>,
+    /// Deliver the app layer as Argo CD Applications (app-of-apps per environment) instead of
+    /// `kubectl apply` (default false).
+    pub argocd: Option<Sp<bool>>,
+}
+
+/// `delivery.github:`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGithub {
+    /// The fredgen action the workflows run, pinned by commit: `owner/repo@<40-hex commit>`.
+    pub fredgen: Option<Sp<String>>,
+    /// Runner labels of the jobs that reach the cloud and the cluster (default `[ubuntu-24.04]`).
+    pub runs_on: Option<Vec<Sp<String>>>,
+    /// The environments a merge applies, one after another in this order (default: every
+    /// environment that has a cluster of its own, in the spec's order).
+    pub promote: Option<Vec<Sp<String>>>,
 }
 
 /// One entry of `overrides:`: exactly one of `patch`, `manifest`, `values` or `terraform`.

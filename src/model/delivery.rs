@@ -1,0 +1,264 @@
+//! Stage 2 — validation of `delivery:`: the GitHub repository that holds the spec and its output,
+//! the workflows fredgen generates for it, and whether Argo CD delivers the app layer.
+//!
+//! Every value here ends up in a GitHub workflow or an Argo CD Application, where an expression
+//! (`${{ }}`), a quote or a line break would change what runs: each is held to the characters
+//! GitHub itself allows in it.
+
+use super::validate::Validator;
+use crate::spec::{RawStack, Sp};
+
+/// `delivery:` resolved.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Delivery {
+    /// The GitHub repository, `owner/name`.
+    pub repository: String,
+    /// The default branch.
+    pub branch: String,
+    /// The spec's folder in the repository, `""` for its root, else `a/b` (no trailing slash).
+    pub folder: String,
+    /// The GitHub Actions workflows, when declared.
+    pub github: Option<Github>,
+    /// Whether Argo CD delivers the app layer.
+    pub argocd: bool,
+}
+
+/// `delivery.github:` resolved.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Github {
+    /// The fredgen action, `owner/repo@<commit>`.
+    pub fredgen: String,
+    /// The runner labels of jobs that reach the cloud.
+    pub runs_on: Vec<String>,
+    /// The environments a merge applies one after another, in order (empty: each on its own).
+    pub promote: Vec<String>,
+}
+
+/// The runner the jobs use when `runs_on` is not set.
+pub const DEFAULT_RUNNER: &str = "ubuntu-24.04";
+
+/// `delivery:` of the base spec, resolved; `None` when the spec has none.
+pub fn delivery(v: &mut Validator, raw: &RawStack) -> Option<Delivery> {
+    let d = raw.delivery.as_ref()?;
+    let repository = v.required(
+        &d.repository,
+        "delivery.repository",
+        "add `repository: <owner>/<name>`, the GitHub repository that holds this spec",
+    );
+    if let Some(r) = &d.repository
+        && !is_repository(&r.value)
+    {
+        v.error_at(
+            r,
+            "delivery.repository",
+            format!("`{}` is not a GitHub repository `owner/name`", r.value),
+        )
+        .hint = Some(
+            "an owner of letters, digits and `-`, a name of letters, digits and `._-`: `acme/infra`"
+                .into(),
+        );
+    }
+    let branch = text(
+        v,
+        &d.branch,
+        "delivery.branch",
+        is_branch,
+        "a branch name of letters, digits and `._/-`, e.g. `main`",
+    )
+    .unwrap_or_else(|| "main".into());
+    let folder = text(
+        v,
+        &d.folder,
+        "delivery.folder",
+        |f| {
+            f.split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".." && c.bytes().all(word_byte))
+        },
+        "a plain relative path of letters, digits and `._-`, e.g. `infra`",
+    )
+    .unwrap_or_default();
+    let github = d.github.as_ref().map(|g| {
+        let fredgen = v.required(
+            &g.fredgen,
+            "delivery.github.fredgen",
+            "add `fredgen: <owner>/<repo>@<commit>`, the fredgen action the workflows run",
+        );
+        if let Some(f) = &g.fredgen
+            && !is_pinned_action(&f.value)
+        {
+            v.error_at(
+                f,
+                "delivery.github.fredgen",
+                format!("`{}` is not an action pinned by a full commit SHA", f.value),
+            )
+            .hint = Some(
+                "write `<owner>/<repo>@<40 hex digits>`: a tag or branch can be moved under the workflows"
+                    .into(),
+            );
+        }
+        let mut runs_on = Vec::new();
+        for (i, l) in g.runs_on.iter().flatten().enumerate() {
+            let path = format!("delivery.github.runs_on[{i}]");
+            if is_label(&l.value) {
+                runs_on.push(l.value.clone());
+            } else {
+                v.error_at(l, &path, format!("`{}` is not a runner label", l.value))
+                    .hint = Some("letters, digits and `._-`, e.g. `ubuntu-24.04` or `self-hosted`".into());
+            }
+        }
+        if g.runs_on.as_ref().is_some_and(|l| l.is_empty()) {
+            v.error(None, "delivery.github.runs_on", "`runs_on` is empty".into())
+                .hint = Some(format!("omit it for `[{DEFAULT_RUNNER}]`"));
+        }
+        if runs_on.is_empty() {
+            runs_on.push(DEFAULT_RUNNER.to_string());
+        }
+        let envs: Vec<&str> = raw
+            .environments
+            .iter()
+            .flat_map(|e| e.keys())
+            .map(String::as_str)
+            .collect();
+        let mut promote: Vec<String> = Vec::new();
+        for (i, e) in g.promote.iter().flatten().enumerate() {
+            let path = format!("delivery.github.promote[{i}]");
+            if !envs.contains(&e.value.as_str()) {
+                v.error_at(e, &path, format!("environment `{}` is not declared", e.value))
+                    .hint = Some(crate::spec::suggest(&e.value, &envs));
+            } else if promote.contains(&e.value) {
+                v.error_at(e, &path, format!("environment `{}` is listed twice", e.value));
+            } else {
+                promote.push(e.value.clone());
+            }
+        }
+        Github {
+            fredgen,
+            runs_on,
+            promote,
+        }
+    });
+    let argocd = d.argocd.as_ref().is_some_and(|a| a.value);
+    Some(Delivery {
+        repository,
+        branch,
+        folder,
+        github,
+        argocd,
+    })
+}
+
+/// An optional text value checked by `ok`; reports it with `hint` when it fails.
+fn text(
+    v: &mut Validator,
+    value: &Option<Sp<String>>,
+    path: &str,
+    ok: impl Fn(&str) -> bool,
+    hint: &str,
+) -> Option<String> {
+    let value = value.as_ref()?;
+    if ok(&value.value) {
+        Some(value.value.clone())
+    } else {
+        v.error_at(
+            value,
+            path,
+            format!("`{}` is not allowed here", value.value),
+        )
+        .hint = Some(hint.into());
+        None
+    }
+}
+
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._-".contains(&b)
+}
+
+/// GitHub's rules: an owner of 1–39 letters, digits and inner `-`; a name of 1–100 letters,
+/// digits and `._-`, not `.` or `..`.
+pub fn is_repository(s: &str) -> bool {
+    let Some((owner, name)) = s.split_once('/') else {
+        return false;
+    };
+    let owner_ok = (1..=39).contains(&owner.len())
+        && owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !owner.starts_with('-')
+        && !owner.ends_with('-');
+    let name_ok = (1..=100).contains(&name.len())
+        && name.bytes().all(word_byte)
+        && name != "."
+        && name != "..";
+    owner_ok && name_ok
+}
+
+/// A branch name of letters, digits and `._/-`, as git allows it (no `..`, no leading `-` or `/`,
+/// no trailing `/` or `.lock`).
+fn is_branch(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.bytes().all(|b| word_byte(b) || b == b'/')
+        && !s.starts_with(['-', '/', '.'])
+        && !s.ends_with(['/', '.'])
+        && !s.ends_with(".lock")
+        && !s.contains("..")
+        && !s.contains("//")
+}
+
+/// `owner/repo@<40 hex>` or `owner/repo/path@<40 hex>`.
+fn is_pinned_action(s: &str) -> bool {
+    let Some((path, sha)) = s.split_once('@') else {
+        return false;
+    };
+    let mut parts = path.splitn(3, '/');
+    let repo = match (parts.next(), parts.next()) {
+        (Some(o), Some(n)) => format!("{o}/{n}"),
+        _ => return false,
+    };
+    let sub_ok = parts.next().is_none_or(|p| {
+        p.split('/')
+            .all(|c| !c.is_empty() && c != ".." && c.bytes().all(word_byte))
+    });
+    is_repository(&repo)
+        && sub_ok
+        && sha.len() == 40
+        && sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A runner label: letters, digits and `._-`, at most 100.
+fn is_label(s: &str) -> bool {
+    (1..=100).contains(&s.len()) && s.bytes().all(word_byte)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories_actions_and_branches_follow_githubs_rules() {
+        assert!(is_repository("acme/fred-infra"));
+        assert!(is_repository("a-b/c.d_e"));
+        assert!(!is_repository("acme"));
+        assert!(!is_repository("-acme/x"));
+        assert!(!is_repository("acme/x/y"));
+        assert!(!is_repository("acme/${{ github.token }}"));
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert!(is_pinned_action(&format!("acme/fredgen@{sha}")));
+        assert!(is_pinned_action(&format!("acme/tools/fredgen@{sha}")));
+        assert!(!is_pinned_action("acme/fredgen@v1"));
+        assert!(!is_pinned_action(&format!(
+            "acme/fredgen@{}",
+            sha.to_uppercase()
+        )));
+        assert!(!is_pinned_action(&format!("acme/../x@{sha}")));
+        assert!(is_branch("main"));
+        assert!(is_branch("release/2026"));
+        assert!(!is_branch("a..b"));
+        assert!(!is_branch("main\n"));
+        assert!(!is_branch("-x"));
+        assert!(is_label("self-hosted"));
+        assert!(!is_label("a b"));
+    }
+}
