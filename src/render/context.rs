@@ -166,6 +166,8 @@ pub struct KustomizationContext {
 pub struct ApplyContext<'a> {
     /// The steps to run.
     pub plan: &'a crate::render::Plan,
+    /// The ids of the steps that apply only Terraform roots: those `FREDGEN_PLAN=1` plans.
+    pub planned: Vec<&'a str>,
 }
 
 /// The context of `shared/README.md.j2`.

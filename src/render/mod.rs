@@ -432,8 +432,19 @@ pub fn render_target(
         files.insert(path, kustomization);
     }
 
-    let script =
-        header("apply.sh", ctx) + &engine.render(APPLY_SCRIPT, &ApplyContext { plan: &plan })?;
+    let script = header("apply.sh", ctx)
+        + &engine.render(
+            APPLY_SCRIPT,
+            &ApplyContext {
+                plan: &plan,
+                planned: plan
+                    .steps
+                    .iter()
+                    .filter(|s| s.is_terraform())
+                    .map(|s| s.id.as_str())
+                    .collect(),
+            },
+        )?;
     files.insert("apply.sh".into(), script);
 
     let roots: Vec<String> = files

@@ -43,6 +43,11 @@ pub struct Step {
     /// What such a step needs to exist before it runs, in the same notation.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// The step runs once, from a workstation, never from CI: it keeps local state (a bootstrap
+    /// root) or builds images with tools a runner lacks. Such steps come first; CI's apply starts
+    /// after them.
+    #[serde(default)]
+    pub workstation: bool,
     /// Environment variables the step reads, each with why (`CLOUDFLARE_API_TOKEN`: the
     /// Terraform Cloudflare provider's token). `apply.sh` checks every step of the range it runs
     /// before the first one starts, and stops with the reason when one is unset.
@@ -50,7 +55,21 @@ pub struct Step {
     pub env: std::collections::BTreeMap<String, String>,
 }
 
+impl Step {
+    /// Whether the step only applies Terraform roots (and what they need, such as a kubeconfig):
+    /// the steps `FREDGEN_PLAN=1 bash apply.sh` plans.
+    pub fn is_terraform(&self) -> bool {
+        !self.applies.is_empty() && self.applies.iter().all(|a| a.starts_with("terraform/"))
+    }
+}
+
 impl Plan {
+    /// The steps CI runs: every step after the leading workstation ones.
+    pub fn ci_steps(&self) -> &[Step] {
+        let first = self.steps.iter().take_while(|s| s.workstation).count();
+        &self.steps[first..]
+    }
+
     /// Reads the rendered plan template.
     pub fn parse(text: &str) -> Result<Plan, String> {
         serde_saphyr::from_str(text).map_err(|e| e.to_string())
@@ -70,6 +89,18 @@ impl Plan {
             }
             if !seen.insert(&s.id) {
                 out.push(format!("step id `{}` appears twice", s.id));
+            }
+            if s.workstation
+                && self
+                    .steps
+                    .iter()
+                    .take_while(|t| t.workstation)
+                    .all(|t| t.id != s.id)
+            {
+                out.push(format!(
+                    "step `{}` runs from a workstation but follows a step CI runs: workstation steps come first",
+                    s.id
+                ));
             }
             if s.run.trim().is_empty() {
                 out.push(format!("step `{}` runs nothing", s.id));

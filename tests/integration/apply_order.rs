@@ -182,6 +182,7 @@ fn run_apply_script(
     let stub = "#!/bin/sh\nprintf '%s\\n' \"$(basename \"$0\") $*\" >>\"$STUB_LOG\"\n\
         case \"$(basename \"$0\") $*\" in\n  kubectl\\ *cluster.postgresql.cnpg.io*jsonpath*) ;;\n  \
         kubectl\\ *jsonpath*) echo \"${STUB_JOB:-Complete}\" ;;\n  \
+        terraform\\ *\\ plan\\ *) exit \"${STUB_PLAN:-0}\" ;;\n  \
         git\\ clone*) for d; do :; done; mkdir -p \"$d/packer-template/scripts\"; \
         printf '#!/bin/sh\\n' >\"$d/packer-template/scripts/install-verified-packer-plugin-hcloud.sh\"; \
         chmod +x \"$d/packer-template/scripts/install-verified-packer-plugin-hcloud.sh\" ;;\nesac\n";
@@ -348,6 +349,52 @@ fn apply_sh_runs_a_range_of_steps_and_refuses_unknown_ones() {
     let (code, log) = run_apply_script(&out, &["netwrk"], &[]);
     assert_eq!(code, Some(2));
     assert!(log.is_empty(), "{log:#?}");
+}
+
+#[test]
+fn apply_sh_plans_only_the_terraform_roots_and_reports_changes() {
+    for target in ["eks", "gke", "hetzner"] {
+        let out = case("fred", target, Some("prod"));
+        let first = out.plan.ci_steps()[0].id.clone();
+        let plan = [("FREDGEN_PLAN", "1")];
+        let (code, log) = run_apply_script(&out, &[&first], &plan);
+        assert_eq!(code, Some(0), "{target}: no changes: {log:#?}");
+        // Every Terraform root CI reaches is planned, in order; nothing is applied, no secret
+        // stored, no manifest applied.
+        let expected: Vec<&str> = out
+            .plan
+            .ci_steps()
+            .iter()
+            .filter(|s| s.is_terraform())
+            .flat_map(|s| &s.applies)
+            .map(String::as_str)
+            .collect();
+        let planned: Vec<&str> = log
+            .iter()
+            .filter(|l| l.contains(" plan -input=false -lock=false -detailed-exitcode"))
+            .filter_map(|l| l.strip_prefix("terraform -chdir=")?.split(' ').next())
+            .collect();
+        assert_eq!(planned, expected, "{target}: {log:#?}");
+        for l in &log {
+            assert!(
+                !l.contains(" apply") && !l.contains("put-secret") && !l.contains("versions add"),
+                "{target}: plan mode changed something: {l}"
+            );
+        }
+        // A plan with changes: exit 3, after every root was planned.
+        let (code, log) = run_apply_script(&out, &[&first], &[plan[0], ("STUB_PLAN", "2")]);
+        assert_eq!(code, Some(3), "{target}: {log:#?}");
+        assert_eq!(
+            log.iter()
+                .filter(|l| l.contains(" plan -input=false"))
+                .count(),
+            expected.len(),
+            "{target}"
+        );
+        // A failing plan stops the script with its error.
+        let (code, _) = run_apply_script(&out, &[&first], &[plan[0], ("STUB_PLAN", "1")]);
+        assert_eq!(code, Some(1), "{target}");
+    }
 }
 
 #[test]
