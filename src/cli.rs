@@ -145,11 +145,16 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The target backend (see `fredgen targets`).
-    #[arg(short, long)]
-    pub target: String,
+    #[arg(short, long, required_unless_present = "all")]
+    pub target: Option<String>,
     /// The environment overlay to apply; required when the spec declares environments.
     #[arg(short, long)]
     pub env: Option<String>,
+    /// Every target × environment the spec declares, each into `<DIR>/<target>/<env>` (DIR:
+    /// `--out`, default `deploy` next to the spec), and the GitHub workflows of `delivery.github`
+    /// into the repository's `.github/workflows/`.
+    #[arg(long, conflicts_with_all = ["target", "env"])]
+    pub all: bool,
     /// The stack spec.
     #[arg(
         short = 'f',
@@ -159,7 +164,9 @@ pub struct RenderArgs {
         value_hint = ValueHint::FilePath
     )]
     pub file: PathBuf,
-    /// The output directory [default: deploy/<target>/<env>, or deploy/<target> without environments].
+    /// The output directory [default: deploy/<target>/<env>, or deploy/<target> without
+    /// environments]; with --all, the directory the cases go below [default: deploy next to the
+    /// spec].
     #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<PathBuf>,
     /// Folder targets and templates.
@@ -219,10 +226,10 @@ pub struct ManArgs {
 
 impl RenderArgs {
     /// The output directory, defaulted from target and environment.
-    pub fn out_dir(&self, env: Option<&str>) -> PathBuf {
+    pub fn out_dir(&self, target: &str, env: Option<&str>) -> PathBuf {
         self.out
             .clone()
-            .unwrap_or_else(|| default_out_dir(&self.target, env))
+            .unwrap_or_else(|| default_out_dir(target, env))
     }
 }
 
@@ -266,8 +273,8 @@ pub enum JsonResult {
     },
     /// `diff` and `check`.
     Compare {
-        /// The target id as given with `--target`.
-        target: String,
+        /// The target id as given with `--target`; null with `--all`.
+        target: Option<String>,
         /// The environment as given with `--env`, or null.
         env: Option<String>,
         /// The output directory compared; null when an error came first.

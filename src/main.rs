@@ -202,17 +202,24 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
 }
 
 fn render(args: &RenderArgs) -> Result<u8> {
-    let (out, dir) = prepare(args)?;
-    let changes = output::write(&out, &dir)?;
-    print(
-        format!(
+    // Every output is rendered (and so validated) before the first is written.
+    let all = prepare(args)?;
+    if all.len() > 1 {
+        for (out, dir) in &all {
+            output::preflight(out, dir)?;
+        }
+    }
+    let mut text = String::new();
+    for (out, dir) in &all {
+        let changes = output::write(out, dir)?;
+        text.push_str(&format!(
             "rendered {} files into {} ({} changed)\n",
             out.files.len(),
             dir.display(),
             changes.len()
-        )
-        .as_bytes(),
-    );
+        ));
+    }
+    print(text.as_bytes());
     Ok(0)
 }
 
@@ -239,12 +246,24 @@ fn compare(args: &CompareArgs, mode: Compare) -> Result<u8> {
                             Change::Modified(_) => "modified",
                             Change::Removed(_) => "stale   ",
                         };
-                        text.push_str(&format!("{what} {}\n", dir.join(change.path()).display()));
+                        let path = if args.render.all {
+                            PathBuf::from(change.path())
+                        } else {
+                            dir.join(change.path())
+                        };
+                        text.push_str(&format!("{what} {}\n", path.display()));
                     }
                 }
             }
             if mode == Compare::Check && changes.is_empty() {
-                text.push_str(&format!("{} is up to date\n", dir.display()));
+                if args.render.all {
+                    text.push_str(&format!(
+                        "every case below {} is up to date\n",
+                        dir.display()
+                    ));
+                } else {
+                    text.push_str(&format!("{} is up to date\n", dir.display()));
+                }
             }
             print(text.as_bytes());
             Ok(u8::from(!changes.is_empty()))
@@ -284,22 +303,35 @@ fn compare(args: &CompareArgs, mode: Compare) -> Result<u8> {
 /// Every change, each with its unified diff (for `diff`).
 type Changes = Vec<(Change, Option<String>)>;
 
-/// The output directory and every change, each with its unified diff when `with_diff`.
+/// The output directory and every change, each with its unified diff when `with_diff`. With
+/// `--all`, the directory is the one the cases go below, and each change's path is the file's
+/// path (relative to where fredgen runs), so the workflows' changes are listed too.
 fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
-    let (out, dir) = prepare(args)?;
+    let outputs = prepare(args)?;
     let mut all = Vec::new();
-    for change in output::changes(&out, &dir)? {
-        let diff = if with_diff {
-            Some(output::unified_diff(
-                &out,
-                &dir,
-                std::slice::from_ref(&change),
-            )?)
-        } else {
-            None
-        };
-        all.push((change, diff));
+    for (out, dir) in &outputs {
+        for change in output::changes(out, dir)? {
+            let diff = if with_diff {
+                Some(output::unified_diff(
+                    out,
+                    dir,
+                    std::slice::from_ref(&change),
+                )?)
+            } else {
+                None
+            };
+            let change = if args.all {
+                change.map_path(|p| dir.join(p).display().to_string())
+            } else {
+                change
+            };
+            all.push((change, diff));
+        }
     }
+    let dir = match (args.all, outputs.first()) {
+        (false, Some((_, dir))) => dir.clone(),
+        _ => all_base(args),
+    };
     Ok((dir, all))
 }
 
@@ -354,10 +386,72 @@ fn man_page(command: clap::Command) -> Result<(String, Vec<u8>)> {
     Ok((man.get_filename(), roff.into_bytes()))
 }
 
-fn prepare(args: &RenderArgs) -> Result<(fredgen::render::Output, PathBuf)> {
+/// What a command renders, with the directory of each: one target and environment, or with
+/// `--all` every case the spec declares and its workflows.
+fn prepare(args: &RenderArgs) -> Result<Vec<(fredgen::render::Output, PathBuf)>> {
     let loaded = fredgen::load_with(&args.file, &args.ext.extensions())?;
-    let target = loaded.find_target(&args.target)?;
+    let Some(target) = &args.target else {
+        return prepare_all(args, &loaded);
+    };
+    let target = loaded.find_target(target)?;
     let env = loaded.resolve_env(args.env.as_deref())?;
     let out = loaded.render(target, env.as_deref())?;
-    Ok((out, args.out_dir(env.as_deref())))
+    Ok(vec![(out, args.out_dir(target.id(), env.as_deref()))])
+}
+
+/// The directory `--all` renders the cases below: `--out`, else `deploy` next to the spec.
+fn all_base(args: &RenderArgs) -> PathBuf {
+    args.out.clone().unwrap_or_else(|| {
+        args.file
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("deploy")
+    })
+}
+
+/// `--all`: every valid case of the spec (all of them must be), each into
+/// `<base>/<target>[/<env>]`, and the GitHub workflows of `delivery.github`.
+fn prepare_all(
+    args: &RenderArgs,
+    loaded: &fredgen::Loaded,
+) -> Result<Vec<(fredgen::render::Output, PathBuf)>> {
+    let base = all_base(args);
+    let mut all = Vec::new();
+    let mut rendered = Vec::new();
+    for case in loaded.validate_all()? {
+        let target = loaded.find_target(case.target)?;
+        let out = loaded.render(target, case.env.as_deref())?;
+        let mut dir = base.join(case.target);
+        if let Some(env) = &case.env {
+            dir.push(env);
+        }
+        rendered.push(case);
+        all.push((out, dir));
+    }
+    let mut cases = Vec::new();
+    for (case, (out, _)) in rendered.iter().zip(&all) {
+        let target = loaded.find_target(case.target)?;
+        let mut dir = format!("deploy/{}", case.target);
+        if let Some(env) = &case.env {
+            dir.push('/');
+            dir.push_str(env);
+        }
+        cases.push(fredgen::render::workflows::Case {
+            target,
+            stack: loaded.stack(target, case.env.as_deref())?,
+            output: out,
+            dir,
+        });
+    }
+    let workflows = fredgen::render::workflows::render(loaded, &args.file, &cases)?;
+    if let Some((out, dir)) = workflows {
+        if args.out.is_some() {
+            return Err(Error::usage(
+                "--out with `delivery.github`: the workflows read each case from `deploy/` next to the spec",
+                "omit --out",
+            ));
+        }
+        all.push((out, dir));
+    }
+    Ok(all)
 }

@@ -86,3 +86,37 @@ pub static POSTGRES_IMAGES: &[(&str, &str)] = &[
         "ghcr.io/cloudnative-pg/postgresql:15.19-standard-trixie",
     ),
 ];
+
+/// The Terraform CLI the generated GitHub workflows install (hashicorp/terraform: v1.15.9 is the
+/// newest release tag read upstream; 1.16 had only release candidates).
+pub const TERRAFORM_CLI: &str = "1.15.9";
+
+/// The GitHub Actions the generated workflows use, each pinned by the commit of its newest release
+/// tag read upstream: key → (`owner/repo@<commit>`, the tag, for the comment beside the pin).
+pub static ACTIONS: &[(&str, &str, &str)] = &[
+    (
+        "checkout",
+        "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+        "v7.0.1",
+    ),
+    (
+        "setup_terraform",
+        "hashicorp/setup-terraform@dfe3c3f87815947d99a8997f908cb6525fc44e9e",
+        "v4.0.1",
+    ),
+    (
+        "configure_aws_credentials",
+        "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c",
+        "v6.2.3",
+    ),
+    (
+        "google_auth",
+        "google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093",
+        "v3.0.0",
+    ),
+    (
+        "cache",
+        "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae",
+        "v5.0.5",
+    ),
+];

@@ -138,7 +138,9 @@ pub fn build(
             }
         }
     };
-    let stack = stack(&mut v, &merged, env, target);
+    let mut stack = stack(&mut v, &merged, env, target);
+    // Set once, in the base spec, with the environments it names.
+    stack.delivery = super::delivery::delivery(&mut v, raw);
     // In the same round as every other problem: a backend's checks read only what validated.
     target.check_stack(&mut v, &stack);
     if v.failed() {
@@ -409,7 +411,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         app_secrets: app_secrets.into_iter().collect(),
         secrets: secrets.into_iter().collect(),
         target: settings,
-        delivery: super::delivery::delivery(v, raw),
+        delivery: None,
     }
 }
 

@@ -54,6 +54,15 @@ impl Change {
             Change::Added(p) | Change::Modified(p) | Change::Removed(p) => p,
         }
     }
+
+    /// The same change at another path (`render --all` names each file by its full path).
+    pub fn map_path(self, f: impl FnOnce(&str) -> String) -> Change {
+        match self {
+            Change::Added(p) => Change::Added(f(&p)),
+            Change::Modified(p) => Change::Modified(f(&p)),
+            Change::Removed(p) => Change::Removed(f(&p)),
+        }
+    }
 }
 
 /// Paths listed in the directory's manifest (empty when there is none). Lines that are not a
@@ -326,6 +335,45 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     refuse_mount_points(dir, &puts)?;
     journal::update(dir, &puts, &dels, &manifest)?;
     Ok(changes)
+}
+
+/// What [`write`] would refuse in `dir`, found without writing or locking anything: an unsafe
+/// path, a symbolic link in the directory's place, a file in its way, or a file at a generated
+/// path that fredgen did not generate. `render --all` checks every directory before it writes
+/// the first, so a refusal leaves every one as it was. (`write` checks again, under its lock.)
+pub fn preflight(out: &Output, dir: &Path) -> Result<()> {
+    for rel in out.files.keys() {
+        if !is_safe_relative(rel) || is_reserved(rel) {
+            return Err(Error::Unsafe {
+                path: dir.join(rel),
+                reason: "the path leaves the output directory or is one fredgen reserves".into(),
+            });
+        }
+    }
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("inspecting", dir, e)),
+        Ok(m) if m.file_type().is_symlink() => refuse_symlink(dir)?,
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::Unsafe {
+                path: dir.into(),
+                reason: "a file is in the way of the output directory".into(),
+            });
+        }
+        Ok(_) => {}
+    }
+    let owned = owned(dir)?;
+    for (rel, text) in &out.files {
+        let path = dir.join(rel);
+        let differs = read_if_file(&path)?.is_some_and(|on_disk| on_disk != *text);
+        if differs && (!owned.contains(rel) || !proven_generated(&path)?) {
+            return Err(Error::Unsafe {
+                path,
+                reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The output directory as its real parent (created when it is missing, then resolved through

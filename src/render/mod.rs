@@ -23,6 +23,7 @@ pub mod parse_back;
 pub mod plan;
 pub mod templates;
 pub mod tidy;
+pub mod workflows;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -304,6 +305,8 @@ pub fn render_target(
         .chain(shared_values(set))
         .chain(set.folder(ctx.target_id, ""))
         .filter(|(id, _)| *id != readme_section && *id != plan_id)
+        // A target's workflow templates render the repository's workflows (`render --all`).
+        .filter(|(id, _)| !workflows::is_workflow_template(id))
         .map(|(id, path)| Job::File { id, path })
         .collect();
     jobs.extend([
@@ -492,10 +495,20 @@ mod tests {
             "found only {} templates",
             set.ids().count()
         );
+        let workflows = workflows::environment(set);
+        let mut github = 0;
         for id in set.ids() {
-            if let Err(e) = Engine::Builtin.env().get_template(id) {
+            // The workflow templates have their own delimiters.
+            let env = if workflows::is_workflow_template(id) {
+                github += 1;
+                &workflows
+            } else {
+                Engine::Builtin.env()
+            };
+            if let Err(e) = env.get_template(id) {
                 panic!("template `{id}` does not compile: {e:#}");
             }
         }
+        assert!(github >= 5, "found only {github} workflow templates");
     }
 }

@@ -194,15 +194,25 @@ pub fn plain_environment() -> Environment<'static> {
 
 /// An environment with fredgen's syntax, filters and globals, and no loader yet.
 fn base_environment() -> Environment<'static> {
+    environment_with_variables("{{", "}}")
+}
+
+/// An environment with fredgen's syntax, filters and globals, and no loader yet, whose variables
+/// are written `start … end` (the workflow templates, whose output speaks `${{ }}` itself).
+pub(crate) fn environment_with_variables(
+    start: &'static str,
+    end: &'static str,
+) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
+            .variable_delimiters(start, end)
             .trim_blocks(true)
             .lstrip_blocks(true)
             .keep_trailing_newline(true)
             .build()
-            .expect("the default delimiters are valid"),
+            .expect("the delimiters are valid"),
     );
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.add_filter("toyaml", super::toyaml);

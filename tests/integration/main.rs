@@ -7,6 +7,7 @@ mod backups;
 mod bad_specs;
 mod cli;
 mod consistency;
+mod delivery;
 mod dns;
 mod dry_specs;
 mod flows;

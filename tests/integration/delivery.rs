@@ -1,0 +1,251 @@
+//! Tests — delivery: `render --all` / `check --all` over every case of a spec, and the GitHub
+//! workflows of `delivery.github` (where they go, what they run, how they hold secrets).
+
+use std::path::Path;
+
+use crate::support::{fredgen, root};
+
+/// A repository holding the fred example at `examples/fred` (its `delivery.folder`).
+fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec_dir = dir.path().join("examples/fred");
+    std::fs::create_dir_all(&spec_dir).expect("mkdir");
+    std::fs::copy(
+        root().join("examples/fred/fredgen.yaml"),
+        spec_dir.join("fredgen.yaml"),
+    )
+    .expect("copy");
+    dir
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The rendered workflows, by file name.
+fn workflows(repo: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(repo.join(".github/workflows"))
+        .expect("workflows written")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .map(|p| {
+            (
+                p.file_name().expect("name").to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).expect("read"),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn render_all_then_check_all_passes_on_a_fresh_directory() {
+    let repo = repository();
+    let spec = "examples/fred/fredgen.yaml";
+    let out = fredgen(repo.path(), &["render", "--all", "-f", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Every declared target × environment, and the workflows at the repository's root.
+    for case in [
+        "eks/prod",
+        "eks/staging",
+        "gke/prod",
+        "gke/staging",
+        "hetzner/prod",
+    ] {
+        assert!(
+            repo.path()
+                .join("examples/fred/deploy")
+                .join(case)
+                .join("apply.sh")
+                .is_file(),
+            "{case}: {}",
+            text(&out)
+        );
+    }
+    let names: Vec<String> = workflows(repo.path()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "fredgen-eks.yml",
+            "fredgen-gke.yml",
+            "fredgen-hetzner.yml",
+            "fredgen.yml"
+        ]
+    );
+    let check = fredgen(repo.path(), &["check", "--all", "-f", spec]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        "every case below examples/fred/deploy is up to date\n"
+    );
+
+    // A workflow edited by hand is drift, named by its path; a case's file too.
+    let eks = repo.path().join(".github/workflows/fredgen-eks.yml");
+    let edited = std::fs::read_to_string(&eks)
+        .expect("read")
+        .replace("timeout-minutes: 180", "timeout-minutes: 5");
+    std::fs::write(&eks, edited).expect("write");
+    std::fs::remove_file(
+        repo.path()
+            .join("examples/fred/deploy/gke/prod/k8s/web.yaml"),
+    )
+    .expect("rm");
+    let check = fredgen(repo.path(), &["check", "--all", "-f", spec]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        "missing  examples/fred/deploy/gke/prod/k8s/web.yaml\nmodified .github/workflows/fredgen-eks.yml\n"
+    );
+    let json = fredgen(
+        repo.path(),
+        &["check", "--all", "-f", spec, "--format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(report["exit_code"], 1);
+    assert_eq!(report["target"], serde_json::Value::Null);
+    assert_eq!(report["output"], "examples/fred/deploy");
+    assert_eq!(report["changes"].as_array().map(Vec::len), Some(2));
+    // render --all restores both.
+    let out = fredgen(repo.path(), &["render", "--all", "-f", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let check = fredgen(repo.path(), &["check", "--all", "-f", spec]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+}
+
+#[test]
+fn a_workflow_fredgen_did_not_write_is_never_overwritten() {
+    let repo = repository();
+    let dir = repo.path().join(".github/workflows");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mine = "name: mine\non: push\njobs: {}\n";
+    std::fs::write(dir.join("fredgen.yml"), mine).expect("write");
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "-f", "examples/fred/fredgen.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("fredgen.yml"), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("fredgen.yml")).expect("read"),
+        mine
+    );
+    // Nothing of the spec's was written either: every output is rendered and checked first.
+    assert!(
+        !repo
+            .path()
+            .join(".github/workflows/fredgen-eks.yml")
+            .exists()
+    );
+}
+
+#[test]
+fn all_takes_no_target_and_the_workflows_need_the_default_output() {
+    let repo = repository();
+    let spec = "examples/fred/fredgen.yaml";
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "--target", "eks", "-f", spec],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = fredgen(repo.path(), &["render", "-f", spec]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--target"), "{}", text(&out));
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "-o", "elsewhere", "-f", spec],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("delivery.github"), "{}", text(&out));
+    assert!(!repo.path().join("elsewhere").exists());
+    // A spec in a folder delivery.folder does not name.
+    let moved = repo.path().join("infra");
+    std::fs::create_dir_all(&moved).expect("mkdir");
+    std::fs::copy(repo.path().join(spec), moved.join("fredgen.yaml")).expect("copy");
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "-f", "infra/fredgen.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("delivery.folder"), "{}", text(&out));
+}
+
+#[test]
+fn the_workflows_pin_every_action_and_keep_event_data_out_of_scripts() {
+    let repo = repository();
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "-f", "examples/fred/fredgen.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let files = workflows(repo.path());
+    let combined: String = files
+        .iter()
+        .map(|(name, text)| format!("=== {name} ===\n{text}\n"))
+        .collect();
+    insta::assert_snapshot!("fred-workflows", combined);
+    for (name, text) in &files {
+        let doc: serde_json::Value = serde_saphyr::from_str(text).expect("YAML");
+        // Nothing by default: each job names what it needs.
+        assert_eq!(doc["permissions"], serde_json::json!({}), "{name}");
+        let jobs = doc["jobs"].as_object().expect("jobs");
+        for (id, job) in jobs {
+            let perms = job["permissions"].as_object().expect("job permissions");
+            for (scope, level) in perms {
+                assert!(
+                    matches!(
+                        (scope.as_str(), level.as_str()),
+                        ("contents", Some("read")) | ("id-token", Some("write"))
+                    ),
+                    "{name} {id}: {scope}: {level}"
+                );
+            }
+            for step in job["steps"].as_array().expect("steps") {
+                if let Some(uses) = step["uses"].as_str() {
+                    let (_, sha) = uses.split_once('@').expect("a ref");
+                    assert!(
+                        sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                        "{name} {id}: {uses} is not pinned by a commit"
+                    );
+                }
+                // A script reads expressions only through its environment.
+                if let Some(run) = step["run"].as_str() {
+                    assert!(!run.contains("${{"), "{name} {id}: {run}");
+                }
+                if let Some(with) = step["with"].as_object() {
+                    for v in with.values().filter_map(|v| v.as_str()) {
+                        assert!(
+                            !v.contains("github.event") && !v.contains("github.head_ref"),
+                            "{name} {id}: {v}"
+                        );
+                    }
+                }
+            }
+            // A job that gets cloud credentials on a merge runs in its GitHub environment.
+            if id.starts_with("apply-") {
+                assert_eq!(
+                    job["environment"].as_str(),
+                    id.strip_prefix("apply-"),
+                    "{name} {id}"
+                );
+                assert_eq!(job["if"], "github.event_name == 'push'", "{name} {id}");
+            }
+        }
+    }
+    // prod is applied after staging, on every target.
+    for (name, text) in files.iter().filter(|(n, _)| n != "fredgen.yml") {
+        let doc: serde_json::Value = serde_saphyr::from_str(text).expect("YAML");
+        assert_eq!(
+            doc["jobs"]["apply-prod"]["needs"], "apply-staging",
+            "{name}"
+        );
+        assert!(
+            doc["jobs"]["apply-staging"].get("needs").is_none(),
+            "{name}"
+        );
+    }
+}
