@@ -53,6 +53,10 @@ pub static SHARED: &[(&str, &str)] = &[
     // tag read in the plugin's repository here; later patches were seen only second-hand, so
     // they are not pinned unverified. Bump together with chart_velero.
     ("velero_plugin_aws", "v1.14.2"),
+    // argoproj/argo-helm chart `argo-cd` (with `delivery.argocd`): 10.10.2 is the newest release
+    // seen (its download URL, October 2026; 10.10.0 ships Argo CD v3.5.4); reference: 10.1.1
+    // (Argo CD v3.4.4), whose values hold every key fredgen sets, all present since chart 7.x.
+    ("chart_argo_cd", "10.10.2"),
     // rabbitmq/cluster-operator release (CRD schema in reference: v2.22.3).
     ("rabbitmq_cluster_operator", "2.22.3"),
     // rabbitmq/messaging-topology-operator release (reference: v1.20.1).

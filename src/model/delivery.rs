@@ -34,6 +34,10 @@ pub struct Github {
     pub promote: Vec<String>,
 }
 
+/// The store secret holding the SSH deploy key Argo CD reads the repository with (when
+/// `argocd: true`): a read-only deploy key of the one repository.
+pub const ARGOCD_REPOSITORY_SECRET: &str = "ARGOCD_REPOSITORY_KEY";
+
 /// The runner the jobs use when `runs_on` is not set.
 pub const DEFAULT_RUNNER: &str = "ubuntu-24.04";
 

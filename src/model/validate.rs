@@ -143,11 +143,39 @@ pub fn build(
     stack.delivery = super::delivery::delivery(&mut v, raw);
     // In the same round as every other problem: a backend's checks read only what validated.
     target.check_stack(&mut v, &stack);
+    refuse_argocd_on_folder_target(&mut v, &merged, &stack, target);
     if v.failed() {
         Err(v.finish())
     } else {
         Ok(stack)
     }
+}
+
+/// Refuses `delivery.argocd` on a folder target: fredgen installs Argo CD in the platform layer
+/// of the targets it compiles in, and a folder target's Terraform is its own.
+fn refuse_argocd_on_folder_target(
+    v: &mut Validator,
+    raw: &RawStack,
+    stack: &Stack,
+    target: &dyn Target,
+) {
+    if target.folder_templates().is_none() || !stack.delivery.as_ref().is_some_and(|d| d.argocd) {
+        return;
+    }
+    let message = format!(
+        "target `{}` is defined by a folder: fredgen installs Argo CD only on the targets it compiles in",
+        target.id()
+    );
+    let hint = format!(
+        "deliver the app on `{}` with apply.sh (drop `argocd: true`), or render for a target that installs Argo CD (eks, gke, hetzner)",
+        target.id()
+    );
+    let at = raw.delivery.as_ref().and_then(|d| d.argocd.as_ref());
+    let e = match at {
+        Some(a) => v.error_at(a, "delivery.argocd", message),
+        None => v.error(None, "delivery.argocd", message),
+    };
+    e.hint = Some(hint);
 }
 
 fn declared_envs(raw: &RawStack) -> String {
@@ -391,6 +419,15 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     if let Some(cf) = &dns.cloudflare {
         secrets.insert(cf.token_secret.clone());
     }
+    // `delivery` itself is resolved from the base spec (`build`); only its switch matters here.
+    let argocd = raw
+        .delivery
+        .as_ref()
+        .and_then(|d| d.argocd.as_ref())
+        .is_some_and(|a| a.value);
+    if argocd {
+        secrets.insert(super::delivery::ARGOCD_REPOSITORY_SECRET.to_string());
+    }
     Stack {
         namespace: name.clone(),
         name,
@@ -452,6 +489,17 @@ fn unused_services(
 /// of the app.
 fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monitoring, dns: &Dns) {
     let mut platform: Vec<(&str, &str)> = vec![(GRAFANA_ADMIN_SECRET, "Grafana's admin password")];
+    if raw
+        .delivery
+        .as_ref()
+        .and_then(|d| d.argocd.as_ref())
+        .is_some_and(|a| a.value)
+    {
+        platform.push((
+            super::delivery::ARGOCD_REPOSITORY_SECRET,
+            "the deploy key Argo CD reads the repository with (`delivery.argocd`)",
+        ));
+    }
     if let Some(a) = &monitoring.alerts {
         platform.push((
             &a.webhook_secret,

@@ -83,6 +83,14 @@ const CHARTS: &[(&str, &[&str])] = &[
             "crd:velero.io/VolumeSnapshotLocation",
         ],
     ),
+    (
+        "argo-cd",
+        &[
+            "crd:argoproj.io/Application",
+            "crd:argoproj.io/AppProject",
+            "crd:argoproj.io/ApplicationSet",
+        ],
+    ),
     ("karpenter-crd", KARPENTER_CRDS),
     ("karpenter", KARPENTER_CRDS),
     (
@@ -481,6 +489,12 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
         ("", "Namespace") => u.creates.push(format!("ns:{name}")),
         ("", "Secret") => u.creates.push(format!("secret:{ns}/{name}")),
         ("", "ConfigMap") => u.creates.push(format!("configmap:{ns}/{name}")),
+        ("", "ServiceAccount") => u.creates.push(format!("sa:{ns}/{name}")),
+        ("batch", "Job")
+            if doc["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate" =>
+        {
+            u.creates.push(format!("{MIGRATED}{ns}"));
+        }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let g = spec["group"].as_str().unwrap_or_default();
             let k = spec["names"]["kind"].as_str().unwrap_or_default();
@@ -530,10 +544,63 @@ fn k8s_unit(path: &str, doc: &Value) -> Unit {
     for s in pod_secrets(pod) {
         u.need(format!("secret:{ns}/{s}"), "read by its pods", By::Run);
     }
+    if let Some(sa) = pod["serviceAccountName"]
+        .as_str()
+        .filter(|s| *s != "default")
+    {
+        u.need(format!("sa:{ns}/{sa}"), "its pods' ServiceAccount", By::Run);
+    }
     for c in super::consistency::pod_config_maps(pod) {
         u.need(format!("configmap:{ns}/{c}"), "read by its pods", By::Run);
     }
     u
+}
+
+/// The fact a migration Job creates (`migrated:<namespace>`): the database of its namespace holds
+/// the schema the new release expects.
+pub const MIGRATED: &str = "migrated:";
+
+/// What one Kubernetes object creates and needs, as facts (`ns:`, `secret:`, `configmap:`, `sa:`,
+/// `crd:`, [`MIGRATED`]), in the notation of a step's `creates`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// Where it is: `<path>: <Kind> <namespace>/<name>`.
+    pub at: String,
+    /// What it creates (an ExternalSecret or an operator's resource: the Secret it produces).
+    pub creates: Vec<String>,
+    /// What it needs before it can work.
+    pub needs: Vec<String>,
+}
+
+/// The facts of a set of objects applied together (`(path, object)`): each object's own, and
+/// every Deployment of a namespace whose migration Job is in the set needs that Job (the
+/// database migrates before new pods roll out).
+pub fn object_facts(objects: &[(String, Value)]) -> Vec<Facts> {
+    let mut facts: Vec<Facts> = objects
+        .iter()
+        .map(|(path, doc)| {
+            let u = k8s_unit(path, doc);
+            Facts {
+                at: u.at,
+                creates: u.creates,
+                needs: u.needs.into_iter().map(|n| n.fact).collect(),
+            }
+        })
+        .collect();
+    let migrated: BTreeSet<String> = facts
+        .iter()
+        .flat_map(|f| &f.creates)
+        .filter(|c| c.starts_with(MIGRATED))
+        .cloned()
+        .collect();
+    for (f, (_, doc)) in facts.iter_mut().zip(objects) {
+        let ns = doc["metadata"]["namespace"].as_str().unwrap_or_default();
+        let fact = format!("{MIGRATED}{ns}");
+        if doc["kind"] == "Deployment" && migrated.contains(&fact) {
+            f.needs.push(fact);
+        }
+    }
+    facts
 }
 
 /// Secrets a pod spec cannot start without (optional references left out).

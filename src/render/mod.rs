@@ -15,6 +15,7 @@
 //! bug is an [`Error::Template`] or [`Error::ParseBack`] naming the template, never a broken file.
 
 pub mod apply_model;
+pub mod argocd;
 pub mod consistency;
 pub mod context;
 pub mod flows;
@@ -130,7 +131,7 @@ pub(crate) fn checksum(text: &str) -> String {
     format!("{:016x}", crate::model::validate::fnv1a(text))
 }
 
-fn template_error(id: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn template_error(id: &str, e: impl std::fmt::Display) -> Error {
     Error::Template {
         template: id.into(),
         message: format!("{e}"),
@@ -170,15 +171,6 @@ fn prune_kinds(files: &BTreeMap<String, String>, added: &[&str]) -> Vec<String> 
         "keda.sh/v1alpha1/TriggerAuthentication",
         "velero.io/v1/Schedule",
     ];
-    const NEVER: [&str; 7] = [
-        "Namespace",
-        "Secret",
-        "Cluster",
-        "RabbitmqCluster",
-        "ObjectStore",
-        "ClusterIssuer",
-        "Job",
-    ];
     let mut kinds: std::collections::BTreeSet<String> =
         ALWAYS.iter().map(|k| k.to_string()).collect();
     for (path, text) in files {
@@ -196,7 +188,8 @@ fn prune_kinds(files: &BTreeMap<String, String>, added: &[&str]) -> Vec<String> 
                 api = v.trim();
             } else if let Some(kind) = line.strip_prefix("kind: ").map(str::trim)
                 && !api.is_empty()
-                && !NEVER.contains(&kind)
+                && !NEVER_PRUNED.contains(&kind)
+                && kind != "Job"
                 // Each goes into a command line: plain names only.
                 && kind.bytes().all(|b| b.is_ascii_alphanumeric())
                 && api
@@ -214,6 +207,17 @@ fn prune_kinds(files: &BTreeMap<String, String>, added: &[&str]) -> Vec<String> 
     }
     kinds.into_iter().collect()
 }
+
+/// Kinds never pruned (by the app step, nor by Argo CD): what holds data or is cluster-wide. The
+/// app step leaves the migration Job alone too (the migrate step replaces it).
+pub const NEVER_PRUNED: &[&str] = &[
+    "Namespace",
+    "Secret",
+    "Cluster",
+    "RabbitmqCluster",
+    "ObjectStore",
+    "ClusterIssuer",
+];
 
 /// The shared Helm values, `shared/values/<root>/<file>.j2` → `terraform/<root>/values/<file>`.
 fn shared_values(set: &TemplateSet) -> Vec<(String, String)> {
@@ -270,7 +274,7 @@ enum Done {
     Compiled,
 }
 
-const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
+pub(crate) const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
 const README: &str = "shared/README.md.j2";
 const APPLY_SCRIPT: &str = "shared/apply.sh.j2";
 /// Manifests the app step applies: the workloads (the static sites' proxies among them) and the
@@ -303,6 +307,7 @@ pub fn render_target(
         .folder("shared/k8s", "k8s/")
         .into_iter()
         .chain(shared_values(set))
+        .chain(set.folder("shared/terraform", "terraform/"))
         .chain(set.folder(ctx.target_id, ""))
         .filter(|(id, _)| *id != readme_section && *id != plan_id)
         // A target's workflow templates render the repository's workflows (`render --all`).
@@ -370,6 +375,8 @@ pub fn render_target(
     }
     // The spec's overrides, before anything is rendered from the files.
     let applied = crate::overrides::apply(&mut files, overrides, |path| header(path, ctx))?;
+    // Argo CD's files, from every manifest the app layer now holds.
+    argocd::render(ctx, engine, &mut files)?;
 
     // The apply plan, from the target's steps and the files they apply.
     let k8s_base: Vec<String> = files
@@ -404,6 +411,7 @@ pub fn render_target(
         platform_secret_namespaces => platform_secret_namespaces,
         prune_label => format!("{}={}", prune_label.0, prune_label.1),
         prune_kinds => prune_kinds,
+        argocd_app => argocd::enabled(ctx).then(|| [argocd::NAMESPACE.to_string(), ctx.stack.prefix.clone()]),
         ..value.clone()
     };
     let plan_text = engine.render(&plan_id, &plan_ctx)?;

@@ -3,6 +3,7 @@
 
 mod accepted;
 mod apply_order;
+mod argocd;
 mod backups;
 mod bad_specs;
 mod cli;

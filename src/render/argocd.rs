@@ -1,0 +1,256 @@
+//! Stage 4 — Argo CD delivery (`delivery.argocd`): the files that let Argo CD apply the app layer
+//! from the repository instead of apply.sh's `kubectl` steps.
+//!
+//! Rendered after the spec's overrides (so the Applications see every manifest `k8s/` holds):
+//!
+//! - `k8s/platform/argocd-repository.yaml`: the repository's deploy key, from the platform's
+//!   secret store, as the Secret Argo CD reads repositories from;
+//! - `k8s/migrate/kustomization.yaml`: the migration Job as a kustomization Argo CD can build;
+//! - `argocd/app/kustomization.yaml`: `k8s/` and `k8s/migrate/` with the sync waves
+//!   ([`WAVES`]) and sync options added by kind, so `kubectl apply -k k8s/` is unchanged;
+//! - `argocd/apps/<prefix>.yaml`: the app's Application (automated sync, prune, self-heal);
+//! - `argocd/root.yaml`: the AppProjects and the root Application over `argocd/apps/`, applied
+//!   once by apply.sh.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::context::{SecretRef, TemplateContext};
+use super::parse_back::{self, yaml_documents};
+use super::{Engine, KUSTOMIZATION, KustomizationContext, header};
+use crate::error::Result;
+use crate::model::delivery::ARGOCD_REPOSITORY_SECRET;
+
+/// The namespace Argo CD runs in (created by the platform root).
+pub const NAMESPACE: &str = "argocd";
+
+/// The sync wave of each kind the app layer holds; a kind not listed syncs in wave 0, after all
+/// of these. Each wave starts once every object of the waves before it is healthy: the namespace,
+/// then what pods read (ServiceAccounts, ConfigMaps, the limits and policies that admit them),
+/// then the Secrets (ExternalSecrets are healthy once synced), the backup store the database
+/// archives to, the database and the queue (healthy once ready, which creates their credentials'
+/// Secrets), then the migration Job (wave [`MIGRATE_WAVE`]), then the workloads and everything
+/// else. `tests/integration/argocd.rs` checks it against what each object uses.
+pub const WAVES: &[(&str, i32)] = &[
+    ("Namespace", -6),
+    ("ServiceAccount", -5),
+    ("ConfigMap", -5),
+    ("LimitRange", -5),
+    ("ResourceQuota", -5),
+    ("NetworkPolicy", -5),
+    ("Role", -5),
+    ("RoleBinding", -5),
+    ("ExternalSecret", -4),
+    ("Secret", -4),
+    ("Certificate", -4),
+    ("ObjectStore", -3),
+    ("Cluster", -2),
+    ("RabbitmqCluster", -2),
+];
+
+/// The migration Job's wave: a `Sync` hook after the database and the queue, before the
+/// workloads (its manifest already says so for Argo CD).
+pub const MIGRATE_WAVE: i32 = -1;
+
+/// Kinds Argo CD never prunes or deletes with the Application: those the app step of apply.sh
+/// never prunes either.
+pub const KEEP: &[&str] = super::NEVER_PRUNED;
+
+/// One kind's sync wave.
+#[derive(Debug, Serialize)]
+pub struct Wave {
+    /// The kind.
+    pub kind: &'static str,
+    /// Its wave, as the annotation's text.
+    pub wave: String,
+}
+
+/// A cluster-scoped kind the app's AppProject admits.
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GroupKind {
+    /// API group (`""` for the core group).
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+}
+
+/// The context of the `shared/argocd/*.j2` templates.
+#[derive(Debug, Serialize)]
+pub struct ArgoContext {
+    /// The Applications' and AppProjects' base name: the stack's prefix.
+    pub name: String,
+    /// Argo CD's namespace.
+    pub namespace: &'static str,
+    /// The stack (for labels).
+    pub part_of: String,
+    /// The repository's SSH URL (its deploy key reads it).
+    pub repo_url: String,
+    /// The branch Argo CD follows.
+    pub branch: String,
+    /// The output directory in the repository (`<folder>/deploy/<target>[/<env>]`).
+    pub out_dir: String,
+    /// Namespaces the app layer's objects live in: the AppProject's destinations.
+    pub destinations: Vec<String>,
+    /// Cluster-scoped kinds the app layer holds.
+    pub cluster_kinds: Vec<GroupKind>,
+    /// Sync waves by kind.
+    pub waves: Vec<Wave>,
+    /// Kinds never pruned.
+    pub keep: &'static [&'static str],
+    /// The migration Job's name, when the stack migrates.
+    pub migrate_job: Option<String>,
+    /// Its wave.
+    pub migrate_wave: String,
+    /// The ClusterSecretStore.
+    pub store: String,
+    /// Where the deploy key is in the store.
+    pub key_ref: SecretRef,
+}
+
+/// The repository's SSH URL: a deploy key reads a GitHub repository over SSH only.
+pub fn repo_url(repository: &str) -> String {
+    format!("git@github.com:{repository}.git")
+}
+
+/// The output directory's path in the repository: the default `deploy/<target>[/<env>]` below
+/// the spec's folder.
+pub fn out_dir(folder: &str, target: &str, stack: &crate::model::Stack) -> String {
+    let mut p = String::new();
+    if !folder.is_empty() {
+        p.push_str(folder);
+        p.push('/');
+    }
+    p.push_str("deploy/");
+    p.push_str(target);
+    // The prefix carries the environment exactly when the spec declares environments.
+    if stack.prefix != stack.name {
+        p.push('/');
+        p.push_str(&stack.env);
+    }
+    p
+}
+
+/// Whether `ctx`'s stack is delivered by Argo CD.
+pub fn enabled(ctx: &TemplateContext) -> bool {
+    ctx.stack.delivery.as_ref().is_some_and(|d| d.argocd)
+}
+
+/// Adds the Argo CD files to `files` (nothing unless `delivery.argocd`).
+pub fn render(
+    ctx: &TemplateContext,
+    engine: &Engine,
+    files: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let Some(d) = ctx.stack.delivery.as_ref().filter(|d| d.argocd) else {
+        return Ok(());
+    };
+    let migrate = files.contains_key("k8s/migrate/migrate.yaml");
+    // The app layer's objects: the top-level manifests of k8s/ and the migration Job.
+    let mut destinations = BTreeSet::new();
+    let mut cluster_kinds = BTreeSet::new();
+    for (path, text) in files.iter().filter(|(p, _)| app_layer(p)) {
+        for doc in yaml_documents(text)
+            .map_err(|e| super::template_error(path, e))?
+            .into_iter()
+            .filter(serde_json::Value::is_object)
+        {
+            match doc["metadata"]["namespace"].as_str() {
+                Some(ns) => {
+                    destinations.insert(ns.to_string());
+                }
+                None => {
+                    let api = doc["apiVersion"].as_str().unwrap_or_default();
+                    let group = api.rsplit_once('/').map_or("", |(g, _)| g);
+                    let kind = doc["kind"].as_str().unwrap_or_default();
+                    if kind == "Namespace" {
+                        destinations.insert(
+                            doc["metadata"]["name"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                        );
+                    }
+                    cluster_kinds.insert(GroupKind {
+                        group: group.to_string(),
+                        kind: kind.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let actx = ArgoContext {
+        name: ctx.stack.prefix.clone(),
+        namespace: NAMESPACE,
+        part_of: ctx.stack.name.clone(),
+        repo_url: repo_url(&d.repository),
+        branch: d.branch.clone(),
+        out_dir: out_dir(&d.folder, ctx.target_id, ctx.stack),
+        destinations: destinations.into_iter().collect(),
+        cluster_kinds: cluster_kinds.into_iter().collect(),
+        waves: WAVES
+            .iter()
+            .map(|(kind, wave)| Wave {
+                kind,
+                wave: wave.to_string(),
+            })
+            .collect(),
+        keep: KEEP,
+        migrate_job: migrate.then(|| ctx.stack.frontend.migrate_job.clone()),
+        migrate_wave: MIGRATE_WAVE.to_string(),
+        store: ctx.stack.name.clone(),
+        key_ref: ctx
+            .platform
+            .secret_refs
+            .get(ARGOCD_REPOSITORY_SECRET)
+            .cloned()
+            .unwrap_or(SecretRef {
+                key: ARGOCD_REPOSITORY_SECRET.to_string(),
+                property: None,
+            }),
+    };
+    let mut add = |path: String, id: &str, text: String| -> Result<()> {
+        let text = header(&path, ctx) + &text;
+        parse_back::check(&path, id, &text)?;
+        files.insert(path, text);
+        Ok(())
+    };
+    for (id, path) in [
+        (
+            "shared/argocd/repository.yaml.j2",
+            "k8s/platform/argocd-repository.yaml".to_string(),
+        ),
+        ("shared/argocd/root.yaml.j2", "argocd/root.yaml".to_string()),
+        (
+            "shared/argocd/app.yaml.j2",
+            format!("argocd/apps/{}.yaml", actx.name),
+        ),
+        (
+            "shared/argocd/kustomization.yaml.j2",
+            "argocd/app/kustomization.yaml".to_string(),
+        ),
+    ] {
+        let text = engine.render(id, &actx)?;
+        add(path, id, text)?;
+    }
+    if migrate {
+        let text = engine.render(
+            KUSTOMIZATION,
+            &KustomizationContext {
+                resources: vec!["migrate.yaml".into()],
+                prune_label: None,
+            },
+        )?;
+        add("k8s/migrate/kustomization.yaml".into(), KUSTOMIZATION, text)?;
+    }
+    Ok(())
+}
+
+/// The files of the app layer Argo CD applies: `k8s/*.yaml` (not its kustomization) and the
+/// migration Job.
+pub fn app_layer(path: &str) -> bool {
+    path == "k8s/migrate/migrate.yaml"
+        || path
+            .strip_prefix("k8s/")
+            .is_some_and(|f| !f.contains('/') && f.ends_with(".yaml") && f != "kustomization.yaml")
+}
