@@ -312,7 +312,18 @@ impl Loaded {
         target: &dyn backend::Target,
         env: Option<&str>,
     ) -> std::result::Result<model::Stack, Vec<error::Diagnostic>> {
-        let built = model::validate::build(&self.file, &self.raw, env, target, &self.targets);
+        let built = model::validate::build(&self.file, &self.raw, env, target, &self.targets).map(
+            |mut stack| {
+                if stack.cluster.is_none() {
+                    stack.guests = self.guests(target, &stack.env);
+                    let guest_hosts = stack.guests.iter().flat_map(|g| &g.hosts);
+                    stack
+                        .cluster_hosts
+                        .extend(guest_hosts.map(|h| h.name.clone()));
+                }
+                stack
+            },
+        );
         if self.problems.is_empty() {
             return built;
         }
@@ -327,6 +338,23 @@ impl Loaded {
             all.extend(found.into_iter().filter(|d| !refused(&d.path)));
         }
         Err(all)
+    }
+
+    /// The environments that deploy into `host`'s cluster and validate (the others report their
+    /// own problems), as the host renders for them.
+    fn guests(&self, target: &dyn backend::Target, host: &str) -> Vec<model::Guest> {
+        self.environments()
+            .iter()
+            .filter(|e| {
+                self.overlay(e)
+                    .and_then(|o| o.cluster.as_ref())
+                    .is_some_and(|c| c.value == host)
+            })
+            .filter_map(|e| {
+                model::validate::build(&self.file, &self.raw, Some(e), target, &self.targets).ok()
+            })
+            .map(|g| model::Guest::of(&g))
+            .collect()
     }
 
     /// Diagnostics with the positions of missing keys filled in, and the environment named in
@@ -556,7 +584,12 @@ impl Loaded {
         target: &dyn backend::Target,
         env: Option<&str>,
     ) -> Result<render::Output> {
-        let stack = self.stack(target, env)?;
+        let mut stack = self.stack(target, env)?;
+        if let Some(shared) = &mut stack.cluster {
+            // What the host's render stands up, for the guest's plan to rely on.
+            let host = self.render(target, Some(&shared.host.clone()))?;
+            shared.provides = render::apply_model::created(&host).into_iter().collect();
+        }
         let overrides = overrides::resolve(self, target, env)?;
         let set = self.engine.set();
         // A user's folder target (not one shipped with fredgen).
@@ -772,6 +805,10 @@ fn clash_keys(
             )
         })
         .collect();
+    // A guest shares its host's cloud settings by design: they are its host's cluster's.
+    if s.cluster.is_some() {
+        return keys;
+    }
     keys.extend(
         target
             .per_environment(s)

@@ -153,7 +153,8 @@ impl Target for Eks {
                 ..Platform::default()
             }
             .with_secrets(stack, |s| SecretRef {
-                key: format!("{}/{}/{s}", stack.name, stack.env),
+                // A guest reads its host's values: the store's role is scoped to the host's prefix.
+                key: format!("{}/{}/{s}", stack.name, stack.cluster_env),
                 property: None,
             })
         })

@@ -150,7 +150,7 @@ impl Target for Gke {
             let gsa = |suffix: &str| {
                 format!(
                     "{}-{suffix}@{project}.iam.gserviceaccount.com",
-                    stack.prefix
+                    stack.cluster_prefix
                 )
             };
             let wi = "iam.gke.io/gcp-service-account".to_string();
@@ -193,7 +193,7 @@ impl Target for Gke {
                 database_url: managed_db.map(|db| {
                     format!(
                         "postgresql://{}-app%40{project}.iam@127.0.0.1:5432/{}?sslmode=disable",
-                        stack.prefix, db.database
+                        stack.cluster_prefix, db.database
                     )
                 }),
                 // Workload Identity: app pods act as the app's Google service account (Cloud SQL IAM login).
@@ -206,7 +206,7 @@ impl Target for Gke {
                 database_sidecars: managed_db
                     .map(|db| {
                         vec![cloud_sql_proxy(
-                            &format!("{project}:{region}:{}-db", stack.prefix),
+                            &format!("{project}:{region}:{}-db", stack.cluster_prefix),
                             db,
                         )]
                     })
@@ -218,7 +218,8 @@ impl Target for Gke {
                 ..Platform::default()
             }
             .with_secrets(stack, |s| SecretRef {
-                key: format!("{}-{s}", stack.prefix),
+                // A guest reads its host's values (the host's Google service accounts' reach).
+                key: format!("{}-{s}", stack.cluster_prefix),
                 property: None,
             })
         })

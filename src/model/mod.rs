@@ -63,6 +63,96 @@ pub struct Stack {
     pub target: TargetSettings,
     /// How changes reach the cluster (`delivery:`), when the spec says.
     pub delivery: Option<delivery::Delivery>,
+    /// The environment owning the cluster this one deploys into (`cluster:` in its overlay):
+    /// then only the app layer renders. `None` when it owns its cluster.
+    pub cluster: Option<SharedCluster>,
+    /// The prefix of the cloud resources the app reads (store secrets, the managed database
+    /// instance, Google service accounts): its own [`Stack::prefix`], or its host's for a guest.
+    pub cluster_prefix: String,
+    /// The environment whose store secrets the app reads: its own, or its host's for a guest.
+    pub cluster_env: String,
+    /// The environments that deploy into this one's cluster, by name; empty for a guest.
+    pub guests: Vec<Guest>,
+    /// The public hosts of the routes this environment's cluster serves: its own, then its
+    /// guests' (their certificates and DNS records are the host's); its own alone for a guest.
+    pub cluster_hosts: Vec<String>,
+}
+
+impl Guest {
+    /// The guest `stack` as its host renders for it.
+    pub fn of(stack: &Stack) -> Guest {
+        let uses_db = std::iter::once(&stack.frontend.database_env)
+            .zip(std::iter::once(&stack.frontend.service_account))
+            .chain(
+                stack
+                    .workers
+                    .iter()
+                    .map(|w| (&w.database_env, &w.service_account)),
+            )
+            .chain(
+                stack
+                    .services
+                    .iter()
+                    .map(|s| (&s.database_env, &s.service_account)),
+            );
+        let managed = stack
+            .postgres
+            .as_ref()
+            .filter(|p| p.placement == Placement::Managed);
+        Guest {
+            env: stack.env.clone(),
+            namespace: stack.namespace.clone(),
+            prefix: stack.prefix.clone(),
+            hosts: stack.hosts.clone(),
+            database_service_accounts: managed
+                .map(|_| {
+                    uses_db
+                        .filter(|(db, _)| db.is_some())
+                        .map(|(_, sa)| sa.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            database: managed.map(|p| p.database.clone()),
+        }
+    }
+}
+
+/// What a guest environment knows of the cluster it deploys into.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedCluster {
+    /// The environment that owns the cluster.
+    pub host: String,
+    /// The host's app namespace (the guest's differs: `<name>-<env>`).
+    pub host_namespace: String,
+    /// The value of the host's app label (`fredgen.io/app`) on its namespace: how the guest's
+    /// apply proves the kubeconfig context reaches the host's cluster.
+    pub host_label: String,
+    /// A short-lived environment (`preview: true`): no Velero schedules.
+    pub preview: bool,
+    /// What the host's render stands up that the guest's apply relies on, as facts of the apply
+    /// model (`crd:…`, `webhook:…`, `ns:…`, `store:<name>/<namespace>`): filled from the host's
+    /// render before the guest renders, so its plan claims only what the host provides.
+    pub provides: Vec<String>,
+}
+
+/// A guest environment, as its host renders for it: the names the host's certificates, DNS,
+/// secret store and IAM must cover.
+#[derive(Debug, Clone, Serialize)]
+pub struct Guest {
+    /// The guest environment's name.
+    pub env: String,
+    /// Its app namespace.
+    pub namespace: String,
+    /// Its resource prefix (`<name>-<env>`): names what the host creates for it (GKE: its load
+    /// balancer's address and certificates).
+    pub prefix: String,
+    /// Its public hosts (`domain` first), with their routes.
+    pub hosts: Vec<Host>,
+    /// The ServiceAccounts of its processes that use the database (GKE: bound to the host's
+    /// Google service account for Cloud SQL IAM login).
+    pub database_service_accounts: Vec<String>,
+    /// Its own database in the host's managed instance; none with in-cluster PostgreSQL.
+    pub database: Option<String>,
 }
 
 /// Replica bounds.
@@ -483,6 +573,9 @@ pub struct Postgres {
     pub user: String,
     /// Secret with `username`, `password`, `host`, `port`, `dbname`, `uri`.
     pub app_secret: String,
+    /// In-cluster: Barman Cloud archives it (base backups and WAL); never for a guest, whose
+    /// database is its own copy for development and review, not a record to recover.
+    pub backups: bool,
     /// In-cluster: its archive generation (`postgres.backup.generation`, 1 by default).
     pub generation: u32,
     /// In-cluster: the server name this database archives under in the backup bucket (its

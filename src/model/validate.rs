@@ -117,6 +117,8 @@ pub fn build(
 ) -> Result<Stack, Vec<Diagnostic>> {
     let mut v = Validator::new(file);
     check_target_ids(&mut v, raw, targets);
+    refuse_overlay_keys(&mut v, raw);
+    let mut host = None;
     let merged = match env {
         None => raw.clone(),
         Some(env) => {
@@ -124,7 +126,18 @@ pub fn build(
             match overlay {
                 Some(overlay) => {
                     check_overlay(&mut v, env, &overlay.value, raw);
-                    raw.clone().with_overlay(overlay.value.clone())
+                    host = guest_of(&mut v, raw, env, &overlay.value);
+                    match &host {
+                        // A guest takes its host's target settings, then its own overlay.
+                        Some((_, host_overlay)) => raw
+                            .clone()
+                            .with_overlay(RawStack {
+                                targets: host_overlay.targets.clone(),
+                                ..RawStack::default()
+                            })
+                            .with_overlay(overlay.value.clone()),
+                        None => raw.clone().with_overlay(overlay.value.clone()),
+                    }
                 }
                 None => {
                     v.error(
@@ -141,6 +154,10 @@ pub fn build(
     let mut stack = stack(&mut v, &merged, env, target);
     // Set once, in the base spec, with the environments it names.
     stack.delivery = super::delivery::delivery(&mut v, raw);
+    if let (Some(env), Some((host, host_overlay))) = (env, &host) {
+        let host_raw = raw.clone().with_overlay(host_overlay.clone());
+        guest(&mut v, &mut stack, env, host, &merged, &host_raw);
+    }
     // In the same round as every other problem: a backend's checks read only what validated.
     target.check_stack(&mut v, &stack);
     refuse_argocd_on_folder_target(&mut v, &merged, &stack, target);
@@ -176,6 +193,195 @@ fn refuse_argocd_on_folder_target(
         None => v.error(None, "delivery.argocd", message),
     };
     e.hint = Some(hint);
+}
+
+/// Refuses `cluster` and `preview` at the top level: they say how one environment relates to
+/// another, so they belong in an environment's overlay.
+fn refuse_overlay_keys(v: &mut Validator, raw: &RawStack) {
+    if let Some(c) = &raw.cluster {
+        v.error_at(
+            c,
+            "cluster",
+            "`cluster` is set in an environment's overlay, not at the top level".into(),
+        )
+        .hint = Some(format!(
+            "move it under the environment that deploys into `{}`'s cluster: `environments: {{ <env>: {{ cluster: {} }} }}`",
+            c.value, c.value
+        ));
+    }
+    if let Some(p) = &raw.preview {
+        v.error_at(
+            p,
+            "preview",
+            "`preview` is set in an environment's overlay, not at the top level".into(),
+        )
+        .hint =
+            Some("set it on the short-lived environment, beside its `cluster: <host env>`".into());
+    }
+}
+
+/// For an environment whose overlay names `cluster: <host>`: checks the host (declared, not the
+/// environment itself, owning its cluster) and returns its name and overlay. Also refuses
+/// `preview` without `cluster`.
+fn guest_of(
+    v: &mut Validator,
+    raw: &RawStack,
+    env: &str,
+    overlay: &RawStack,
+) -> Option<(String, RawStack)> {
+    let Some(c) = &overlay.cluster else {
+        if let Some(p) = overlay.preview.as_ref().filter(|p| p.value) {
+            v.error_at(
+                p,
+                &format!("environments.{env}.preview"),
+                format!("environment `{env}` is a preview but owns its cluster"),
+            )
+            .hint = Some(
+                "a preview deploys into another environment's cluster: add `cluster: <host env>`"
+                    .into(),
+            );
+        }
+        return None;
+    };
+    let path = format!("environments.{env}.cluster");
+    let envs: &std::collections::BTreeMap<String, Sp<RawStack>> = raw.environments.as_ref()?;
+    if c.value == env {
+        v.error_at(
+            c,
+            &path,
+            format!("environment `{env}` names itself as its cluster's owner"),
+        )
+        .hint =
+            Some("name the environment whose cluster it deploys into, or remove `cluster`".into());
+        return None;
+    }
+    let Some(host) = envs.get(&c.value) else {
+        let others: Vec<&str> = envs
+            .keys()
+            .map(String::as_str)
+            .filter(|e| *e != env)
+            .collect();
+        v.error_at(
+            c,
+            &path,
+            format!(
+                "environment `{env}` deploys into `{}`, which is not a declared environment",
+                c.value
+            ),
+        )
+        .hint = Some(crate::spec::suggest(&c.value, &others));
+        return None;
+    };
+    if let Some(chain) = &host.value.cluster {
+        v.error_at(
+            c,
+            &path,
+            format!(
+                "environment `{env}` deploys into `{}`'s cluster, but `{}` deploys into `{}`'s itself",
+                c.value, c.value, chain.value
+            ),
+        )
+        .hint = Some(format!(
+            "a host owns its cluster: write `cluster: {}`",
+            chain.value
+        ));
+        return None;
+    }
+    if let Some((id, block)) = overlay.targets.iter().flatten().next() {
+        v.error_at(
+            block,
+            &format!("environments.{env}.targets.{id}"),
+            format!("environment `{env}` deploys into `{}`'s cluster, so it takes `{}`'s target settings", c.value, c.value),
+        )
+        .hint = Some("a guest runs where its host's cluster is (region, project, location, Kubernetes version): remove `targets` from its overlay".into());
+    }
+    if let Some(dns) = &overlay.dns {
+        let at = [&dns.provider, &dns.zone, &dns.token_secret]
+            .into_iter()
+            .flatten()
+            .next()
+            .and_then(|s| Pos::from_location(&s.referenced));
+        v.error(
+            at,
+            &format!("environments.{env}.dns"),
+            format!("environment `{env}` deploys into `{}`'s cluster, whose external-dns and certificates serve its hosts", c.value),
+        )
+        .hint = Some("remove `dns` from its overlay: the host's DNS settings apply".into());
+    }
+    Some((c.value.clone(), host.value.clone()))
+}
+
+/// Makes `stack` the guest `env` of `host` (whose merged spec is `host_raw`; the guest's is
+/// `raw`): its own namespace, the host's cloud resources, and nothing that would need a
+/// Terraform root or an operator the host does not install.
+fn guest(
+    v: &mut Validator,
+    stack: &mut Stack,
+    env: &str,
+    host: &str,
+    raw: &RawStack,
+    host_raw: &RawStack,
+) {
+    let at = raw
+        .cluster
+        .as_ref()
+        .and_then(|c| Pos::from_location(&c.referenced));
+    let overlay = format!("environments.{env}");
+    let refuse = |v: &mut Validator, key: &str, message: String, hint: String| {
+        v.error(at, &format!("{overlay}.{key}"), message).hint = Some(hint);
+    };
+    if !stack.static_sites.is_empty() {
+        refuse(
+            v,
+            "static",
+            format!("environment `{env}` deploys into `{host}`'s cluster but has static sites"),
+            "a static site is a bucket and a CDN, which Terraform creates; a guest renders none: serve the site from an environment that owns its cluster".into(),
+        );
+    }
+    let placement = |r: &RawStack| {
+        r.postgres
+            .as_ref()
+            .map(|p| p.placement.as_ref().map(|s| s.value.clone()))
+    };
+    match (placement(raw), placement(host_raw)) {
+        (Some(_), None) => refuse(
+            v,
+            "postgres",
+            format!("environment `{env}` uses PostgreSQL but its host `{host}` has none"),
+            "a guest's database lives in its host's instance (or its CloudNativePG operator): declare `postgres` for the host too".into(),
+        ),
+        (Some(g), Some(h)) if g != h => refuse(
+            v,
+            "postgres.placement",
+            format!("environment `{env}` places PostgreSQL otherwise than its host `{host}`"),
+            "a guest's database lives where its host's does: leave `placement` to the base spec".into(),
+        ),
+        _ => {}
+    }
+    if raw.queue.is_some() && host_raw.queue.is_none() {
+        refuse(
+            v,
+            "queue",
+            format!("environment `{env}` uses RabbitMQ but its host `{host}` has none"),
+            "the RabbitMQ operator is installed with the host's queue: declare `queue` for the host too".into(),
+        );
+    }
+    stack.namespace = format!("{}-{env}", stack.name);
+    stack.cluster_prefix = format!("{}-{host}", stack.name);
+    stack.cluster_env = host.to_string();
+    if let Some(p) = &mut stack.postgres {
+        p.backups = false;
+        if p.placement == Placement::Managed {
+            p.database = format!("{}_{}", stack.name, env).replace('-', "_");
+        }
+    }
+    stack.cluster = Some(SharedCluster {
+        host: host.to_string(),
+        host_namespace: stack.name.clone(),
+        host_label: format!("{}-{host}", stack.name),
+        preview: raw.preview.as_ref().is_some_and(|p| p.value),
+        provides: Vec::new(),
+    });
 }
 
 fn declared_envs(raw: &RawStack) -> String {
@@ -431,13 +637,14 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
     Stack {
         namespace: name.clone(),
         name,
+        cluster_prefix: prefix.clone(),
+        cluster_env: env_name.clone(),
         env: env_name,
         prefix,
         domain,
         dns_zone,
         parent_zone,
         static_sites,
-        hosts,
         frontend,
         workers,
         services,
@@ -449,6 +656,10 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         secrets: secrets.into_iter().collect(),
         target: settings,
         delivery: None,
+        cluster: None,
+        guests: Vec::new(),
+        cluster_hosts: hosts.iter().map(|h| h.name.clone()).collect(),
+        hosts,
     }
 }
 
@@ -1259,6 +1470,7 @@ fn postgres(
         database: stack.replace('-', "_"),
         user: stack.replace('-', "_"),
         app_secret: format!("{stack}-db-app"),
+        backups: true,
     })
 }
 

@@ -222,6 +222,37 @@ impl Unit {
     }
 }
 
+/// Every fact the steps of `out` create, once applied: what a guest environment's apply may rely
+/// on in its host's cluster. A ClusterSecretStore is `store:<name>/<namespace>` for each
+/// namespace its `conditions` admit by name.
+pub fn created(out: &Output) -> std::collections::BTreeSet<String> {
+    let mut problems = Vec::new();
+    let mut facts = std::collections::BTreeSet::new();
+    for s in &out.plan.steps {
+        let mut units = external_unit(s);
+        for a in &s.applies {
+            if a.starts_with("terraform/") {
+                units.extend(terraform_units(out, a, &mut problems));
+            } else {
+                units.extend(k8s_units(out, a, &mut problems));
+            }
+        }
+        for u in units {
+            facts.extend(u.creates);
+            if let Some((name, cond)) = u.store {
+                for c in cond.as_array().into_iter().flatten() {
+                    for ns in c["namespaces"].as_array().into_iter().flatten() {
+                        if let Some(ns) = ns.as_str() {
+                            facts.insert(format!("store:{name}/{ns}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    facts
+}
+
 /// Walks the plan of `out` and returns every problem found.
 pub fn check(out: &Output) -> Vec<String> {
     let mut problems = out.plan.problems();
@@ -335,7 +366,15 @@ pub fn check(out: &Output) -> Vec<String> {
                     n.why
                 ));
             }
-            if let Some((ns, store)) = &u.store_ref {
+            // A guest's store is its host's, which an earlier step declares it provides.
+            let provided = |ns: &str, store: &str| {
+                first
+                    .get(format!("store:{store}/{ns}").as_str())
+                    .is_some_and(|&j| j < i)
+            };
+            if let Some((ns, store)) = &u.store_ref
+                && !provided(ns, store)
+            {
                 match stores.get(store) {
                     None => problems.push(format!(
                         "step `{}`: {} reads ClusterSecretStore `{store}`, which no earlier step creates",

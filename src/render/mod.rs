@@ -277,6 +277,16 @@ enum Done {
 pub(crate) const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
 const README: &str = "shared/README.md.j2";
 const APPLY_SCRIPT: &str = "shared/apply.sh.j2";
+/// A guest environment's removal script (its namespace and, in a managed instance, its database).
+const REMOVE_SCRIPT: &str = "shared/remove.sh.j2";
+/// A guest environment's apply steps: its namespace's, after checking the host's cluster.
+const GUEST_PLAN: &str = "shared/apply/guest.yaml.j2";
+
+/// Whether a guest environment renders `path`: the app namespace's manifests (`k8s/`, but not
+/// the cluster-wide `k8s/platform/`), and the drop Job its removal runs.
+fn app_layer(path: &str) -> bool {
+    (path.starts_with("k8s/") && !path.starts_with("k8s/platform/")) || path.starts_with("remove/")
+}
 /// Manifests the app step applies: the workloads (the static sites' proxies among them) and the
 /// route to them (a GKE Ingress takes its health check from the pods' readiness probe, so it comes
 /// with them). The migration step applies every other top-level one.
@@ -301,7 +311,15 @@ pub fn render_target(
     overrides: &[crate::overrides::Override],
 ) -> Result<Output> {
     let readme_section = format!("{}/README.section.md.j2", ctx.target_id);
-    let plan_id = format!("{}/apply.yaml.j2", ctx.target_id);
+    let target_plan = format!("{}/apply.yaml.j2", ctx.target_id);
+    // A guest environment (in another's cluster) renders its app layer alone: its namespace's
+    // manifests, never a Terraform root nor the cluster-wide objects of `k8s/platform/`.
+    let guest = ctx.stack.cluster.is_some();
+    let plan_id = if guest {
+        GUEST_PLAN.to_string()
+    } else {
+        target_plan.clone()
+    };
     let set = engine.set();
     let mut jobs: Vec<Job> = set
         .folder("shared/k8s", "k8s/")
@@ -309,9 +327,10 @@ pub fn render_target(
         .chain(shared_values(set))
         .chain(set.folder("shared/terraform", "terraform/"))
         .chain(set.folder(ctx.target_id, ""))
-        .filter(|(id, _)| *id != readme_section && *id != plan_id)
+        .filter(|(id, _)| *id != readme_section && *id != target_plan)
         // A target's workflow templates render the repository's workflows (`render --all`).
         .filter(|(id, _)| !workflows::is_workflow_template(id))
+        .filter(|(_, path)| !guest || app_layer(path))
         .map(|(id, path)| Job::File { id, path })
         .collect();
     jobs.extend([
@@ -320,6 +339,9 @@ pub fn render_target(
         Job::Compile(README),
         Job::Compile(APPLY_SCRIPT),
     ]);
+    if guest {
+        jobs.push(Job::Compile(REMOVE_SCRIPT));
+    }
 
     // The context becomes a template value once, not once per template.
     let value = minijinja::Value::from(minijinja::value::Serde(ctx));
@@ -412,6 +434,7 @@ pub fn render_target(
         prune_label => format!("{}={}", prune_label.0, prune_label.1),
         prune_kinds => prune_kinds,
         argocd_app => argocd::enabled(ctx).then(|| [argocd::NAMESPACE.to_string(), ctx.stack.prefix.clone()]),
+        files_database => files.contains_key("k8s/database/create.yaml"),
         ..value.clone()
     };
     let plan_text = engine.render(&plan_id, &plan_ctx)?;
@@ -457,6 +480,10 @@ pub fn render_target(
             },
         )?;
     files.insert("apply.sh".into(), script);
+    if guest {
+        let script = header("remove.sh", ctx) + &engine.render(REMOVE_SCRIPT, &value)?;
+        files.insert("remove.sh".into(), script);
+    }
 
     let roots: Vec<String> = files
         .keys()

@@ -116,6 +116,9 @@ impl RawStack {
             overrides: self.overrides,
             delivery: self.delivery,
             environments: None,
+            // An overlay's own: the base may not set them (validation refuses it there).
+            cluster: over.cluster,
+            preview: over.preview,
         }
     }
 }

@@ -134,6 +134,13 @@ pub struct RawStack {
     pub delivery: Option<RawDelivery>,
     /// Overlays merged over the base, selected with `--env`.
     pub environments: Option<BTreeMap<String, Sp<RawStack>>>,
+    /// Only in an environment overlay: the environment whose cluster this one deploys into, in a
+    /// namespace of its own (`<name>-<env>`). It renders the app layer alone, no Terraform, and
+    /// takes the host's target settings.
+    pub cluster: Option<Sp<String>>,
+    /// Only in an overlay with `cluster`: a short-lived environment (a pull request's preview):
+    /// no backups, one replica allowed, removed with its namespace (default false).
+    pub preview: Option<Sp<bool>>,
 }
 
 /// `delivery:`.

@@ -11,8 +11,11 @@ fn every_case_comes_up_in_its_plan_order() {
     let mut failures = Vec::new();
     for case in cases() {
         let out = render(&case);
+        // A guest environment (in another's cluster) checks the cluster, migrates, applies.
+        let guest = out.plan.steps[0].id == "cluster"
+            && !out.files.keys().any(|p| p.starts_with("terraform/"));
         assert!(
-            out.plan.steps.len() >= 4,
+            out.plan.steps.len() >= if guest { 3 } else { 4 },
             "{}: a plan of {} steps",
             case.name(),
             out.plan.steps.len()

@@ -167,7 +167,7 @@ fn usage_errors_exit_2_with_a_hint() {
     let no_env = fredgen(tmp.path(), &["render", "-f", spec, "--target", "eks"]);
     assert_eq!(no_env.status.code(), Some(2));
     assert!(
-        text(&no_env).contains("declared environments: prod, staging"),
+        text(&no_env).contains("declared environments: pr-142, prod, staging"),
         "{}",
         text(&no_env)
     );

@@ -70,10 +70,17 @@ fn each_kustomization_lists_exactly_the_manifests_of_its_directory() {
     for case in cases() {
         let out = render(&case);
         for dir in ["k8s/", "k8s/platform/"] {
-            let k = fredgen::render::parse_back::yaml_documents(
-                &out.files[&format!("{dir}kustomization.yaml")],
-            )
-            .expect("parses");
+            // A guest environment renders no `k8s/platform/`: it is its host's.
+            let Some(k) = out.files.get(&format!("{dir}kustomization.yaml")) else {
+                assert!(
+                    dir == "k8s/platform/"
+                        && !out.files.keys().any(|p| p.starts_with("terraform/")),
+                    "{}: no {dir}kustomization.yaml",
+                    case.name()
+                );
+                continue;
+            };
+            let k = fredgen::render::parse_back::yaml_documents(k).expect("parses");
             let listed: Vec<String> = k[0]["resources"]
                 .as_array()
                 .expect("resources")
@@ -287,10 +294,12 @@ fn no_secret_synced_from_the_store_is_in_velero_backups() {
 fn grafana_reads_no_secret_of_the_cluster() {
     for case in cases() {
         let out = render(&case);
-        let docs = fredgen::render::parse_back::yaml_documents(
-            &out.files["k8s/platform/grafana-rbac.yaml"],
-        )
-        .expect("yaml");
+        // A guest environment's Grafana is its host's.
+        let Some(rbac) = out.files.get("k8s/platform/grafana-rbac.yaml") else {
+            assert!(out.files.contains_key("remove.sh"), "{}", case.name());
+            continue;
+        };
+        let docs = fredgen::render::parse_back::yaml_documents(rbac).expect("yaml");
         let role = &docs[0];
         assert_eq!(role["kind"], "ClusterRole");
         let binding = &docs[1];

@@ -20,6 +20,7 @@ mod property;
 mod rollout;
 mod safe_writes;
 mod schema;
+mod shared_cluster;
 mod snapshots;
 mod static_sites;
 mod support;
