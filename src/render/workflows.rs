@@ -56,6 +56,8 @@ pub struct TargetContext<'a> {
     pub cron: String,
     /// Its environments, in apply order.
     pub envs: Vec<EnvJobs>,
+    /// The previews' names, sorted: the choices of the manual run that creates or removes one.
+    pub previews: Vec<String>,
 }
 
 /// What every workflow shares.
@@ -97,18 +99,28 @@ pub struct EnvJobs {
     pub apply_steps: String,
     /// The environment of the apply job's `apply.sh` step.
     pub apply_env: String,
+    /// For an environment in another's cluster (a guest): the host's name; its jobs use the
+    /// host's credentials, and it has no Terraform to plan.
+    pub host: Option<String>,
+    /// A preview (a guest created and removed on demand, from the workflow's manual run).
+    pub preview: bool,
+    /// For a guest: the steps that point kubectl at the host's cluster.
+    pub kubeconfig: String,
 }
 
 /// The context of `<target>/github/access.yml.j2`, rendered once per environment, role and part.
 #[derive(Debug, Serialize)]
 pub struct AccessContext<'a> {
-    /// `steps` (the credential steps) or `env` (the `apply.sh` step's environment).
+    /// `steps` (the credential steps), `env` (the `apply.sh` step's environment) or
+    /// `kubeconfig` (a guest's steps that point kubectl at its host's cluster).
     pub part: &'static str,
     /// `plan` (pull requests, drift) or `apply` (merges).
     pub role: &'static str,
-    /// The prefix of the repository variables and secrets of this environment:
-    /// `FREDGEN_<ENV>` (`FREDGEN` without environments).
+    /// The prefix of the repository variables and secrets of this environment (of its host,
+    /// for a guest): `FREDGEN_<ENV>` (`FREDGEN` without environments).
     pub vars: String,
+    /// For a guest: its host's output directory, from the repository's root.
+    pub host_out: Option<String>,
     /// The validated stack.
     pub stack: &'a Stack,
     /// `{ <target id>: settings }`.
@@ -224,11 +236,19 @@ pub fn render(
                 .position(|e| *e == c.stack.env)
                 .and_then(|i| i.checked_sub(1))
                 .map(|i| github.promote[i].clone());
+            let host = c.stack.cluster.as_ref().map(|sc| sc.host.clone());
+            let host_out = host.as_ref().and_then(|h| {
+                of_target
+                    .iter()
+                    .find(|o| o.stack.env == *h)
+                    .map(|o| in_repo(&o.dir))
+            });
             let access = |part, role| {
                 let ctx = AccessContext {
                     part,
                     role,
-                    vars: vars_prefix(&c.stack),
+                    vars: vars_prefix(host.as_deref().unwrap_or(&c.stack.env)),
+                    host_out: host_out.clone(),
                     stack: &c.stack,
                     target: BTreeMap::from([(target, &c.stack.target)]),
                     actions: &common.actions,
@@ -245,6 +265,13 @@ pub fn render(
                 plan_env: access("env", "plan")?,
                 apply_steps: access("steps", "apply")?,
                 apply_env: access("env", "apply")?,
+                kubeconfig: if host.is_some() {
+                    access("kubeconfig", "apply")?
+                } else {
+                    String::new()
+                },
+                preview: c.stack.cluster.as_ref().is_some_and(|sc| sc.preview),
+                host,
             });
         }
         let stack_name = &of_target[0].stack.name;
@@ -254,6 +281,15 @@ pub fn render(
             target,
             describe: of_target[0].target.describe().to_string(),
             cron: cron(stack_name, target),
+            previews: {
+                let mut p: Vec<String> = envs
+                    .iter()
+                    .filter(|e| e.preview)
+                    .map(|e| e.name.clone())
+                    .collect();
+                p.sort();
+                p
+            },
             envs,
         };
         files.insert(format!("fredgen-{target}.yml"), draw(&env, TARGET, &ctx)?);
@@ -282,11 +318,11 @@ pub fn is_workflow_template(id: &str) -> bool {
 }
 
 /// `FREDGEN_<ENV>`: the environment's name in capitals, `-` as `_`.
-fn vars_prefix(stack: &Stack) -> String {
-    if stack.env == "default" {
+fn vars_prefix(env: &str) -> String {
+    if env == "default" {
         "FREDGEN".to_string()
     } else {
-        format!("FREDGEN_{}", stack.env.to_uppercase().replace('-', "_"))
+        format!("FREDGEN_{}", env.to_uppercase().replace('-', "_"))
     }
 }
 

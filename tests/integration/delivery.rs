@@ -225,27 +225,55 @@ fn the_workflows_pin_every_action_and_keep_event_data_out_of_scripts() {
                     }
                 }
             }
-            // A job that gets cloud credentials on a merge runs in its GitHub environment.
-            if id.starts_with("apply-") {
-                assert_eq!(
-                    job["environment"].as_str(),
-                    id.strip_prefix("apply-"),
+            // A job that gets the credentials that change things runs in its GitHub
+            // environment: on a merge, or (a preview's) when run by hand.
+            if let Some(env) = id.strip_prefix("apply-") {
+                assert_eq!(job["environment"].as_str(), Some(env), "{name} {id}");
+                assert_eq!(job["if"], "github.event_name == 'push'", "{name} {id}");
+            }
+            for action in ["create", "remove"] {
+                if let Some(env) = id.strip_prefix(&format!("{action}-")) {
+                    assert_eq!(job["environment"].as_str(), Some(env), "{name} {id}");
+                    assert_eq!(
+                        job["if"].as_str().unwrap_or_default(),
+                        format!(
+                            "github.event_name == 'workflow_dispatch' && inputs.preview == '{env}' && inputs.action == '{action}'"
+                        ),
+                        "{name} {id}"
+                    );
+                }
+            }
+            if id.starts_with("plan-") {
+                assert!(
+                    job["if"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("github.event_name != 'push'")),
                     "{name} {id}"
                 );
-                assert_eq!(job["if"], "github.event_name == 'push'", "{name} {id}");
             }
         }
     }
-    // prod is applied after staging, on every target.
+    // prod is applied after staging, on every target; the preview pr-142 in staging's cluster
+    // is created and removed by hand, with staging's credentials, and has nothing to plan.
     for (name, text) in files.iter().filter(|(n, _)| n != "fredgen.yml") {
         let doc: serde_json::Value = serde_saphyr::from_str(text).expect("YAML");
+        let jobs = &doc["jobs"];
+        assert_eq!(jobs["apply-prod"]["needs"], "apply-staging", "{name}");
+        assert!(jobs["apply-staging"].get("needs").is_none(), "{name}");
+        assert!(jobs.get("plan-pr-142").is_none(), "{name}");
+        assert!(jobs.get("apply-pr-142").is_none(), "{name}");
         assert_eq!(
-            doc["jobs"]["apply-prod"]["needs"], "apply-staging",
+            doc["on"]["workflow_dispatch"]["inputs"]["preview"]["options"],
+            serde_json::json!(["pr-142"]),
             "{name}"
         );
-        assert!(
-            doc["jobs"]["apply-staging"].get("needs").is_none(),
-            "{name}"
-        );
+        let create = serde_json::to_string(&jobs["create-pr-142"]).expect("json");
+        let remove = serde_json::to_string(&jobs["remove-pr-142"]).expect("json");
+        assert!(create.contains("/pr-142/apply.sh cluster app"), "{create}");
+        assert!(remove.contains("/pr-142/remove.sh"), "{remove}");
+        for job in [&create, &remove] {
+            assert!(job.contains("FREDGEN_STAGING_"), "{name}: {job}");
+            assert!(!job.contains("FREDGEN_PR_142"), "{name}: {job}");
+        }
     }
 }
