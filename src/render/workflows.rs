@@ -106,13 +106,16 @@ pub struct EnvJobs {
     pub preview: bool,
     /// For a guest: the steps that point kubectl at the host's cluster.
     pub kubeconfig: String,
+    /// The credential steps exchange GitHub's OIDC token (the job needs `id-token: write`).
+    pub oidc: bool,
 }
 
 /// The context of `<target>/github/access.yml.j2`, rendered once per environment, role and part.
 #[derive(Debug, Serialize)]
 pub struct AccessContext<'a> {
-    /// `steps` (the credential steps), `env` (the `apply.sh` step's environment) or
-    /// `kubeconfig` (a guest's steps that point kubectl at its host's cluster).
+    /// `steps` (the credential steps), `env` (the `apply.sh` step's environment),
+    /// `kubeconfig` (a guest's steps that point kubectl at its host's cluster) or `oidc`
+    /// (anything when the steps exchange GitHub's OIDC token, nothing otherwise).
     pub part: &'static str,
     /// `plan` (pull requests, drift) or `apply` (merges).
     pub role: &'static str,
@@ -255,6 +258,28 @@ pub fn render(
                 };
                 draw(&env, &access_id, &ctx).map(|t| t.trim_end().to_string())
             };
+            // What the steps declare they read (a provider's token), from the repository's
+            // secrets of the same name under the environment's prefix, beside the target's own.
+            let vars = vars_prefix(host.as_deref().unwrap_or(&c.stack.env));
+            let declared = |plan: bool| -> std::collections::BTreeSet<&String> {
+                ci.iter()
+                    .filter(|s| !plan || s.is_terraform())
+                    .flat_map(|s| s.env.keys())
+                    .collect()
+            };
+            let with_declared = |own: String, plan: bool| -> String {
+                let mut text = own;
+                for name in declared(plan) {
+                    if text.lines().any(|l| l.starts_with(&format!("{name}:"))) {
+                        continue;
+                    }
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&format!("{name}: ${{{{ secrets.{vars}_{name} }}}}"));
+                }
+                text
+            };
             envs.push(EnvJobs {
                 name: c.stack.env.clone(),
                 out: in_repo(&c.dir),
@@ -262,15 +287,16 @@ pub fn render(
                 last: last.id.clone(),
                 needs,
                 plan_steps: access("steps", "plan")?,
-                plan_env: access("env", "plan")?,
+                plan_env: with_declared(access("env", "plan")?, true),
                 apply_steps: access("steps", "apply")?,
-                apply_env: access("env", "apply")?,
+                apply_env: with_declared(access("env", "apply")?, false),
                 kubeconfig: if host.is_some() {
                     access("kubeconfig", "apply")?
                 } else {
                     String::new()
                 },
                 preview: c.stack.cluster.as_ref().is_some_and(|sc| sc.preview),
+                oidc: !access("oidc", "apply")?.is_empty(),
                 host,
             });
         }
