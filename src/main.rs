@@ -320,13 +320,23 @@ fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
             } else {
                 None
             };
-            let change = if args.all {
-                change.map_path(|p| dir.join(p).display().to_string())
+            let (change, diff) = if args.all {
+                let full = |p: &str| dir.join(p).display().to_string();
+                let rel = change.path().to_string();
+                // The diff names the file by its whole path too, so it applies as one patch.
+                let diff = diff.map(|d| {
+                    d.replacen(&format!("--- a/{rel}"), &format!("--- a/{}", full(&rel)), 1)
+                        .replacen(&format!("+++ b/{rel}"), &format!("+++ b/{}", full(&rel)), 1)
+                });
+                (change.map_path(full), diff)
             } else {
-                change
+                (change, diff)
             };
             all.push((change, diff));
         }
+    }
+    if args.all {
+        all.sort_by(|(a, _), (b, _)| a.path().cmp(b.path()));
     }
     let dir = match (args.all, outputs.first()) {
         (false, Some((_, dir))) => dir.clone(),
@@ -416,6 +426,17 @@ fn prepare_all(
     loaded: &fredgen::Loaded,
 ) -> Result<Vec<(fredgen::render::Output, PathBuf)>> {
     let base = all_base(args);
+    // The spec's folder names where every case goes: a stream has none.
+    let meta = std::fs::metadata(&args.file).map_err(|e| Error::io("reading", &args.file, e))?;
+    if !meta.is_file() {
+        return Err(Error::usage(
+            format!(
+                "--all renders next to the spec, and {} is not a file",
+                args.file.display()
+            ),
+            "give the spec's path with -f",
+        ));
+    }
     let mut all = Vec::new();
     let mut rendered = Vec::new();
     for case in loaded.validate_all()? {
@@ -443,12 +464,32 @@ fn prepare_all(
             dir,
         });
     }
-    let workflows = fredgen::render::workflows::render(loaded, &args.file, &cases)?;
-    if let Some((out, dir)) = workflows {
+    // The workflows and Argo CD find each case at `<delivery.folder>/deploy/…` of the repository.
+    if let Some(delivery) = cases.iter().find_map(|c| c.stack.delivery.as_ref()) {
         if args.out.is_some() {
             return Err(Error::usage(
-                "--out with `delivery.github`: the workflows read each case from `deploy/` next to the spec",
+                "--out with `delivery`: the workflows and Argo CD read each case from `deploy/` next to the spec",
                 "omit --out",
+            ));
+        }
+        fredgen::render::workflows::repository_root(&args.file, &delivery.folder)?;
+    }
+    let workflows = fredgen::render::workflows::render(loaded, &args.file, &cases)?;
+    if let Some((out, dir)) = workflows {
+        // A workflows directory holds one stack's workflows (its manifest lists them): another
+        // stack's would be removed as stale.
+        let name = &cases[0].stack.name;
+        let targets: Vec<&str> = cases.iter().map(|c| c.target.id()).collect();
+        let owned = output::owned(&dir)?;
+        let foreign = fredgen::render::workflows::foreign(&owned, name, &targets);
+        if !foreign.is_empty() {
+            return Err(Error::usage(
+                format!(
+                    "{} holds workflows fredgen rendered for another stack ({})",
+                    dir.display(),
+                    foreign.join(", ")
+                ),
+                "a repository's .github/workflows holds the workflows of one spec: render the other spec's without `delivery.github`, or move it to a repository of its own",
             ));
         }
         all.push((out, dir));

@@ -95,6 +95,11 @@ pub static POSTGRES_IMAGES: &[(&str, &str)] = &[
 /// newest release tag read upstream; 1.16 had only release candidates).
 pub const TERRAFORM_CLI: &str = "1.15.9";
 
+/// The Google Cloud CLI the generated GKE workflows install (with gke-gcloud-auth-plugin: the
+/// runner image's apt-installed gcloud cannot add components). 576.0.0 is the newest release read
+/// upstream (a renovate bump of gcr.io/google.com/cloudsdktool/google-cloud-cli from 575.0.1).
+pub const GCLOUD_CLI: &str = "576.0.0";
+
 /// The GitHub Actions the generated workflows use, each pinned by the commit of its newest release
 /// tag read upstream: key → (`owner/repo@<commit>`, the tag, for the comment beside the pin).
 pub static ACTIONS: &[(&str, &str, &str)] = &[
@@ -117,6 +122,11 @@ pub static ACTIONS: &[(&str, &str, &str)] = &[
         "google_auth",
         "google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093",
         "v3.0.0",
+    ),
+    (
+        "setup_gcloud",
+        "google-github-actions/setup-gcloud@aa5489c8933f4cc7a4f7d45035b3b1440c9c10db",
+        "v3.0.1",
     ),
     (
         "cache",

@@ -46,6 +46,12 @@ impl Target for Eks {
             Some(_) => {}
         }
     }
+    fn needs_own_runner(&self) -> Option<&'static str> {
+        Some(
+            "the EKS API endpoint is private (reachable from the VPC and `api_private_cidrs`), so the jobs that plan and apply the roots after `cluster` need a runner inside the VPC or a network routed into it",
+        )
+    }
+
     fn check_stack(&self, v: &mut Validator, stack: &Stack) {
         check_cloud_names(v, stack, &cloud_names(stack));
         check_host_count(

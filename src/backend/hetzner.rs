@@ -46,6 +46,12 @@ impl Target for Hetzner {
             Some(_) => {}
         }
     }
+    fn needs_own_runner(&self) -> Option<&'static str> {
+        Some(
+            "kube-hetzner provisions the nodes over SSH and the Kubernetes API is open to `admin_cidrs` only, so the jobs need a runner inside those networks",
+        )
+    }
+
     fn check_stack(&self, v: &mut Validator, stack: &Stack) {
         check_cloud_names(v, stack, &cloud_names(stack));
         check_static_names(v, stack);

@@ -42,6 +42,13 @@ pub trait Target: Sync {
     fn largest_node(&self, env: &str) -> NodeCapacity;
     /// Checks the whole stack against this platform's limits (after the shared validation).
     fn check_stack(&self, _v: &mut Validator, _stack: &Stack) {}
+
+    /// Why this platform's CI jobs cannot run on a GitHub-hosted runner (its cluster API or its
+    /// nodes are reachable only from chosen networks), so `delivery.github.runs_on` must name
+    /// runners that can; `None` where a hosted runner reaches everything.
+    fn needs_own_runner(&self) -> Option<&'static str> {
+        None
+    }
     /// The knobs shared templates read.
     fn platform(&self, stack: &Stack) -> Result<Platform>;
     /// A folder target's own keys of the `targets.<id>` block, each with its value or default

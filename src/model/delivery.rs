@@ -32,6 +32,8 @@ pub struct Github {
     pub runs_on: Vec<String>,
     /// The environments a merge applies one after another, in order (empty: each on its own).
     pub promote: Vec<String>,
+    /// Whether the spec named the runners (`runs_on`), rather than taking the default.
+    pub runs_on_set: bool,
 }
 
 /// The store secret holding the SSH deploy key Argo CD reads the repository with (when
@@ -76,9 +78,9 @@ pub fn delivery(v: &mut Validator, raw: &RawStack) -> Option<Delivery> {
         "delivery.folder",
         |f| {
             f.split('/')
-                .all(|c| !c.is_empty() && c != "." && c != ".." && c.bytes().all(word_byte))
+                .all(|c| !c.is_empty() && !c.starts_with(['-', '.']) && c.bytes().all(word_byte))
         },
-        "a plain relative path of letters, digits and `._-`, e.g. `infra`",
+        "a plain relative path of letters, digits and `._-` (no part starting with `-` or `.`), e.g. `infra`",
     )
     .unwrap_or_default();
     let github = d.github.as_ref().map(|g| {
@@ -132,11 +134,30 @@ pub fn delivery(v: &mut Validator, raw: &RawStack) -> Option<Delivery> {
             } else if promote.contains(&e.value) {
                 v.error_at(e, &path, format!("environment `{}` is listed twice", e.value));
             } else {
+                let overlay = raw
+                    .environments
+                    .as_ref()
+                    .and_then(|envs| envs.get(&e.value))
+                    .map(|o| &o.value);
+                let preview = overlay.and_then(|o| o.preview.as_ref()).is_some_and(|p| p.value);
+                let host = overlay.and_then(|o| o.cluster.as_ref()).map(|c| c.value.clone());
+                if preview {
+                    v.error_at(e, &path, format!("`{}` is a preview: it is created and removed by hand, never promoted", e.value))
+                        .hint = Some(format!("remove `{}` from `promote`", e.value));
+                } else if let Some(host) = host.filter(|h| !promote.contains(h)) {
+                    v.error_at(
+                        e,
+                        &path,
+                        format!("`{}` deploys into `{host}`'s cluster, which must be promoted before it", e.value),
+                    )
+                    .hint = Some(format!("list `{host}` before `{}`", e.value));
+                }
                 promote.push(e.value.clone());
             }
         }
         Github {
             fredgen,
+            runs_on_set: g.runs_on.as_ref().is_some_and(|l| !l.is_empty()),
             runs_on,
             promote,
         }

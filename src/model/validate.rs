@@ -154,6 +154,20 @@ pub fn build(
     let mut stack = stack(&mut v, &merged, env, target);
     // Set once, in the base spec, with the environments it names.
     stack.delivery = super::delivery::delivery(&mut v, raw);
+    if let (Some(why), Some(g)) = (
+        target.needs_own_runner(),
+        stack.delivery.as_ref().and_then(|d| d.github.as_ref()),
+    ) && !g.runs_on_set
+    {
+        v.error(
+            None,
+            "delivery.github.runs_on",
+            format!("target `{}` needs runners of your own: {why}", target.id()),
+        )
+        .hint = Some(
+            "name them: `runs_on: [self-hosted, <label>]` (a runner there; GitHub-hosted runners come from addresses no one can allow)".into(),
+        );
+    }
     if let (Some(env), Some((host, host_overlay))) = (env, &host) {
         let host_raw = raw.clone().with_overlay(host_overlay.clone());
         guest(&mut v, &mut stack, env, host, &merged, &host_raw);

@@ -363,13 +363,39 @@ pub fn preflight(out: &Output, dir: &Path) -> Result<()> {
         Ok(_) => {}
     }
     let owned = owned(dir)?;
+    let mut puts = Vec::new();
     for (rel, text) in &out.files {
+        check_parents(dir, rel)?;
         let path = dir.join(rel);
-        let differs = read_if_file(&path)?.is_some_and(|on_disk| on_disk != *text);
+        let on_disk = read_if_file(&path)?;
+        if on_disk.as_deref() != Some(text.as_str()) {
+            puts.push((rel.as_str(), text.as_str()));
+        }
+        let differs = on_disk.is_some_and(|on_disk| on_disk != *text);
         if differs && (!owned.contains(rel) || !proven_generated(&path)?) {
             return Err(Error::Unsafe {
                 path,
                 reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory".into(),
+            });
+        }
+    }
+    refuse_mount_points(dir, &puts)?;
+    // Every directory a changed file goes into, where it exists, must take new files.
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::from([dir.to_path_buf()]);
+    for (rel, _) in &puts {
+        let mut cur = dir.join(rel);
+        while cur.pop() && cur.starts_with(dir) {
+            if cur.is_dir() {
+                dirs.insert(cur.clone());
+                break;
+            }
+        }
+    }
+    for d in dirs {
+        if rustix::fs::access(&d, rustix::fs::Access::WRITE_OK).is_err() {
+            return Err(Error::Unsafe {
+                path: d,
+                reason: "fredgen cannot write there (permission denied)".into(),
             });
         }
     }

@@ -48,6 +48,8 @@ pub struct TargetContext<'a> {
     pub header: String,
     /// Shared settings.
     pub common: &'a Common<'a>,
+    /// The workflow's file name (its own changes trigger it too).
+    pub file: String,
     /// The target's id.
     pub target: &'static str,
     /// What the target is, in words.
@@ -130,6 +132,8 @@ pub struct AccessContext<'a> {
     pub target: BTreeMap<&'static str, &'a crate::model::TargetSettings>,
     /// The pinned actions.
     pub actions: &'a BTreeMap<&'static str, String>,
+    /// The Google Cloud CLI version the GKE jobs install.
+    pub gcloud: &'static str,
 }
 
 /// One rendered case the workflows deliver: its stack and output.
@@ -158,6 +162,24 @@ pub fn render(
     let Some(github) = &delivery.github else {
         return Ok(None);
     };
+    // The workflows name the spec in commands and YAML: a plain name, as GitHub paths go.
+    let name = spec
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let plain = !name.is_empty()
+        && !name.starts_with(['-', '.'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !plain {
+        return Err(Error::usage(
+            format!(
+                "the workflows run `fredgen check --all -f <spec>`, and `{name}` is not a plain file name"
+            ),
+            "name the spec with letters, digits and `._-` (not starting with `-` or `.`), e.g. `fredgen.yaml`",
+        ));
+    }
     let root = repository_root(spec, &delivery.folder)?;
     let workdir = if delivery.folder.is_empty() {
         ".".to_string()
@@ -207,7 +229,8 @@ pub fn render(
         common: &common,
         roots,
     };
-    files.insert("fredgen.yml".to_string(), draw(&env, CHECK, &check)?);
+    let stack_name = cases[0].stack.name.clone();
+    files.insert(check_file(&stack_name), draw(&env, CHECK, &check)?);
 
     // One workflow per target that has an access template, its environments in promote order
     // (the others after them, by name).
@@ -255,6 +278,7 @@ pub fn render(
                     stack: &c.stack,
                     target: BTreeMap::from([(target, &c.stack.target)]),
                     actions: &common.actions,
+                    gcloud: crate::versions::GCLOUD_CLI,
                 };
                 draw(&env, &access_id, &ctx).map(|t| t.trim_end().to_string())
             };
@@ -267,9 +291,22 @@ pub fn render(
                     .flat_map(|s| s.env.keys())
                     .collect()
             };
+            // A cluster-owning environment's apply also stores the store secrets' values when
+            // the repository holds them (step `secret-values`: a value not given must already be
+            // in the store), so a first apply from CI needs no workstation.
+            let stored: Vec<&String> =
+                if host.is_none() && ci.iter().any(|s| s.id == "secret-values") {
+                    c.stack.secrets.iter().collect()
+                } else {
+                    Vec::new()
+                };
             let with_declared = |own: String, plan: bool| -> String {
                 let mut text = own;
-                for name in declared(plan) {
+                let names: std::collections::BTreeSet<&String> = declared(plan)
+                    .into_iter()
+                    .chain(if plan { Vec::new() } else { stored.clone() })
+                    .collect();
+                for name in names {
                     if text.lines().any(|l| l.starts_with(&format!("{name}:"))) {
                         continue;
                     }
@@ -300,13 +337,13 @@ pub fn render(
                 host,
             });
         }
-        let stack_name = &of_target[0].stack.name;
         let ctx = TargetContext {
+            file: target_file(&stack_name, target),
             header: header.clone(),
             common: &common,
             target,
             describe: of_target[0].target.describe().to_string(),
-            cron: cron(stack_name, target),
+            cron: cron(&stack_name, target),
             previews: {
                 let mut p: Vec<String> = envs
                     .iter()
@@ -318,12 +355,16 @@ pub fn render(
             },
             envs,
         };
-        files.insert(format!("fredgen-{target}.yml"), draw(&env, TARGET, &ctx)?);
+        files.insert(target_file(&stack_name, target), draw(&env, TARGET, &ctx)?);
     }
     for (path, text) in &files {
         super::parse_back::check_piece(&super::parse_back::Piece {
             path,
-            template: if path == "fredgen.yml" { CHECK } else { TARGET },
+            template: if *path == check_file(&stack_name) {
+                CHECK
+            } else {
+                TARGET
+            },
             text,
             lines_before: 0,
         })?;
@@ -335,6 +376,37 @@ pub fn render(
         },
         root.join(".github").join("workflows"),
     )))
+}
+
+/// The check workflow of stack `name`: named by the stack, so two specs of one repository keep
+/// theirs apart.
+pub fn check_file(name: &str) -> String {
+    format!("fredgen-{name}.yml")
+}
+
+/// The workflow of stack `name` on `target`.
+pub fn target_file(name: &str, target: &str) -> String {
+    format!("fredgen-{name}-{target}.yml")
+}
+
+/// The workflows of `owned` (what a workflows directory's manifest lists) that belong to another
+/// stack than `name` (whose targets are `targets`): `render --all` would remove them as stale.
+pub fn foreign<'a>(
+    owned: impl IntoIterator<Item = &'a String>,
+    name: &str,
+    targets: &[&str],
+) -> Vec<String> {
+    owned
+        .into_iter()
+        .filter(|f| {
+            *f != &check_file(name)
+                && !targets
+                    .iter()
+                    .chain(crate::backend::Registry::builtin().ids().iter())
+                    .any(|t| *f == &target_file(name, t))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Whether a template renders a workflow (`github/…`, `<target>/github/…`), with
@@ -360,7 +432,7 @@ fn cron(name: &str, target: &str) -> String {
 
 /// The repository's root: the spec's folder less `folder` (its last components, which must
 /// name it).
-fn repository_root(spec: &Path, folder: &str) -> Result<PathBuf> {
+pub fn repository_root(spec: &Path, folder: &str) -> Result<PathBuf> {
     let dir = spec.parent().unwrap_or(Path::new("")).to_path_buf();
     if folder.is_empty() {
         return Ok(dir);

@@ -384,16 +384,12 @@ fn apply_sh_plans_only_the_terraform_roots_and_reports_changes() {
                 "{target}: plan mode changed something: {l}"
             );
         }
-        // A plan with changes: exit 3, after every root was planned.
+        // A plan with changes: exit 3, and the roots after it (which read what it creates) are
+        // not planned.
         let (code, log) = run_apply_script(&out, &[&first], &[plan[0], ("STUB_PLAN", "2")]);
         assert_eq!(code, Some(3), "{target}: {log:#?}");
-        assert_eq!(
-            log.iter()
-                .filter(|l| l.contains(" plan -input=false"))
-                .count(),
-            expected.len(),
-            "{target}"
-        );
+        let plans = log.iter().filter(|l| l.contains(" plan -input=false"));
+        assert_eq!(plans.count(), 1, "{target}: {log:#?}");
         // A failing plan stops the script with its error.
         let (code, _) = run_apply_script(&out, &[&first], &[plan[0], ("STUB_PLAN", "1")]);
         assert_eq!(code, Some(1), "{target}");

@@ -71,10 +71,10 @@ fn render_all_then_check_all_passes_on_a_fresh_directory() {
     assert_eq!(
         names,
         [
-            "fredgen-eks.yml",
-            "fredgen-gke.yml",
-            "fredgen-hetzner.yml",
-            "fredgen.yml"
+            "fredgen-fred-eks.yml",
+            "fredgen-fred-gke.yml",
+            "fredgen-fred-hetzner.yml",
+            "fredgen-fred.yml"
         ]
     );
     let check = fredgen(repo.path(), &["check", "--all", "-f", spec]);
@@ -85,7 +85,7 @@ fn render_all_then_check_all_passes_on_a_fresh_directory() {
     );
 
     // A workflow edited by hand is drift, named by its path; a case's file too.
-    let eks = repo.path().join(".github/workflows/fredgen-eks.yml");
+    let eks = repo.path().join(".github/workflows/fredgen-fred-eks.yml");
     let edited = std::fs::read_to_string(&eks)
         .expect("read")
         .replace("timeout-minutes: 180", "timeout-minutes: 5");
@@ -99,7 +99,7 @@ fn render_all_then_check_all_passes_on_a_fresh_directory() {
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
     assert_eq!(
         String::from_utf8_lossy(&check.stdout),
-        "missing  examples/fred/deploy/gke/prod/k8s/web.yaml\nmodified .github/workflows/fredgen-eks.yml\n"
+        "modified .github/workflows/fredgen-fred-eks.yml\nmissing  examples/fred/deploy/gke/prod/k8s/web.yaml\n"
     );
     let json = fredgen(
         repo.path(),
@@ -123,22 +123,22 @@ fn a_workflow_fredgen_did_not_write_is_never_overwritten() {
     let dir = repo.path().join(".github/workflows");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let mine = "name: mine\non: push\njobs: {}\n";
-    std::fs::write(dir.join("fredgen.yml"), mine).expect("write");
+    std::fs::write(dir.join("fredgen-fred.yml"), mine).expect("write");
     let out = fredgen(
         repo.path(),
         &["render", "--all", "-f", "examples/fred/fredgen.yaml"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("fredgen.yml"), "{}", text(&out));
+    assert!(text(&out).contains("fredgen-fred.yml"), "{}", text(&out));
     assert_eq!(
-        std::fs::read_to_string(dir.join("fredgen.yml")).expect("read"),
+        std::fs::read_to_string(dir.join("fredgen-fred.yml")).expect("read"),
         mine
     );
     // Nothing of the spec's was written either: every output is rendered and checked first.
     assert!(
         !repo
             .path()
-            .join(".github/workflows/fredgen-eks.yml")
+            .join(".github/workflows/fredgen-fred-eks.yml")
             .exists()
     );
 }
@@ -160,7 +160,11 @@ fn all_takes_no_target_and_the_workflows_need_the_default_output() {
         &["render", "--all", "-o", "elsewhere", "-f", spec],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("delivery.github"), "{}", text(&out));
+    assert!(
+        text(&out).contains("--out with `delivery`"),
+        "{}",
+        text(&out)
+    );
     assert!(!repo.path().join("elsewhere").exists());
     // A spec in a folder delivery.folder does not name.
     let moved = repo.path().join("infra");
@@ -229,7 +233,11 @@ fn the_workflows_pin_every_action_and_keep_event_data_out_of_scripts() {
             // environment: on a merge, or (a preview's) when run by hand.
             if let Some(env) = id.strip_prefix("apply-") {
                 assert_eq!(job["environment"].as_str(), Some(env), "{name} {id}");
-                assert_eq!(job["if"], "github.event_name == 'push'", "{name} {id}");
+                // Only from the default branch: a branch that edits the workflow cannot deploy.
+                assert_eq!(
+                    job["if"], "github.event_name == 'push' && github.ref == 'refs/heads/main'",
+                    "{name} {id}"
+                );
             }
             for action in ["create", "remove"] {
                 if let Some(env) = id.strip_prefix(&format!("{action}-")) {
@@ -237,7 +245,7 @@ fn the_workflows_pin_every_action_and_keep_event_data_out_of_scripts() {
                     assert_eq!(
                         job["if"].as_str().unwrap_or_default(),
                         format!(
-                            "github.event_name == 'workflow_dispatch' && inputs.preview == '{env}' && inputs.action == '{action}'"
+                            "github.event_name == 'workflow_dispatch' && github.ref == 'refs/heads/main' && inputs.preview == '{env}' && inputs.action == '{action}'"
                         ),
                         "{name} {id}"
                     );
@@ -255,7 +263,7 @@ fn the_workflows_pin_every_action_and_keep_event_data_out_of_scripts() {
     }
     // prod is applied after staging, on every target; the preview pr-142 in staging's cluster
     // is created and removed by hand, with staging's credentials, and has nothing to plan.
-    for (name, text) in files.iter().filter(|(n, _)| n != "fredgen.yml") {
+    for (name, text) in files.iter().filter(|(n, _)| n != "fredgen-fred.yml") {
         let doc: serde_json::Value = serde_saphyr::from_str(text).expect("YAML");
         let jobs = &doc["jobs"];
         assert_eq!(jobs["apply-prod"]["needs"], "apply-staging", "{name}");
@@ -276,4 +284,98 @@ fn the_workflows_pin_every_action_and_keep_event_data_out_of_scripts() {
             assert!(!job.contains("FREDGEN_PR_142"), "{name}: {job}");
         }
     }
+}
+
+/// The fred example's spec with `from` replaced by `to` (asserting it is there), in a fresh
+/// repository; returns the repository and what `render --all` printed and exited with.
+fn render_edited(from: &str, to: &str) -> (tempfile::TempDir, std::process::Output) {
+    let repo = repository();
+    let spec = repo.path().join("examples/fred/fredgen.yaml");
+    let text = std::fs::read_to_string(&spec).expect("read");
+    assert!(text.contains(from), "the example has {from:?}");
+    std::fs::write(&spec, text.replacen(from, to, 1)).expect("write");
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "-f", "examples/fred/fredgen.yaml"],
+    );
+    (repo, out)
+}
+
+#[test]
+fn delivery_settings_that_cannot_work_are_refused_before_anything_is_written() {
+    for (from, to, expected) in [
+        // Hosted runners cannot reach a private EKS API or Hetzner nodes behind admin CIDRs.
+        (
+            "    runs_on: [self-hosted, fred-deploy]\n",
+            "",
+            "target `eks` needs runners of your own",
+        ),
+        // A preview is created by hand; a guest is promoted after its host.
+        (
+            "promote: [staging, prod]",
+            "promote: [staging, pr-142, prod]",
+            "`pr-142` is a preview",
+        ),
+        ("folder: examples/fred", "folder: -x", "delivery.folder"),
+    ] {
+        let (repo, out) = render_edited(from, to);
+        assert_eq!(out.status.code(), Some(2), "{to}: {}", text(&out));
+        assert!(text(&out).contains(expected), "{to}: {}", text(&out));
+        assert!(
+            !repo.path().join("examples/fred/deploy").exists()
+                && !repo.path().join(".github").exists(),
+            "{to}: something was written"
+        );
+    }
+}
+
+#[test]
+fn one_repository_holds_one_specs_workflows() {
+    let repo = repository();
+    let spec = "examples/fred/fredgen.yaml";
+    let out = fredgen(repo.path(), &["render", "--all", "-f", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Another stack in the same repository, with workflows of its own.
+    let other = repo.path().join("examples/other");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    let text_of = std::fs::read_to_string(repo.path().join(spec)).expect("read");
+    let renamed = text_of
+        .replacen("name: fred\n", "name: other\n", 1)
+        .replacen("folder: examples/fred", "folder: examples/other", 1);
+    std::fs::write(other.join("fredgen.yaml"), renamed).expect("write");
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "-f", "examples/other/fredgen.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("fredgen-fred.yml"),
+        "names the other stack's workflows: {}",
+        text(&out)
+    );
+    // fred's workflows are untouched and still match.
+    let check = fredgen(repo.path(), &["check", "--all", "-f", spec]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+}
+
+#[test]
+fn all_needs_the_spec_as_a_file() {
+    let repo = repository();
+    let spec = std::fs::read(repo.path().join("examples/fred/fredgen.yaml")).expect("read");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fredgen"))
+        .current_dir(repo.path())
+        .args(["check", "--all", "-f", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = stdin.write_all(&spec);
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a file"), "{}", text(&out));
 }
