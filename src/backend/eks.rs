@@ -97,6 +97,7 @@ impl Target for Eks {
             )
             .hint = Some("the default quota of rules per ALB listener: merge routes (one service can serve several paths under one prefix)".into());
         }
+        check_trust_policy(v, stack);
     }
     fn largest_node(&self, env: &str) -> NodeCapacity {
         // Karpenter's NodePool (30-platform) launches amd64 instances of the c, m and r
@@ -167,6 +168,42 @@ impl Target for Eks {
     }
     fn versions(&self) -> &'static [(&'static str, &'static str)] {
         VERSIONS
+    }
+}
+
+/// An IAM role's trust policy holds at most 2,048 characters (whitespace aside; the default
+/// quota, 4,096 at most on request).
+const TRUST_POLICY_MAX: usize = 2048;
+
+/// The apply role's trust policy in terraform/00-bootstrap/github.tf without its subjects, at its
+/// longest (the GovCloud partition's ARN), as IAM counts it.
+const TRUST_POLICY_BASE: usize = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRoleWithWebIdentity","Principal":{"Federated":"arn:aws-us-gov:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Condition":{"StringEquals":{"token.actions.githubusercontent.com:sub":[],"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}"#.len();
+
+/// Refuses an apply role whose trust policy (one subject per GitHub environment: the host's and
+/// each guest's) would not fit IAM's limit.
+fn check_trust_policy(v: &mut Validator, stack: &Stack) {
+    let Some(ci) = crate::model::delivery::CiAccess::of(stack) else {
+        return;
+    };
+    // Each subject is quoted and separated by a comma.
+    let len = TRUST_POLICY_BASE + ci.apply_subjects.iter().map(|s| s.len() + 3).sum::<usize>();
+    if len > TRUST_POLICY_MAX {
+        v.error(
+            None,
+            "delivery.github",
+            format!(
+                "the trust policy of `{}-github-apply` would be about {len} characters, over IAM's limit of {TRUST_POLICY_MAX}: it names one GitHub environment per environment in `{}`'s cluster ({})",
+                stack.prefix,
+                stack.env,
+                ci.environments.len()
+            ),
+        )
+        .hint = Some(
+            "put fewer environments in this cluster (`cluster:`), shorten their names or the \
+             repository's, or ask AWS for a larger \"Role trust policy length\" quota (4,096) \
+             and keep the spec below that"
+                .into(),
+        );
     }
 }
 
@@ -245,6 +282,11 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
         role(format!("{p}-loki")),
         role(format!("{p}-velero")),
     ];
+    if crate::model::delivery::CiAccess::of(stack).is_some() {
+        // The GitHub workflows' roles (terraform/00-bootstrap/github.tf).
+        names.push(role(format!("{p}-github-plan")));
+        names.push(role(format!("{p}-github-apply")));
+    }
     if stack.dns.cloudflare.is_some() {
         // external-dns writes to Route 53 as that role; with Cloudflare it needs no AWS access.
         let external_dns = format!("{p}-external-dns");

@@ -90,6 +90,7 @@ impl Target for Gke {
                 ));
             }
         }
+        check_github_access(v, stack);
         check_host_count(
             v,
             stack,
@@ -257,6 +258,50 @@ fn cloud_sql_proxy(instance: &str, _db: &crate::model::Postgres) -> serde_json::
     })
 }
 
+/// `google.subject` holds at most 127 bytes (Workload Identity Federation's attribute mapping).
+const SUBJECT_MAX: usize = 127;
+
+/// Refuses a GitHub federation Google would not create: a pool id starting with `gcp-`
+/// (reserved), or a token subject over [`SUBJECT_MAX`] bytes.
+fn check_github_access(v: &mut Validator, stack: &Stack) {
+    let Some(ci) = crate::model::delivery::CiAccess::of(stack) else {
+        return;
+    };
+    if stack.prefix.starts_with("gcp-") {
+        v.error(
+            None,
+            "name",
+            format!(
+                "the Workload Identity pool id `{}-github` starts with `gcp-`",
+                stack.prefix
+            ),
+        )
+        .hint = Some(
+            "Google reserves pool ids that start with `gcp-`; fredgen builds this one from \
+             `name` and the environment: rename the stack"
+                .into(),
+        );
+    }
+    for sub in ci.plan_subjects.iter().chain(&ci.apply_subjects) {
+        if sub.len() > SUBJECT_MAX {
+            v.error(
+                None,
+                "delivery.repository",
+                format!(
+                    "GitHub's token subject `{sub}` is {} bytes; Workload Identity Federation maps at most {SUBJECT_MAX} into `google.subject`",
+                    sub.len()
+                ),
+            )
+            .hint = Some(
+                "the subject is `repo:<repository>:` and `pull_request`, \
+                 `ref:refs/heads/<branch>` or `environment:<env>`: shorten the repository's \
+                 name, `delivery.branch` or the environment's name"
+                    .into(),
+            );
+        }
+    }
+}
+
 fn is_project_id(s: &str) -> bool {
     (6..=30).contains(&s.len())
         && s.as_bytes()[0].is_ascii_lowercase()
@@ -344,6 +389,17 @@ fn cloud_names(stack: &Stack) -> Vec<CloudName> {
         sa("loki"),
         sa("vbak"),
     ];
+    if crate::model::delivery::CiAccess::of(stack).is_some() {
+        // The GitHub workflows' accounts and pool (terraform/00-bootstrap/github.tf).
+        names.push(sa("gh-plan"));
+        names.push(sa("gh-apply"));
+        names.push(CloudName::new(
+            "Workload Identity pool id",
+            format!("{p}-github"),
+            4..=32,
+            FROM,
+        ));
+    }
     if stack.dns.cloudflare.is_some() {
         // external-dns writes to Cloud DNS as that account; with Cloudflare it needs none.
         let xdns = format!("{p}-xdns");

@@ -322,6 +322,7 @@ pub fn render_with(
                 template: "shared/k8s/network-policies.yaml.j2".into(),
                 message,
             })?,
+        ci: crate::model::delivery::CiAccess::of(stack),
     };
     let mut out = render::render_target(&ctx, engine, overrides)?;
     out.flows = flows;

@@ -40,6 +40,63 @@ pub struct Github {
 /// `argocd: true`): a read-only deploy key of the one repository.
 pub const ARGOCD_REPOSITORY_SECRET: &str = "ARGOCD_REPOSITORY_KEY";
 
+/// `FREDGEN_<ENV>`: the prefix of an environment's repository variables and secrets, the
+/// environment's name in capitals with `-` as `_` (`FREDGEN` for a spec without environments).
+/// The workflows read them and each target's README sets them: both take the name from here.
+pub fn vars_prefix(env: &str) -> String {
+    if env == "default" {
+        "FREDGEN".to_string()
+    } else {
+        format!("FREDGEN_{}", env.to_uppercase().replace('-', "_"))
+    }
+}
+
+/// What the cloud side of a cluster-owning environment grants the GitHub workflows of
+/// `delivery.github`: the federation its bootstrap creates, the variables its README sets.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct CiAccess {
+    /// The GitHub repository, `owner/name`.
+    pub repository: String,
+    /// The prefix of the environment's repository variables ([`vars_prefix`]).
+    pub vars: String,
+    /// The OIDC subjects (`sub`) a plan job presents: a pull request's, and a run on the default
+    /// branch's (the nightly drift check, a manual run). Plan jobs run in no GitHub environment.
+    pub plan_subjects: Vec<String>,
+    /// The OIDC subjects an apply job presents: its GitHub environment's, then each guest's (a
+    /// guest's jobs run in its own GitHub environment with its host's credentials).
+    pub apply_subjects: Vec<String>,
+    /// The GitHub environments the apply role serves: this one, then its guests.
+    pub environments: Vec<String>,
+}
+
+impl CiAccess {
+    /// The access of `stack`'s workflows: `None` without `delivery.github`, and for a guest
+    /// (it renders no Terraform; its host's access serves it).
+    pub fn of(stack: &crate::model::Stack) -> Option<CiAccess> {
+        let d = stack.delivery.as_ref()?;
+        d.github.as_ref()?;
+        if stack.cluster.is_some() {
+            return None;
+        }
+        let environments: Vec<String> = std::iter::once(stack.env.clone())
+            .chain(stack.guests.iter().map(|g| g.env.clone()))
+            .collect();
+        Some(CiAccess {
+            repository: d.repository.clone(),
+            vars: vars_prefix(&stack.env),
+            plan_subjects: vec![
+                format!("repo:{}:pull_request", d.repository),
+                format!("repo:{}:ref:refs/heads/{}", d.repository, d.branch),
+            ],
+            apply_subjects: environments
+                .iter()
+                .map(|e| format!("repo:{}:environment:{e}", d.repository))
+                .collect(),
+            environments,
+        })
+    }
+}
+
 /// The runner the jobs use when `runs_on` is not set.
 pub const DEFAULT_RUNNER: &str = "ubuntu-24.04";
 

@@ -149,6 +149,9 @@ pub struct TemplateContext<'a> {
     pub platform: &'a Platform,
     /// The NetworkPolicies of the app's namespace, from the stack's flows, as YAML.
     pub network_policies: String,
+    /// With `delivery.github`, for an environment that owns its cluster: what its bootstrap
+    /// grants the GitHub workflows (OIDC subjects) and the repository variables its README sets.
+    pub ci: Option<crate::model::delivery::CiAccess>,
 }
 
 /// The context of `shared/kustomization.yaml.j2`.

@@ -217,6 +217,10 @@ pub(crate) fn environment_with_variables(
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.add_filter("toyaml", super::toyaml);
     env.add_filter("checksum", super::checksum);
+    // `FREDGEN_<ENV>` of an environment: the repository variables the workflows read.
+    env.add_filter("ci_vars", |env: &str| {
+        crate::model::delivery::vars_prefix(env)
+    });
     // The label the app step prunes by, for templates that must keep it off objects
     // controllers derive from theirs.
     env.add_global("prune_label_key", super::PRUNE_LABEL);

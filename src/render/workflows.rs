@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::{Output, template_error};
 use crate::error::{Error, Result};
 use crate::model::Stack;
-use crate::model::delivery::{Delivery, Github};
+use crate::model::delivery::{Delivery, Github, vars_prefix};
 
 /// The workflow that checks the committed output.
 const CHECK: &str = "github/fredgen.yml.j2";
@@ -413,15 +413,6 @@ pub fn foreign<'a>(
 /// [`environment`]'s delimiters, rather than a file of an output.
 pub fn is_workflow_template(id: &str) -> bool {
     id.starts_with("github/") || id.split('/').nth(1) == Some("github")
-}
-
-/// `FREDGEN_<ENV>`: the environment's name in capitals, `-` as `_`.
-fn vars_prefix(env: &str) -> String {
-    if env == "default" {
-        "FREDGEN".to_string()
-    } else {
-        format!("FREDGEN_{}", env.to_uppercase().replace('-', "_"))
-    }
 }
 
 /// A daily time between 01:00 and 04:59 UTC, the same for the same stack and target.

@@ -379,3 +379,210 @@ fn all_needs_the_spec_as_a_file() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("not a file"), "{}", text(&out));
 }
+
+/// [`repository`] after `render --all`.
+fn rendered() -> tempfile::TempDir {
+    let repo = repository();
+    let out = fredgen(
+        repo.path(),
+        &["render", "--all", "-f", "examples/fred/fredgen.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    repo
+}
+
+/// A rendered file of the fred example's repository, from the spec's folder.
+fn read(repo: &Path, path: &str) -> String {
+    std::fs::read_to_string(repo.join("examples/fred").join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The words after each `marker` in `text`, up to the first character not in `[A-Za-z0-9_]`.
+fn names_after(text: &str, marker: &str) -> std::collections::BTreeSet<String> {
+    text.match_indices(marker)
+        .map(|(i, _)| {
+            text[i + marker.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// The JSON list that follows `key` in `text` (a Terraform list of strings on one line).
+fn list_after(text: &str, key: &str) -> Vec<String> {
+    let at = text.find(key).unwrap_or_else(|| panic!("no {key}"));
+    let rest = &text[at + key.len()..];
+    let open = rest.find('[').expect("a list");
+    let close = rest[open..].find(']').expect("its end") + open;
+    serde_json::from_str(&rest[open..=close]).expect("a JSON list")
+}
+
+#[test]
+fn the_cloud_federation_trusts_exactly_the_jobs_that_use_it() {
+    let repo = rendered();
+    let plan = [
+        "repo:acme/fred-infra:pull_request",
+        "repo:acme/fred-infra:ref:refs/heads/main",
+    ];
+    // staging hosts the preview pr-142, whose jobs use staging's apply credentials.
+    for (env, apply) in [
+        ("staging", &["staging", "pr-142"][..]),
+        ("prod", &["prod"][..]),
+    ] {
+        let apply: Vec<String> = apply
+            .iter()
+            .map(|e| format!("repo:acme/fred-infra:environment:{e}"))
+            .collect();
+        let eks = read(
+            repo.path(),
+            &format!("deploy/eks/{env}/terraform/00-bootstrap/github.tf"),
+        );
+        let plan_trust = &eks[eks.find("\"github_plan_trust\"").expect("plan trust")..];
+        let apply_trust = &eks[eks.find("\"github_apply_trust\"").expect("apply trust")..];
+        assert_eq!(list_after(plan_trust, ":sub\""), plan, "eks {env}");
+        assert_eq!(list_after(apply_trust, ":sub\""), apply, "eks {env}");
+        assert_eq!(eks.matches(":sub\"").count(), 2, "eks {env}");
+        let gke = read(
+            repo.path(),
+            &format!("deploy/gke/{env}/terraform/00-bootstrap/github.tf"),
+        );
+        assert_eq!(list_after(&gke, "plan  ="), plan, "gke {env}");
+        assert_eq!(list_after(&gke, "apply ="), apply, "gke {env}");
+        // The provider itself accepts only those subjects, of this repository.
+        let condition = gke
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("attribute_condition = "))
+            .expect("a condition");
+        let accepted: Vec<String> = plan
+            .iter()
+            .map(|s| s.to_string())
+            .chain(apply.iter().cloned())
+            .map(|s| format!("assertion.sub == '{s}'"))
+            .collect();
+        assert_eq!(
+            condition,
+            format!(
+                "\"assertion.repository == 'acme/fred-infra' && ({})\"",
+                accepted.join(" || ")
+            )
+        );
+        // With the workflows, the cluster's admins are named: no creator entry, which would
+        // move to whoever applies (the CI role) and collide with its own entry.
+        let cluster = read(
+            repo.path(),
+            &format!("deploy/eks/{env}/terraform/20-cluster/main.tf"),
+        );
+        assert!(
+            cluster.contains("enable_cluster_creator_admin_permissions = false"),
+            "eks {env}"
+        );
+        for (entry, policy) in [
+            ("github_apply", "AmazonEKSClusterAdminPolicy"),
+            ("github_plan", "AmazonEKSAdminViewPolicy"),
+        ] {
+            let at = cluster
+                .find(&format!("{entry} = {{"))
+                .unwrap_or_else(|| panic!("eks {env}: no access entry {entry}"));
+            assert!(cluster[at..].contains(policy), "eks {env} {entry}");
+        }
+    }
+    // A guest renders no Terraform: its host's federation serves it.
+    for target in ["eks", "gke", "hetzner"] {
+        assert!(
+            !repo
+                .path()
+                .join(format!("examples/fred/deploy/{target}/pr-142/terraform"))
+                .exists(),
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn without_workflows_there_is_no_federation_and_the_creator_administers_eks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = std::fs::read_to_string(root().join("examples/fred/fredgen.yaml")).expect("read");
+    let start = spec.find("\n  github:\n").expect("delivery.github") + 1;
+    let end = start + spec[start..].find("\nenvironments:").expect("environments");
+    let spec = format!("{}{}", &spec[..start], &spec[end + 1..]);
+    assert!(!spec.contains("fredgen: acme/fredgen@"), "{spec}");
+    std::fs::write(dir.path().join("fredgen.yaml"), spec).expect("write");
+    for target in ["eks", "gke"] {
+        let out = fredgen(
+            dir.path(),
+            &["render", "--target", target, "--env", "staging"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let bootstrap = dir
+            .path()
+            .join(format!("deploy/{target}/staging/terraform/00-bootstrap"));
+        assert!(bootstrap.join("main.tf").is_file(), "{target}");
+        assert!(!bootstrap.join("github.tf").exists(), "{target}");
+        let readme = std::fs::read_to_string(
+            dir.path()
+                .join(format!("deploy/{target}/staging/README.md")),
+        )
+        .expect("README");
+        assert!(!readme.contains("CI/CD (GitHub Actions)"), "{target}");
+    }
+    let cluster = std::fs::read_to_string(
+        dir.path()
+            .join("deploy/eks/staging/terraform/20-cluster/main.tf"),
+    )
+    .expect("main.tf");
+    assert!(cluster.contains("enable_cluster_creator_admin_permissions = true"));
+    assert!(!cluster.contains("access_entries"));
+    assert!(
+        !std::fs::read_to_string(
+            dir.path()
+                .join("deploy/eks/staging/terraform/00-bootstrap/variables.tf")
+        )
+        .is_ok_and(|t| t.contains("github"))
+    );
+}
+
+#[test]
+fn every_repository_variable_and_secret_a_workflow_reads_is_set_by_a_readme_command() {
+    let repo = rendered();
+    let files = workflows(repo.path());
+    for target in ["eks", "gke", "hetzner"] {
+        let workflow = &files
+            .iter()
+            .find(|(n, _)| *n == format!("fredgen-fred-{target}.yml"))
+            .expect("the target's workflow")
+            .1;
+        let mut readmes = String::new();
+        for env in ["staging", "prod", "pr-142"] {
+            readmes += &read(repo.path(), &format!("deploy/{target}/{env}/README.md"));
+        }
+        for kind in ["variable", "secret"] {
+            let read_by_workflow = names_after(
+                workflow,
+                if kind == "variable" {
+                    "vars."
+                } else {
+                    "secrets."
+                },
+            );
+            let set_by_readme = names_after(&readmes, &format!("gh {kind} set "));
+            assert_eq!(read_by_workflow, set_by_readme, "{target} {kind}s");
+            if target != "hetzner" && kind == "secret" {
+                // OIDC on AWS and GCP: no cloud credential is a secret; the only secrets are the
+                // store secrets' values the apply job may store.
+                for name in &read_by_workflow {
+                    assert!(
+                        [
+                            "DJANGO_SECRET_KEY",
+                            "GRAFANA_ADMIN_PASSWORD",
+                            "SLACK_WEBHOOK_URL"
+                        ]
+                        .iter()
+                        .any(|s| name.ends_with(&format!("_{s}"))),
+                        "{target}: {name}"
+                    );
+                }
+            }
+        }
+    }
+}
