@@ -316,6 +316,8 @@ impl Loaded {
             |mut stack| {
                 if stack.cluster.is_none() {
                     stack.guests = self.guests(target, &stack.env);
+                    // Each guest's database is a CloudNativePG Cluster of its own.
+                    stack.cloudnative_pg |= stack.guests.iter().any(|g| g.database);
                     let guest_hosts = stack.guests.iter().flat_map(|g| &g.hosts);
                     stack
                         .cluster_hosts

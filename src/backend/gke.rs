@@ -201,7 +201,10 @@ impl Target for Gke {
                 database_sa_annotations: managed_db
                     .map(|_| BTreeMap::from([(wi.clone(), gsa("app"))]))
                     .unwrap_or_default(),
+                // Backups only: a guest's database keeps no archive (and the pgbak account is the
+                // host's, for the host's own database).
                 postgres_sa_annotations: in_cluster_db
+                    .filter(|p| p.backups)
                     .map(|_| BTreeMap::from([(wi, gsa("pgbak"))]))
                     .unwrap_or_default(),
                 database_sidecars: managed_db

@@ -73,6 +73,10 @@ pub struct Stack {
     pub cluster_env: String,
     /// The environments that deploy into this one's cluster, by name; empty for a guest.
     pub guests: Vec<Guest>,
+    /// The cluster runs the CloudNativePG operator (its `30-platform` installs it): for its own
+    /// in-cluster database, or for its guests' (each one's own `Cluster`, whatever the host's
+    /// placement). True for a guest with a database: it relies on its host's operator.
+    pub cloudnative_pg: bool,
     /// The public hosts of the routes this environment's cluster serves: its own, then its
     /// guests' (their certificates and DNS records are the host's); its own alone for a guest.
     pub cluster_hosts: Vec<String>,
@@ -81,38 +85,12 @@ pub struct Stack {
 impl Guest {
     /// The guest `stack` as its host renders for it.
     pub fn of(stack: &Stack) -> Guest {
-        let uses_db = std::iter::once(&stack.frontend.database_env)
-            .zip(std::iter::once(&stack.frontend.service_account))
-            .chain(
-                stack
-                    .workers
-                    .iter()
-                    .map(|w| (&w.database_env, &w.service_account)),
-            )
-            .chain(
-                stack
-                    .services
-                    .iter()
-                    .map(|s| (&s.database_env, &s.service_account)),
-            );
-        let managed = stack
-            .postgres
-            .as_ref()
-            .filter(|p| p.placement == Placement::Managed);
         Guest {
             env: stack.env.clone(),
             namespace: stack.namespace.clone(),
             prefix: stack.prefix.clone(),
             hosts: stack.hosts.clone(),
-            database_service_accounts: managed
-                .map(|_| {
-                    uses_db
-                        .filter(|(db, _)| db.is_some())
-                        .map(|(_, sa)| sa.clone())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            database: managed.map(|p| p.database.clone()),
+            database: stack.postgres.is_some(),
         }
     }
 }
@@ -148,11 +126,10 @@ pub struct Guest {
     pub prefix: String,
     /// Its public hosts (`domain` first), with their routes.
     pub hosts: Vec<Host>,
-    /// The ServiceAccounts of its processes that use the database (GKE: bound to the host's
-    /// Google service account for Cloud SQL IAM login).
-    pub database_service_accounts: Vec<String>,
-    /// Its own database in the host's managed instance; none with in-cluster PostgreSQL.
-    pub database: Option<String>,
+    /// It has a database: its own single-instance CloudNativePG `Cluster` in its namespace
+    /// (never a database in the host's instance, whose credentials would reach the host's data),
+    /// so the host's platform runs the operator.
+    pub database: bool,
 }
 
 /// Replica bounds.

@@ -172,6 +172,8 @@ pub fn build(
         let host_raw = raw.clone().with_overlay(host_overlay.clone());
         guest(&mut v, &mut stack, env, host, &merged, &host_raw);
     }
+    reserved_namespace(&mut v, &merged, &stack);
+    refuse_argocd_with_guests(&mut v, raw, &stack);
     // In the same round as every other problem: a backend's checks read only what validated.
     target.check_stack(&mut v, &stack);
     refuse_argocd_on_folder_target(&mut v, &merged, &stack, target);
@@ -207,6 +209,101 @@ fn refuse_argocd_on_folder_target(
         None => v.error(None, "delivery.argocd", message),
     };
     e.hint = Some(hint);
+}
+
+/// Namespaces an app may never take: Kubernetes' own, and those fredgen's platform layers install
+/// into on some target. An app namespace gets a default-deny NetworkPolicy, and a guest's
+/// `remove.sh` deletes its namespace: in one of these, either would break the cluster.
+const RESERVED_NAMESPACES: &[&str] = &[
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "monitoring",
+    "velero",
+    "argocd",
+    "cert-manager",
+    "external-secrets",
+    "external-dns",
+    "cnpg-system",
+    "rabbitmq-system",
+    "keda",
+    "karpenter",
+    "traefik",
+    "system-upgrade",
+];
+
+/// Refuses an app namespace (`<name>`, or `<name>-<env>` for a guest) that is a system or
+/// platform namespace: [`RESERVED_NAMESPACES`], any `kube-*`, and the store and state namespaces
+/// of the Hetzner and kubernetes targets (`<name>-secrets`, `<name>-tfstate`).
+fn reserved_namespace(v: &mut Validator, raw: &RawStack, stack: &Stack) {
+    let ns = stack.namespace.as_str();
+    let platform = [
+        format!("{}-secrets", stack.name),
+        format!("{}-tfstate", stack.name),
+    ];
+    if !(RESERVED_NAMESPACES.contains(&ns)
+        || ns.starts_with("kube-")
+        || platform.iter().any(|p| p == ns))
+    {
+        return;
+    }
+    let guest = stack.cluster.is_some();
+    let (at, path) = match (&raw.cluster, &raw.name) {
+        (Some(c), _) if guest => (
+            Pos::from_location(&c.referenced),
+            format!("environments.{}.cluster", stack.env),
+        ),
+        (_, Some(n)) => (Pos::from_location(&n.referenced), "name".to_string()),
+        _ => (None, "name".to_string()),
+    };
+    let what = if guest {
+        format!(
+            "environment `{}`'s namespace `{ns}` (`<name>-<env>`)",
+            stack.env
+        )
+    } else {
+        format!("the app's namespace `{ns}` (`name`)")
+    };
+    v.error(
+        at,
+        &path,
+        format!("{what} is a namespace of Kubernetes or of the platform"),
+    )
+    .hint = Some(if guest {
+        "rename the environment (or the stack): its namespace gets a default-deny NetworkPolicy and remove.sh deletes it".into()
+    } else {
+        "rename the stack: the app's namespace gets a default-deny NetworkPolicy and is the app's alone".into()
+    });
+}
+
+/// Refuses `delivery.argocd` when an environment deploys into another's cluster: a guest's
+/// `remove.sh` deletes its namespace but not Argo CD's Applications for it, which would sync it
+/// straight back.
+fn refuse_argocd_with_guests(v: &mut Validator, raw: &RawStack, stack: &Stack) {
+    if !stack.delivery.as_ref().is_some_and(|d| d.argocd) {
+        return;
+    }
+    let Some(guest) = raw
+        .environments
+        .iter()
+        .flatten()
+        .find(|(_, o)| o.value.cluster.is_some())
+        .map(|(e, _)| e)
+    else {
+        return;
+    };
+    let message = format!(
+        "environment `{guest}` deploys into another's cluster, which Argo CD delivery does not support"
+    );
+    let at = raw.delivery.as_ref().and_then(|d| d.argocd.as_ref());
+    let e = match at {
+        Some(a) => v.error_at(a, "delivery.argocd", message),
+        None => v.error(None, "delivery.argocd", message),
+    };
+    e.hint = Some(format!(
+        "remove.sh takes a guest down by deleting its namespace, and Argo CD's self-healing Applications would bring `{guest}` back: deliver with apply.sh (drop `argocd: true`), or give `{guest}` a cluster of its own (drop its `cluster`)"
+    ));
 }
 
 /// Refuses `cluster` and `preview` at the top level: they say how one environment relates to
@@ -286,6 +383,20 @@ fn guest_of(
         .hint = Some(crate::spec::suggest(&c.value, &others));
         return None;
     };
+    if matches!(c.value.as_str(), "prod" | "production") {
+        v.error_at(
+            c,
+            &path,
+            format!(
+                "environment `{env}` deploys into `{}`'s cluster, a production environment",
+                c.value
+            ),
+        )
+        .hint = Some(format!(
+            "a guest reads its host's store secrets and shares its cluster: deploy `{env}` into a non-production environment's cluster (e.g. staging)"
+        ));
+        return None;
+    }
     if let Some(chain) = &host.value.cluster {
         v.error_at(
             c,
@@ -383,11 +494,19 @@ fn guest(
     stack.namespace = format!("{}-{env}", stack.name);
     stack.cluster_prefix = format!("{}-{host}", stack.name);
     stack.cluster_env = host.to_string();
+    // Its own single-instance CloudNativePG database in its namespace, whatever the host's
+    // placement: a database in the host's managed instance would need the host's credentials
+    // (the RDS master user, the Cloud SQL superuser's identity), which reach every database there.
+    // No archive, no recovery: a guest's data is for development and review.
     if let Some(p) = &mut stack.postgres {
+        p.placement = Placement::InCluster;
+        p.ha = false;
         p.backups = false;
-        if p.placement == Placement::Managed {
-            p.database = format!("{}_{}", stack.name, env).replace('-', "_");
-        }
+        p.generation = 1;
+        p.archive = p.name.clone();
+        p.recover_from = None;
+        p.recover_to = None;
+        stack.cloudnative_pg = true;
     }
     stack.cluster = Some(SharedCluster {
         host: host.to_string(),
@@ -615,6 +734,9 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         prod_replicas(v, raw, prod, &frontend, &workers, &services);
     }
     let postgres = postgres(v, raw, &name, target);
+    let cloudnative_pg = postgres
+        .as_ref()
+        .is_some_and(|p| p.placement == Placement::InCluster);
     let monitoring = monitoring(v, raw);
     let settings = target_settings(v, raw, target);
     let parent_zone = super::routes::parent_zone(&names);
@@ -672,6 +794,7 @@ fn stack(v: &mut Validator, raw: &RawStack, env: Option<&str>, target: &dyn Targ
         delivery: None,
         cluster: None,
         guests: Vec::new(),
+        cloudnative_pg,
         cluster_hosts: hosts.iter().map(|h| h.name.clone()).collect(),
         hosts,
     }

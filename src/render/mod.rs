@@ -277,15 +277,16 @@ enum Done {
 pub(crate) const KUSTOMIZATION: &str = "shared/kustomization.yaml.j2";
 const README: &str = "shared/README.md.j2";
 const APPLY_SCRIPT: &str = "shared/apply.sh.j2";
-/// A guest environment's removal script (its namespace and, in a managed instance, its database).
+/// A guest environment's removal script (its namespace, with its database, and its objects in
+/// the shared namespaces).
 const REMOVE_SCRIPT: &str = "shared/remove.sh.j2";
 /// A guest environment's apply steps: its namespace's, after checking the host's cluster.
 const GUEST_PLAN: &str = "shared/apply/guest.yaml.j2";
 
 /// Whether a guest environment renders `path`: the app namespace's manifests (`k8s/`, but not
-/// the cluster-wide `k8s/platform/`), and the drop Job its removal runs.
+/// the cluster-wide `k8s/platform/`).
 fn app_layer(path: &str) -> bool {
-    (path.starts_with("k8s/") && !path.starts_with("k8s/platform/")) || path.starts_with("remove/")
+    path.starts_with("k8s/") && !path.starts_with("k8s/platform/")
 }
 /// Manifests the app step applies: the workloads (the static sites' proxies among them) and the
 /// route to them (a GKE Ingress takes its health check from the pods' readiness probe, so it comes
@@ -434,7 +435,6 @@ pub fn render_target(
         prune_label => format!("{}={}", prune_label.0, prune_label.1),
         prune_kinds => prune_kinds,
         argocd_app => argocd::enabled(ctx).then(|| [argocd::NAMESPACE.to_string(), ctx.stack.prefix.clone()]),
-        files_database => files.contains_key("k8s/database/create.yaml"),
         ..value.clone()
     };
     let plan_text = engine.render(&plan_id, &plan_ctx)?;
