@@ -25,15 +25,19 @@ use crate::model::delivery::ARGOCD_REPOSITORY_SECRET;
 /// The namespace Argo CD runs in (created by the platform root).
 pub const NAMESPACE: &str = "argocd";
 
-/// The sync wave of each kind the app layer holds; a kind not listed syncs in wave 0, after all
-/// of these. Each wave starts once every object of the waves before it is healthy: the namespace,
-/// then what pods read (ServiceAccounts, ConfigMaps, the limits and policies that admit them),
-/// then the Secrets (ExternalSecrets are healthy once synced), the backup store the database
-/// archives to, the database and the queue (healthy once ready, which creates their credentials'
-/// Secrets), then the migration Job (wave [`MIGRATE_WAVE`]), then the workloads and everything
-/// else. `tests/integration/argocd.rs` checks it against what each object uses.
+/// The sync wave of each kind the app layer holds; a kind not listed syncs in wave 0, with the
+/// workloads. Each wave starts once every object of the waves before it is healthy: the namespace
+/// and the cluster's certificate issuer (healthy once its ACME account is registered), then what
+/// pods read (ServiceAccounts, ConfigMaps, the limits and policies that admit them, a namespaced
+/// Issuer), then the Secrets (ExternalSecrets are healthy once synced), the backup store the
+/// database archives to, the database and the queue (healthy once ready, which creates their
+/// credentials' Secrets), then the migration Job (wave [`MIGRATE_WAVE`]), then the workloads and
+/// everything else. A Certificate is in wave 0: it needs its issuer, and an HTTP-01 challenge
+/// needs the public DNS record and the load balancer, which must not hold back the database, the
+/// queue or the migration. `tests/integration/argocd.rs` checks it against what each object uses.
 pub const WAVES: &[(&str, i32)] = &[
     ("Namespace", -6),
+    ("ClusterIssuer", -6),
     ("ServiceAccount", -5),
     ("ConfigMap", -5),
     ("LimitRange", -5),
@@ -41,12 +45,13 @@ pub const WAVES: &[(&str, i32)] = &[
     ("NetworkPolicy", -5),
     ("Role", -5),
     ("RoleBinding", -5),
+    ("Issuer", -5),
     ("ExternalSecret", -4),
     ("Secret", -4),
-    ("Certificate", -4),
     ("ObjectStore", -3),
     ("Cluster", -2),
     ("RabbitmqCluster", -2),
+    ("Certificate", 0),
 ];
 
 /// The migration Job's wave: a `Sync` hook after the database and the queue, before the
