@@ -59,8 +59,19 @@ pub const WAVES: &[(&str, i32)] = &[
 pub const MIGRATE_WAVE: i32 = -1;
 
 /// Kinds Argo CD never prunes or deletes with the Application: those the app step of apply.sh
-/// never prunes either.
-pub const KEEP: &[&str] = super::NEVER_PRUNED;
+/// never prunes ([`super::NEVER_PRUNED`]), and the ExternalSecrets, which own the app's Secrets
+/// (`creationPolicy: Owner`): pruning one would delete its Secret with it. Removed from the spec,
+/// such an object stays in the cluster, ignored by the Application's sync status
+/// (`IgnoreExtraneous`), until it is deleted by hand.
+pub const KEEP: &[&str] = &[
+    "Namespace",
+    "Secret",
+    "ExternalSecret",
+    "Cluster",
+    "RabbitmqCluster",
+    "ObjectStore",
+    "ClusterIssuer",
+];
 
 /// One kind's sync wave.
 #[derive(Debug, Serialize)]
@@ -71,7 +82,7 @@ pub struct Wave {
     pub wave: String,
 }
 
-/// A cluster-scoped kind the app's AppProject admits.
+/// A kind the app's AppProject admits.
 #[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GroupKind {
     /// API group (`""` for the core group).
@@ -99,6 +110,10 @@ pub struct ArgoContext {
     pub destinations: Vec<String>,
     /// Cluster-scoped kinds the app layer holds.
     pub cluster_kinds: Vec<GroupKind>,
+    /// Namespaced kinds the app layer holds.
+    pub namespace_kinds: Vec<GroupKind>,
+    /// The app's namespace (the Application's default destination).
+    pub app_namespace: String,
     /// Sync waves by kind.
     pub waves: Vec<Wave>,
     /// Kinds never pruned.
@@ -154,21 +169,25 @@ pub fn render(
     // The app layer's objects: the top-level manifests of k8s/ and the migration Job.
     let mut destinations = BTreeSet::new();
     let mut cluster_kinds = BTreeSet::new();
+    let mut namespace_kinds = BTreeSet::new();
     for (path, text) in files.iter().filter(|(p, _)| app_layer(p)) {
         for doc in yaml_documents(text)
             .map_err(|e| super::template_error(path, e))?
             .into_iter()
             .filter(serde_json::Value::is_object)
         {
+            let api = doc["apiVersion"].as_str().unwrap_or_default();
+            let group_kind = GroupKind {
+                group: api.rsplit_once('/').map_or("", |(g, _)| g).to_string(),
+                kind: doc["kind"].as_str().unwrap_or_default().to_string(),
+            };
             match doc["metadata"]["namespace"].as_str() {
                 Some(ns) => {
                     destinations.insert(ns.to_string());
+                    namespace_kinds.insert(group_kind);
                 }
                 None => {
-                    let api = doc["apiVersion"].as_str().unwrap_or_default();
-                    let group = api.rsplit_once('/').map_or("", |(g, _)| g);
-                    let kind = doc["kind"].as_str().unwrap_or_default();
-                    if kind == "Namespace" {
+                    if group_kind.kind == "Namespace" {
                         destinations.insert(
                             doc["metadata"]["name"]
                                 .as_str()
@@ -176,10 +195,7 @@ pub fn render(
                                 .to_string(),
                         );
                     }
-                    cluster_kinds.insert(GroupKind {
-                        group: group.to_string(),
-                        kind: kind.to_string(),
-                    });
+                    cluster_kinds.insert(group_kind);
                 }
             }
         }
@@ -193,6 +209,8 @@ pub fn render(
         out_dir: out_dir(&d.folder, ctx.target_id, ctx.stack),
         destinations: destinations.into_iter().collect(),
         cluster_kinds: cluster_kinds.into_iter().collect(),
+        namespace_kinds: namespace_kinds.into_iter().collect(),
+        app_namespace: ctx.stack.namespace.clone(),
         waves: WAVES
             .iter()
             .map(|(kind, wave)| Wave {
@@ -258,4 +276,16 @@ pub fn app_layer(path: &str) -> bool {
         || path
             .strip_prefix("k8s/")
             .is_some_and(|f| !f.contains('/') && f.ends_with(".yaml") && f != "kustomization.yaml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argo_cd_keeps_what_apply_sh_never_prunes() {
+        for k in super::super::NEVER_PRUNED {
+            assert!(KEEP.contains(k), "{k}");
+        }
+    }
 }

@@ -361,3 +361,27 @@ fn without_argocd_no_argo_file_is_rendered() {
         );
     }
 }
+
+#[test]
+fn what_argo_cd_never_prunes_does_not_keep_the_application_out_of_sync() {
+    for (name, out) in argocd_outputs() {
+        let mut kept = 0;
+        for (path, o) in build(&out, "argocd/app") {
+            let kind = o["kind"].as_str().unwrap_or_default();
+            if !fredgen::render::argocd::KEEP.contains(&kind) {
+                continue;
+            }
+            kept += 1;
+            let a = &o["metadata"]["annotations"];
+            assert_eq!(
+                a["argocd.argoproj.io/sync-options"], "Prune=false,Delete=false",
+                "{name}: {path}: {kind}"
+            );
+            assert_eq!(
+                a["argocd.argoproj.io/compare-options"], "IgnoreExtraneous",
+                "{name}: {path}: {kind}"
+            );
+        }
+        assert!(kept >= 3, "{name}: only {kept} kept objects");
+    }
+}
