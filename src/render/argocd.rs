@@ -9,8 +9,8 @@
 //! - `argocd/app/kustomization.yaml`: `k8s/` and `k8s/migrate/` with the sync waves
 //!   ([`WAVES`]) and sync options added by kind, so `kubectl apply -k k8s/` is unchanged;
 //! - `argocd/apps/<prefix>.yaml`: the app's Application (automated sync, prune, self-heal);
-//! - `argocd/root.yaml`: the AppProjects and the root Application over `argocd/apps/`, applied
-//!   once by apply.sh.
+//! - `argocd/root.yaml`: the AppProjects (the `default` one emptied) and the root Application
+//!   over `argocd/apps/`, applied by apply.sh's step `argocd`, not by Argo CD.
 
 use std::collections::{BTreeMap, BTreeSet};
 
