@@ -53,10 +53,21 @@ pub static SHARED: &[(&str, &str)] = &[
     // tag read in the plugin's repository here; later patches were seen only second-hand, so
     // they are not pinned unverified. Bump together with chart_velero.
     ("velero_plugin_aws", "v1.14.2"),
-    // argoproj/argo-helm chart `argo-cd` (with `delivery.argocd`): 10.10.2 is the newest release
-    // seen (its download URL, October 2026; 10.10.0 ships Argo CD v3.5.4); reference: 10.1.1
-    // (Argo CD v3.4.4), whose values hold every key fredgen sets, all present since chart 7.x.
-    ("chart_argo_cd", "10.10.2"),
+    // argoproj/argo-helm chart `argo-cd` (with `delivery.argocd`). 10.5.0 is the newest release
+    // proven: its release tag argo-cd-10.5.0 (compare argo-cd-10.4.3...argo-cd-10.5.0: "allow
+    // appending additional resource.exclusions"), as Renovate offered it on 2026-08-31
+    // (AndreiGavriliu/homelab#7224). It ships Argo CD v3.5.2: argo-cd-10.4.1 (argo-helm#4040,
+    // 2026-08-28) moved to v3.5.2; the changes listed for 10.4.2, 10.4.3 and 10.5.0 are the Redis
+    // exporter's tag, a Redis hostNetwork option and resource.exclusions. Argo CD 3.5 is tested on
+    // Kubernetes 1.33-1.36 (docs/operator-manual/tested-kubernetes-versions.md); 3.4 stops at
+    // 1.35. (10.10.2, pinned before, is in no release, index or changelog searched.)
+    // Values: every key fredgen sets is in the values.yaml of 10.1.1 (the reference, the mirror's
+    // newest, Argo CD v3.4.4); the releases from 10.1.2 to 10.5.0 are minor or patch releases
+    // (argo-helm bumps the major on a breaking values change); the changelogs read here (10.1.2-4,
+    // 10.2.3, 10.3.3, 10.4.0-10.5.0) only add options or bump images.
+    // `configs.cm` passes any key to argocd-cm (url overrides the global.domain preset), and
+    // `applicationSet.replicas` is the Deployment's replica count as written.
+    ("chart_argo_cd", "10.5.0"),
     // rabbitmq/cluster-operator release (CRD schema in reference: v2.22.3).
     ("rabbitmq_cluster_operator", "2.22.3"),
     // rabbitmq/messaging-topology-operator release (reference: v1.20.1).

@@ -9,8 +9,8 @@
 //! - `argocd/app/kustomization.yaml`: `k8s/` and `k8s/migrate/` with the sync waves
 //!   ([`WAVES`]) and sync options added by kind, so `kubectl apply -k k8s/` is unchanged;
 //! - `argocd/apps/<prefix>.yaml`: the app's Application (automated sync, prune, self-heal);
-//! - `argocd/root.yaml`: the AppProjects and the root Application over `argocd/apps/`, applied
-//!   once by apply.sh.
+//! - `argocd/root.yaml`: the AppProjects (the `default` one emptied) and the root Application
+//!   over `argocd/apps/`, applied by apply.sh's step `argocd`, not by Argo CD.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,15 +25,19 @@ use crate::model::delivery::ARGOCD_REPOSITORY_SECRET;
 /// The namespace Argo CD runs in (created by the platform root).
 pub const NAMESPACE: &str = "argocd";
 
-/// The sync wave of each kind the app layer holds; a kind not listed syncs in wave 0, after all
-/// of these. Each wave starts once every object of the waves before it is healthy: the namespace,
-/// then what pods read (ServiceAccounts, ConfigMaps, the limits and policies that admit them),
-/// then the Secrets (ExternalSecrets are healthy once synced), the backup store the database
-/// archives to, the database and the queue (healthy once ready, which creates their credentials'
-/// Secrets), then the migration Job (wave [`MIGRATE_WAVE`]), then the workloads and everything
-/// else. `tests/integration/argocd.rs` checks it against what each object uses.
+/// The sync wave of each kind the app layer holds; a kind not listed syncs in wave 0, with the
+/// workloads. Each wave starts once every object of the waves before it is healthy: the namespace
+/// and the cluster's certificate issuer (healthy once its ACME account is registered), then what
+/// pods read (ServiceAccounts, ConfigMaps, the limits and policies that admit them, a namespaced
+/// Issuer), then the Secrets (ExternalSecrets are healthy once synced), the backup store the
+/// database archives to, the database and the queue (healthy once ready, which creates their
+/// credentials' Secrets), then the migration Job (wave [`MIGRATE_WAVE`]), then the workloads and
+/// everything else. A Certificate is in wave 0: it needs its issuer, and an HTTP-01 challenge
+/// needs the public DNS record and the load balancer, which must not hold back the database, the
+/// queue or the migration. `tests/integration/argocd.rs` checks it against what each object uses.
 pub const WAVES: &[(&str, i32)] = &[
     ("Namespace", -6),
+    ("ClusterIssuer", -6),
     ("ServiceAccount", -5),
     ("ConfigMap", -5),
     ("LimitRange", -5),
@@ -41,12 +45,13 @@ pub const WAVES: &[(&str, i32)] = &[
     ("NetworkPolicy", -5),
     ("Role", -5),
     ("RoleBinding", -5),
+    ("Issuer", -5),
     ("ExternalSecret", -4),
     ("Secret", -4),
-    ("Certificate", -4),
     ("ObjectStore", -3),
     ("Cluster", -2),
     ("RabbitmqCluster", -2),
+    ("Certificate", 0),
 ];
 
 /// The migration Job's wave: a `Sync` hook after the database and the queue, before the
@@ -54,8 +59,19 @@ pub const WAVES: &[(&str, i32)] = &[
 pub const MIGRATE_WAVE: i32 = -1;
 
 /// Kinds Argo CD never prunes or deletes with the Application: those the app step of apply.sh
-/// never prunes either.
-pub const KEEP: &[&str] = super::NEVER_PRUNED;
+/// never prunes ([`super::NEVER_PRUNED`]), and the ExternalSecrets, which own the app's Secrets
+/// (`creationPolicy: Owner`): pruning one would delete its Secret with it. Removed from the spec,
+/// such an object stays in the cluster, ignored by the Application's sync status
+/// (`IgnoreExtraneous`), until it is deleted by hand.
+pub const KEEP: &[&str] = &[
+    "Namespace",
+    "Secret",
+    "ExternalSecret",
+    "Cluster",
+    "RabbitmqCluster",
+    "ObjectStore",
+    "ClusterIssuer",
+];
 
 /// One kind's sync wave.
 #[derive(Debug, Serialize)]
@@ -66,7 +82,7 @@ pub struct Wave {
     pub wave: String,
 }
 
-/// A cluster-scoped kind the app's AppProject admits.
+/// A kind the app's AppProject admits.
 #[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GroupKind {
     /// API group (`""` for the core group).
@@ -94,6 +110,10 @@ pub struct ArgoContext {
     pub destinations: Vec<String>,
     /// Cluster-scoped kinds the app layer holds.
     pub cluster_kinds: Vec<GroupKind>,
+    /// Namespaced kinds the app layer holds.
+    pub namespace_kinds: Vec<GroupKind>,
+    /// The app's namespace (the Application's default destination).
+    pub app_namespace: String,
     /// Sync waves by kind.
     pub waves: Vec<Wave>,
     /// Kinds never pruned.
@@ -149,21 +169,25 @@ pub fn render(
     // The app layer's objects: the top-level manifests of k8s/ and the migration Job.
     let mut destinations = BTreeSet::new();
     let mut cluster_kinds = BTreeSet::new();
+    let mut namespace_kinds = BTreeSet::new();
     for (path, text) in files.iter().filter(|(p, _)| app_layer(p)) {
         for doc in yaml_documents(text)
             .map_err(|e| super::template_error(path, e))?
             .into_iter()
             .filter(serde_json::Value::is_object)
         {
+            let api = doc["apiVersion"].as_str().unwrap_or_default();
+            let group_kind = GroupKind {
+                group: api.rsplit_once('/').map_or("", |(g, _)| g).to_string(),
+                kind: doc["kind"].as_str().unwrap_or_default().to_string(),
+            };
             match doc["metadata"]["namespace"].as_str() {
                 Some(ns) => {
                     destinations.insert(ns.to_string());
+                    namespace_kinds.insert(group_kind);
                 }
                 None => {
-                    let api = doc["apiVersion"].as_str().unwrap_or_default();
-                    let group = api.rsplit_once('/').map_or("", |(g, _)| g);
-                    let kind = doc["kind"].as_str().unwrap_or_default();
-                    if kind == "Namespace" {
+                    if group_kind.kind == "Namespace" {
                         destinations.insert(
                             doc["metadata"]["name"]
                                 .as_str()
@@ -171,10 +195,7 @@ pub fn render(
                                 .to_string(),
                         );
                     }
-                    cluster_kinds.insert(GroupKind {
-                        group: group.to_string(),
-                        kind: kind.to_string(),
-                    });
+                    cluster_kinds.insert(group_kind);
                 }
             }
         }
@@ -188,6 +209,8 @@ pub fn render(
         out_dir: out_dir(&d.folder, ctx.target_id, ctx.stack),
         destinations: destinations.into_iter().collect(),
         cluster_kinds: cluster_kinds.into_iter().collect(),
+        namespace_kinds: namespace_kinds.into_iter().collect(),
+        app_namespace: ctx.stack.namespace.clone(),
         waves: WAVES
             .iter()
             .map(|(kind, wave)| Wave {
@@ -253,4 +276,16 @@ pub fn app_layer(path: &str) -> bool {
         || path
             .strip_prefix("k8s/")
             .is_some_and(|f| !f.contains('/') && f.ends_with(".yaml") && f != "kustomization.yaml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argo_cd_keeps_what_apply_sh_never_prunes() {
+        for k in super::super::NEVER_PRUNED {
+            assert!(KEEP.contains(k), "{k}");
+        }
+    }
 }

@@ -108,10 +108,38 @@ fn slot(o: &Value) -> (u8, i64) {
     (phase, wave)
 }
 
+/// What the apply model leaves to cert-manager: a Certificate needs the issuer its `issuerRef`
+/// names (an `Issuer` of its namespace unless it says `ClusterIssuer`), which an Issuer or a
+/// ClusterIssuer provides.
+fn issuer_facts(o: &Value, creates: &mut Vec<String>, needs: &mut Vec<String>) {
+    let api = o["apiVersion"].as_str().unwrap_or_default();
+    if !api.starts_with("cert-manager.io/") {
+        return;
+    }
+    let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
+    let name = o["metadata"]["name"].as_str().unwrap_or_default();
+    match o["kind"].as_str().unwrap_or_default() {
+        "Issuer" => creates.push(format!("issuer:{ns}/{name}")),
+        "ClusterIssuer" => creates.push(format!("clusterissuer:{name}")),
+        "Certificate" => {
+            let r = &o["spec"]["issuerRef"];
+            let issuer = r["name"].as_str().unwrap_or_default();
+            match r["kind"].as_str().unwrap_or("Issuer") {
+                "ClusterIssuer" => needs.push(format!("clusterissuer:{issuer}")),
+                _ => needs.push(format!("issuer:{ns}/{issuer}")),
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Every need of an object the app layer itself meets must be met in an earlier slot.
 fn wave_problems(out: &Output) -> Vec<String> {
     let objects = build(out, "argocd/app");
-    let facts = object_facts(&objects);
+    let mut facts = object_facts(&objects);
+    for (f, (_, o)) in facts.iter_mut().zip(&objects) {
+        issuer_facts(o, &mut f.creates, &mut f.needs);
+    }
     let mut providers: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, f) in facts.iter().enumerate() {
         for c in &f.creates {
@@ -166,21 +194,48 @@ fn no_sync_wave_runs_an_object_before_what_it_uses() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `out` with `kind`'s sync wave moved from `from` to `to` in argocd/app.
+fn rewaved(out: &Output, kind: &str, from: i32, to: i32) -> Output {
+    let patch = |w: i32| {
+        format!(
+            "kind: {kind}\n      metadata:\n        name: any\n        annotations:\n          argocd.argoproj.io/sync-wave: \"{w}\""
+        )
+    };
+    edited(
+        out,
+        "argocd/app/kustomization.yaml",
+        &patch(from),
+        &patch(to),
+    )
+}
+
 #[test]
 fn a_wave_out_of_order_is_reported() {
     let (_, out) = argocd_outputs().remove(0);
     // The ExternalSecrets after the workloads that read their Secrets.
-    let late = edited(
-        &out,
-        "argocd/app/kustomization.yaml",
-        "kind: ExternalSecret\n      metadata:\n        name: any\n        annotations:\n          argocd.argoproj.io/sync-wave: \"-4\"",
-        "kind: ExternalSecret\n      metadata:\n        name: any\n        annotations:\n          argocd.argoproj.io/sync-wave: \"1\"",
-    );
+    let late = rewaved(&out, "ExternalSecret", -4, 1);
     let problems = wave_problems(&late);
     assert!(
         problems
             .iter()
             .any(|p| p.contains("Deployment") && p.contains("ExternalSecret")),
+        "{problems:#?}"
+    );
+    // The certificate's issuer after the Certificate (the Hetzner case holds both).
+    let (_, out) = argocd_outputs()
+        .into_iter()
+        .find(|(_, o)| {
+            o.files
+                .get("k8s/route.yaml")
+                .is_some_and(|t| t.contains("kind: ClusterIssuer"))
+        })
+        .expect("a case whose app layer issues its certificate");
+    let late = rewaved(&out, "ClusterIssuer", -6, 1);
+    let problems = wave_problems(&late);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("Certificate") && p.contains("needs clusterissuer:")),
         "{problems:#?}"
     );
     // The migration Job after the Deployments.
@@ -304,5 +359,29 @@ fn without_argocd_no_argo_file_is_rendered() {
             "{}",
             case.name()
         );
+    }
+}
+
+#[test]
+fn what_argo_cd_never_prunes_does_not_keep_the_application_out_of_sync() {
+    for (name, out) in argocd_outputs() {
+        let mut kept = 0;
+        for (path, o) in build(&out, "argocd/app") {
+            let kind = o["kind"].as_str().unwrap_or_default();
+            if !fredgen::render::argocd::KEEP.contains(&kind) {
+                continue;
+            }
+            kept += 1;
+            let a = &o["metadata"]["annotations"];
+            assert_eq!(
+                a["argocd.argoproj.io/sync-options"], "Prune=false,Delete=false",
+                "{name}: {path}: {kind}"
+            );
+            assert_eq!(
+                a["argocd.argoproj.io/compare-options"], "IgnoreExtraneous",
+                "{name}: {path}: {kind}"
+            );
+        }
+        assert!(kept >= 3, "{name}: only {kept} kept objects");
     }
 }
