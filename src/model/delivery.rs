@@ -34,6 +34,11 @@ pub struct Github {
     pub promote: Vec<String>,
     /// Whether the spec named the runners (`runs_on`), rather than taking the default.
     pub runs_on_set: bool,
+    /// The runner labels of the plan jobs.
+    pub plan_runs_on: Vec<String>,
+    /// The repository in GitHub's OIDC subjects: `owner/name`, or the immutable
+    /// `owner@id/name@id`.
+    pub subject: String,
 }
 
 /// The store secret holding the SSH deploy key Argo CD reads the repository with (when
@@ -81,16 +86,17 @@ impl CiAccess {
         let environments: Vec<String> = std::iter::once(stack.env.clone())
             .chain(stack.guests.iter().map(|g| g.env.clone()))
             .collect();
+        let sub = &d.github.as_ref()?.subject;
         Some(CiAccess {
             repository: d.repository.clone(),
             vars: vars_prefix(&stack.env),
             plan_subjects: vec![
-                format!("repo:{}:pull_request", d.repository),
-                format!("repo:{}:ref:refs/heads/{}", d.repository, d.branch),
+                format!("repo:{sub}:pull_request"),
+                format!("repo:{sub}:ref:refs/heads/{}", d.branch),
             ],
             apply_subjects: environments
                 .iter()
-                .map(|e| format!("repo:{}:environment:{e}", d.repository))
+                .map(|e| format!("repo:{sub}:environment:{e}"))
                 .collect(),
             environments,
         })
@@ -212,10 +218,54 @@ pub fn delivery(v: &mut Validator, raw: &RawStack) -> Option<Delivery> {
                 promote.push(e.value.clone());
             }
         }
+        let mut plan_runs_on = Vec::new();
+        for (i, l) in g.plan_runs_on.iter().flatten().enumerate() {
+            if is_label(&l.value) {
+                plan_runs_on.push(l.value.clone());
+            } else {
+                v.error_at(
+                    l,
+                    &format!("delivery.github.plan_runs_on[{i}]"),
+                    format!("`{}` is not a runner label", l.value),
+                )
+                .hint = Some("letters, digits and `._-`, e.g. `self-hosted`".into());
+            }
+        }
+        if plan_runs_on.is_empty() {
+            plan_runs_on = runs_on.clone();
+        }
+        let subject = match &g.subject {
+            None => repository.clone(),
+            Some(sub) => {
+                let (owner, name) = repository.split_once('/').unwrap_or_default();
+                let ids = sub.value.split_once('/').and_then(|(o, n)| {
+                    let (o_name, o_id) = o.split_once('@')?;
+                    let (n_name, n_id) = n.split_once('@')?;
+                    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+                    (o_name == owner && n_name == name && digits(o_id) && digits(n_id)).then_some(())
+                });
+                if ids.is_none() {
+                    v.error_at(
+                        sub,
+                        "delivery.github.subject",
+                        format!(
+                            "`{}` is not `{owner}@<owner id>/{name}@<repository id>`",
+                            sub.value
+                        ),
+                    )
+                    .hint = Some(
+                        "the ids are the owner's and the repository's numeric ids (`gh api repos/<owner>/<name>` prints both, as `owner.id` and `id`)".into(),
+                    );
+                }
+                sub.value.clone()
+            }
+        };
         Github {
             fredgen,
             runs_on_set: g.runs_on.as_ref().is_some_and(|l| !l.is_empty()),
             runs_on,
+            plan_runs_on,
+            subject,
             promote,
         }
     });

@@ -169,6 +169,13 @@ pub struct RawGithub {
     pub fredgen: Option<Sp<String>>,
     /// Runner labels of the jobs that reach the cloud and the cluster (default `[ubuntu-24.04]`).
     pub runs_on: Option<Vec<Sp<String>>>,
+    /// Runner labels of the plan jobs, which run a pull request's code (default: `runs_on`);
+    /// keep them apart from the apply jobs' runners, which hold the apply credentials.
+    pub plan_runs_on: Option<Vec<Sp<String>>>,
+    /// The repository as GitHub's OIDC `sub` claim names it, when it is the immutable form
+    /// `<owner>@<owner id>/<name>@<repository id>` (repositories created from 15 July 2026, or
+    /// opted in); default the name form `<owner>/<name>`.
+    pub subject: Option<Sp<String>>,
     /// The environments a merge applies, one after another in this order (default: every
     /// environment that has a cluster of its own, in the spec's order).
     pub promote: Option<Vec<Sp<String>>>,

@@ -556,6 +556,11 @@ fn every_repository_variable_and_secret_a_workflow_reads_is_set_by_a_readme_comm
         for env in ["staging", "prod", "pr-142"] {
             readmes += &read(repo.path(), &format!("deploy/{target}/{env}/README.md"));
         }
+        // The READMEs name the workflow by the file that exists.
+        assert!(
+            readmes.contains(&format!("`.github/workflows/fredgen-fred-{target}.yml`")),
+            "{target}"
+        );
         for kind in ["variable", "secret"] {
             let read_by_workflow = names_after(
                 workflow,
@@ -585,4 +590,53 @@ fn every_repository_variable_and_secret_a_workflow_reads_is_set_by_a_readme_comm
             }
         }
     }
+}
+
+#[test]
+fn an_immutable_subject_and_plan_runners_of_their_own_reach_the_trust_and_the_jobs() {
+    let (repo, out) = render_edited(
+        "    runs_on: [self-hosted, fred-deploy]\n",
+        "    runs_on: [self-hosted, fred-deploy]\n    plan_runs_on: [self-hosted, fred-plan]\n    subject: acme@1234/fred-infra@5678\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let trust = read(
+        repo.path(),
+        "deploy/eks/prod/terraform/00-bootstrap/github.tf",
+    );
+    assert!(
+        trust.contains("repo:acme@1234/fred-infra@5678:environment:prod")
+            && trust.contains("repo:acme@1234/fred-infra@5678:pull_request")
+            && !trust.contains("repo:acme/fred-infra:"),
+        "{trust}"
+    );
+    let gcp = read(
+        repo.path(),
+        "deploy/gke/prod/terraform/00-bootstrap/github.tf",
+    );
+    assert!(
+        gcp.contains("repo:acme@1234/fred-infra@5678:ref:refs/heads/main"),
+        "{gcp}"
+    );
+    let eks = std::fs::read_to_string(repo.path().join(".github/workflows/fredgen-fred-eks.yml"))
+        .expect("workflow");
+    let doc: serde_json::Value = serde_saphyr::from_str(&eks).expect("YAML");
+    assert_eq!(
+        doc["jobs"]["plan-prod"]["runs-on"],
+        serde_json::json!(["self-hosted", "fred-plan"])
+    );
+    assert_eq!(
+        doc["jobs"]["apply-prod"]["runs-on"],
+        serde_json::json!(["self-hosted", "fred-deploy"])
+    );
+    // A subject naming another repository is refused at its line.
+    let (_, out) = render_edited(
+        "    runs_on: [self-hosted, fred-deploy]\n",
+        "    runs_on: [self-hosted, fred-deploy]\n    subject: evil@1/fred-infra@2\n",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("delivery.github.subject"),
+        "{}",
+        text(&out)
+    );
 }
