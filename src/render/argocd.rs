@@ -91,6 +91,18 @@ pub struct GroupKind {
     pub kind: String,
 }
 
+/// A cluster-scoped object the app's AppProject admits, by name: the project may write that one
+/// object of its kind, never another (another tenant's Namespace, a shared ClusterIssuer).
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClusterObject {
+    /// API group (`""` for the core group).
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+}
+
 /// The context of the `shared/argocd/*.j2` templates.
 #[derive(Debug, Serialize)]
 pub struct ArgoContext {
@@ -108,8 +120,8 @@ pub struct ArgoContext {
     pub out_dir: String,
     /// Namespaces the app layer's objects live in: the AppProject's destinations.
     pub destinations: Vec<String>,
-    /// Cluster-scoped kinds the app layer holds.
-    pub cluster_kinds: Vec<GroupKind>,
+    /// Cluster-scoped objects the app layer holds, by name.
+    pub cluster_kinds: Vec<ClusterObject>,
     /// Namespaced kinds the app layer holds.
     pub namespace_kinds: Vec<GroupKind>,
     /// The app's namespace (the Application's default destination).
@@ -187,15 +199,18 @@ pub fn render(
                     namespace_kinds.insert(group_kind);
                 }
                 None => {
+                    let name = doc["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     if group_kind.kind == "Namespace" {
-                        destinations.insert(
-                            doc["metadata"]["name"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_string(),
-                        );
+                        destinations.insert(name.clone());
                     }
-                    cluster_kinds.insert(group_kind);
+                    cluster_kinds.insert(ClusterObject {
+                        group: group_kind.group,
+                        kind: group_kind.kind,
+                        name,
+                    });
                 }
             }
         }

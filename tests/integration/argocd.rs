@@ -385,3 +385,37 @@ fn what_argo_cd_never_prunes_does_not_keep_the_application_out_of_sync() {
         assert!(kept >= 3, "{name}: only {kept} kept objects");
     }
 }
+
+#[test]
+fn the_app_project_admits_its_own_cluster_objects_by_name_only() {
+    for (name, out) in argocd_outputs() {
+        let projects: Vec<Value> = docs(&out, "argocd/root.yaml")
+            .into_iter()
+            .filter(|d| d["kind"] == "AppProject")
+            .collect();
+        let mut named = 0;
+        for p in &projects {
+            for entry in p["spec"]["clusterResourceWhitelist"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                // Never a whole kind: another tenant's Namespace, a shared ClusterIssuer.
+                let object = entry["name"].as_str().unwrap_or_default();
+                assert!(!object.is_empty() && object != "*", "{name}: {entry}");
+                let rendered = out.files.values().any(|text| {
+                    text.contains(&format!(
+                        "kind: {}\n",
+                        entry["kind"].as_str().unwrap_or_default()
+                    )) && text.contains(&format!("name: {object}\n"))
+                });
+                assert!(
+                    rendered,
+                    "{name}: admits {entry}, which the app does not render"
+                );
+                named += 1;
+            }
+        }
+        assert!(named > 0, "{name}: the app's Namespace at least");
+    }
+}
