@@ -165,16 +165,7 @@ pub fn delivery(v: &mut Validator, raw: &RawStack) -> Option<Delivery> {
                     .into(),
             );
         }
-        let mut runs_on = Vec::new();
-        for (i, l) in g.runs_on.iter().flatten().enumerate() {
-            let path = format!("delivery.github.runs_on[{i}]");
-            if is_label(&l.value) {
-                runs_on.push(l.value.clone());
-            } else {
-                v.error_at(l, &path, format!("`{}` is not a runner label", l.value))
-                    .hint = Some("letters, digits and `._-`, e.g. `ubuntu-24.04` or `self-hosted`".into());
-            }
-        }
+        let mut runs_on = labels(v, &g.runs_on, "runs_on");
         if g.runs_on.as_ref().is_some_and(|l| l.is_empty()) {
             v.error(None, "delivery.github.runs_on", "`runs_on` is empty".into())
                 .hint = Some(format!("omit it for `[{DEFAULT_RUNNER}]`"));
@@ -218,19 +209,7 @@ pub fn delivery(v: &mut Validator, raw: &RawStack) -> Option<Delivery> {
                 promote.push(e.value.clone());
             }
         }
-        let mut plan_runs_on = Vec::new();
-        for (i, l) in g.plan_runs_on.iter().flatten().enumerate() {
-            if is_label(&l.value) {
-                plan_runs_on.push(l.value.clone());
-            } else {
-                v.error_at(
-                    l,
-                    &format!("delivery.github.plan_runs_on[{i}]"),
-                    format!("`{}` is not a runner label", l.value),
-                )
-                .hint = Some("letters, digits and `._-`, e.g. `self-hosted`".into());
-            }
-        }
+        let mut plan_runs_on = labels(v, &g.plan_runs_on, "plan_runs_on");
         if plan_runs_on.is_empty() {
             plan_runs_on = runs_on.clone();
         }
@@ -277,6 +256,25 @@ pub fn delivery(v: &mut Validator, raw: &RawStack) -> Option<Delivery> {
         github,
         argocd,
     })
+}
+
+/// The runner labels of `delivery.github.<key>`, each checked; a label that is not one is
+/// reported at its position and left out.
+fn labels(v: &mut Validator, list: &Option<Vec<Sp<String>>>, key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, l) in list.iter().flatten().enumerate() {
+        if is_label(&l.value) {
+            out.push(l.value.clone());
+        } else {
+            v.error_at(
+                l,
+                &format!("delivery.github.{key}[{i}]"),
+                format!("`{}` is not a runner label", l.value),
+            )
+            .hint = Some("letters, digits and `._-`, e.g. `ubuntu-24.04` or `self-hosted`".into());
+        }
+    }
+    out
 }
 
 /// An optional text value checked by `ok`; reports it with `hint` when it fails.
