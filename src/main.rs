@@ -452,14 +452,12 @@ fn prepare_all(
     let mut cases = Vec::new();
     for (case, (out, _)) in rendered.iter().zip(&all) {
         let target = loaded.find_target(case.target)?;
-        let mut dir = format!("deploy/{}", case.target);
-        if let Some(env) = &case.env {
-            dir.push('/');
-            dir.push_str(env);
-        }
+        let stack = loaded.stack(target, case.env.as_deref())?;
+        // The path Argo CD's Applications name too, so the two cannot part.
+        let dir = fredgen::render::argocd::out_dir("", target.id(), &stack);
         cases.push(fredgen::render::workflows::Case {
             target,
-            stack: loaded.stack(target, case.env.as_deref())?,
+            stack,
             output: out,
             dir,
         });
