@@ -596,7 +596,7 @@ fn every_repository_variable_and_secret_a_workflow_reads_is_set_by_a_readme_comm
 fn an_immutable_subject_and_plan_runners_of_their_own_reach_the_trust_and_the_jobs() {
     let (repo, out) = render_edited(
         "    runs_on: [self-hosted, fred-deploy]\n",
-        "    runs_on: [self-hosted, fred-deploy]\n    plan_runs_on: [self-hosted, fred-plan]\n    subject: acme@1234/fred-infra@5678\n",
+        "    runs_on: [self-hosted, fred-deploy]\n    subject: acme@1234/fred-infra@5678\n",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let trust = read(
