@@ -17,6 +17,7 @@ mod invariants;
 mod overrides;
 mod posture;
 mod property;
+mod release;
 mod rollout;
 mod safe_writes;
 mod schema;
