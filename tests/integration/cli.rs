@@ -597,10 +597,13 @@ fn a_hostile_spec_file_name_cannot_inject_anything_into_the_output() {
             );
             let named = first
                 .split_once("from ")
-                .and_then(|(_, rest)| rest.split_once(" (target "))
+                .and_then(|(_, rest)| rest.split_once(" (sha256:"))
                 .map(|(named, _)| named)
                 .expect("a header naming the spec");
             assert!(!named.contains(['`', '<', '>', '\t']), "{name:?}: {first}");
+            // The regenerate command names the spec too: one code span, no tab.
+            assert_eq!(first.matches('`').count(), 2, "{name:?}: {first}");
+            assert!(!first.contains('\t'), "{name:?}: {first}");
             if entry.path().ends_with("README.md") {
                 assert_eq!(first.matches("-->").count(), 1, "{first}");
                 assert!(!body.contains("<script>"), "{first}");
