@@ -123,7 +123,8 @@ pub fn load(path: &std::path::Path) -> Result<Loaded> {
 /// `--spec-name NAME`, with the folder targets, templates and override files it names and those
 /// of `ext`.
 ///
-/// A spec that is not a regular file (stdin, a pipe, `/dev/stdin`) is a stream: headers name it
+/// A spec that is not a regular file, or lies below `/dev` or `/proc` (stdin, a pipe,
+/// `/dev/stdin` whatever it was redirected from), is a stream: headers name it
 /// `name`, else [`DEFAULT_SPEC`]; diagnostics name it `name`, else the path (`<stdin>` for `-`);
 /// its relative paths resolve against the current directory. A regular file's name is its own:
 /// a different `name` is refused.
@@ -146,16 +147,15 @@ fn read(path: &std::path::Path, name: Option<&str>) -> Result<Loaded> {
     } else {
         path.to_path_buf()
     };
-    let handle: Box<dyn Read> = if stdin {
-        Box::new(std::io::stdin().lock())
+    // A regular file's metadata; none for a stream: stdin, a pipe, or a process's file
+    // descriptor (`/dev/stdin`, `/dev/fd/3`, `/proc/self/fd/0`), whatever it was redirected from.
+    let (handle, meta): (Box<dyn Read>, _) = if stdin {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
-        Box::new(std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?)
-    };
-    // A regular file's metadata; none for a stream.
-    let meta = if stdin {
-        None
-    } else {
-        std::fs::metadata(path).ok().filter(|m| m.is_file())
+        let file = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+        let descriptor = path.starts_with("/dev") || path.starts_with("/proc");
+        let meta = file.metadata().ok().filter(|m| m.is_file() && !descriptor);
+        (Box::new(file), meta)
     };
     let own_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     if let (Some(_), Some(name), Some(own)) = (&meta, name, &own_name)
@@ -207,7 +207,11 @@ fn read(path: &std::path::Path, name: Option<&str>) -> Result<Loaded> {
     match meta {
         Some(_) => {
             loaded.name = own_name.unwrap_or_else(|| DEFAULT_SPEC.to_string());
-            loaded.folder = Some(path.parent().unwrap_or(std::path::Path::new("")).to_path_buf());
+            loaded.folder = Some(
+                path.parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .to_path_buf(),
+            );
         }
         None => loaded.name = name.unwrap_or(DEFAULT_SPEC).to_string(),
     }
@@ -676,7 +680,11 @@ impl Loaded {
     /// regenerates the output in the spec's folder. `case` is the target and environment (none:
     /// `--all`); `out` the output directory from the spec's folder (`/`-separated), when it is not
     /// the default one.
-    pub fn provenance(&self, case: Option<(&str, Option<&str>)>, out: Option<&str>) -> render::Provenance {
+    pub fn provenance(
+        &self,
+        case: Option<(&str, Option<&str>)>,
+        out: Option<&str>,
+    ) -> render::Provenance {
         let mut args = Vec::new();
         match case {
             Some((target, env)) => {

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use fredgen::cli::stream;
 use fredgen::cli::{
     Cli, Command, CompareArgs, Format, JsonCase, JsonChange, JsonError, JsonReport, JsonResult,
-    ManArgs, RenderArgs, RenderCommand, SchemaArgs, TargetsArgs, TemplatesArgs, TemplatesCommand, ValidateArgs,
+    ManArgs, RenderArgs, RenderCommand, SchemaArgs, TargetsArgs, TemplatesArgs, TemplatesCommand,
+    ValidateArgs,
 };
-use fredgen::cli::stream;
 use fredgen::error::{Error, Result};
 use fredgen::output::{self, Change};
 
@@ -164,7 +165,9 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
     let file = &args.spec.file;
     let loaded = fredgen::load_named(file, args.spec.spec_name.as_deref(), &args.ext.extensions());
     // As errors name it: `<stdin>` for `-f -`.
-    let shown = loaded.as_ref().map_or_else(|_| file.display().to_string(), |l| l.file.clone());
+    let shown = loaded
+        .as_ref()
+        .map_or_else(|_| file.display().to_string(), |l| l.file.clone());
     let cases = loaded.and_then(|loaded| loaded.validate_all());
     match args.format {
         Format::Human => {
@@ -409,8 +412,11 @@ fn man_page(command: clap::Command) -> Result<(String, Vec<u8>)> {
 /// What a command renders, with the directory of each: one target and environment, or with
 /// `--all` every case the spec declares and its workflows.
 fn prepare(args: &RenderArgs) -> Result<Vec<(fredgen::render::Output, PathBuf)>> {
-    let loaded =
-        fredgen::load_named(&args.file, args.spec_name.as_deref(), &args.ext.extensions())?;
+    let loaded = fredgen::load_named(
+        &args.file,
+        args.spec_name.as_deref(),
+        &args.ext.extensions(),
+    )?;
     let Some(target) = &args.target else {
         return prepare_all(args, &loaded);
     };

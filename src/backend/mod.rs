@@ -290,7 +290,11 @@ pub fn find(id: &str) -> Result<&'static dyn Target> {
 }
 
 /// Renders `stack` for `target` with the built-in templates.
-pub fn render(target: &dyn Target, stack: &Stack, provenance: &render::Provenance) -> Result<Output> {
+pub fn render(
+    target: &dyn Target,
+    stack: &Stack,
+    provenance: &render::Provenance,
+) -> Result<Output> {
     render_with(target, stack, provenance, &render::Engine::Builtin, &[])
 }
 

@@ -32,9 +32,7 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
         for c in p.components() {
             match c {
                 Component::CurDir => {}
-                Component::ParentDir
-                    if matches!(parts.last(), Some(Component::Normal(_))) =>
-                {
+                Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
                     parts.pop();
                 }
                 // `..` above the root is the root.
@@ -148,8 +146,14 @@ mod tests {
     #[test]
     fn a_path_is_taken_from_a_folder_lexically() {
         let rel = |p: &str, b: &str| relative_to(Path::new(p), Path::new(b));
-        assert_eq!(rel("/r/deploy/eks/prod", "/r"), Path::new("deploy/eks/prod"));
-        assert_eq!(rel("/r/./a/../deploy/eks", "/r/x/.."), Path::new("deploy/eks"));
+        assert_eq!(
+            rel("/r/deploy/eks/prod", "/r"),
+            Path::new("deploy/eks/prod")
+        );
+        assert_eq!(
+            rel("/r/./a/../deploy/eks", "/r/x/.."),
+            Path::new("deploy/eks")
+        );
         assert_eq!(rel("/r/out", "/r/spec"), Path::new("../out"));
         assert_eq!(rel("/r", "/r"), Path::new("."));
         assert_eq!(rel("/other/x", "/r/s"), Path::new("../../other/x"));
@@ -160,7 +164,18 @@ mod tests {
     fn a_spec_name_is_a_plain_file_name() {
         assert_eq!(spec_name("stack.yaml"), Ok("stack.yaml".into()));
         assert_eq!(spec_name("a-->b`c.yaml"), Ok("a-->b`c.yaml".into()));
-        for bad in ["", ".", "..", "a/b.yaml", "a\\b", "a\nb", "a\rb", "a\u{85}b", "a\u{2028}b", "a\0b"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b.yaml",
+            "a\\b",
+            "a\nb",
+            "a\rb",
+            "a\u{85}b",
+            "a\u{2028}b",
+            "a\0b",
+        ] {
             assert!(spec_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -294,7 +294,11 @@ pub fn shell_word(word: &str) -> String {
         && escaped
             .chars()
             .all(|c| c.is_alphanumeric() || "._-+@=,~/".contains(c));
-    if plain { escaped } else { format!("'{escaped}'") }
+    if plain {
+        escaped
+    } else {
+        format!("'{escaped}'")
+    }
 }
 
 /// The comment that opens every generated file ([`Provenance::line`]).
@@ -317,7 +321,8 @@ pub fn carries_header(text: &str) -> bool {
     let first = text.lines().next().unwrap_or_default();
     let version = |v: &str| {
         v.starts_with(|c: char| c.is_ascii_digit())
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
     };
     first
         .strip_prefix("# ")
