@@ -84,11 +84,13 @@ fn resolved(path: &Path) -> PathBuf {
 /// however the spec was passed and whichever symbolic links the paths go through.
 pub fn out_arg(dir: &Path, folder: Option<&Path>, default: &Path) -> Result<Option<String>> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?;
-    let base = resolved(&cwd.join(folder.unwrap_or(Path::new(""))));
-    let rel = relative_to(&resolved(&cwd.join(dir)), &base);
-    if rel == default {
+    let folder = cwd.join(folder.unwrap_or(Path::new("")));
+    let (dir, base) = (resolved(&cwd.join(dir)), resolved(&folder));
+    // The default directory, even when a link leads it elsewhere (`deploy -> /mnt/deploy`).
+    if dir == resolved(&folder.join(default)) {
         return Ok(None);
     }
+    let rel = relative_to(&dir, &base);
     let words: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())

@@ -287,6 +287,49 @@ fn the_header_names_the_spec_file_and_output_directory_only_when_not_the_default
     }
 }
 
+/// The default directory through a symbolic link (`deploy -> elsewhere`), or spelled through
+/// one, is still the default: the command is the same however the paths are spelled.
+#[cfg(unix)]
+#[test]
+fn a_directory_reached_through_a_link_is_named_by_where_it_is() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec_dir = tmp.path().join("stack");
+    fs::create_dir_all(spec_dir.join("real")).expect("mkdir");
+    fs::copy(
+        root().join("examples/minimal/fredgen.yaml"),
+        spec_dir.join("fredgen.yaml"),
+    )
+    .expect("copy");
+    std::os::unix::fs::symlink(spec_dir.join("real"), spec_dir.join("deploy")).expect("symlink");
+    std::os::unix::fs::symlink(&spec_dir, tmp.path().join("via")).expect("symlink");
+    let r = fredgen(&spec_dir, &["render", "-t", "gke"]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    assert!(
+        first_line(&spec_dir.join("real/gke/apply.sh"))
+            .ends_with("run `fredgen render --target gke` in its folder."),
+        "{}",
+        first_line(&spec_dir.join("real/gke/apply.sh"))
+    );
+    for (cwd, args) in [
+        (&spec_dir, &["check", "-t", "gke", "-o", "real/gke"][..]),
+        (
+            &tmp.path().to_path_buf(),
+            &[
+                "check",
+                "-t",
+                "gke",
+                "-f",
+                "via/fredgen.yaml",
+                "-o",
+                "stack/deploy/gke",
+            ],
+        ),
+    ] {
+        let check = fredgen(cwd, args);
+        assert_eq!(check.status.code(), Some(0), "{args:?}: {}", text(&check));
+    }
+}
+
 #[test]
 fn render_all_writes_each_case_with_the_headers_of_its_own_render() {
     let tmp = tempfile::tempdir().expect("tempdir");
