@@ -213,7 +213,7 @@ fn render(command: &RenderCommand) -> Result<u8> {
     if command.stdout {
         // One output (--stdout conflicts with --all), printed, never written.
         for (out, _) in &all {
-            print(fredgen::cli::stream::stream(out, &command.only)?.as_bytes());
+            print(stream::stream(out, &command.only)?.as_bytes());
         }
         return Ok(0);
     }
@@ -423,10 +423,20 @@ fn prepare(args: &RenderArgs) -> Result<Vec<(fredgen::render::Output, PathBuf)>>
     let target = loaded.find_target(target)?;
     let env = loaded.resolve_env(args.env.as_deref())?;
     let dir = args.out_dir(target.id(), env.as_deref());
-    let default = fredgen::cli::default_out_dir(target.id(), env.as_deref());
-    let named = stream::out_arg(&dir, loaded.folder.as_deref(), &default)?;
-    let out = loaded.render_to(target, env.as_deref(), named.as_deref())?;
+    let out = render_into(&loaded, target, env.as_deref(), &dir)?;
     Ok(vec![(out, dir)])
+}
+
+/// One case rendered for `dir`: its headers name the command that renders it there alone.
+fn render_into(
+    loaded: &fredgen::Loaded,
+    target: &dyn fredgen::backend::Target,
+    env: Option<&str>,
+    dir: &std::path::Path,
+) -> Result<fredgen::render::Output> {
+    let default = fredgen::cli::default_out_dir(target.id(), env);
+    let named = stream::out_arg(dir, loaded.folder.as_deref(), &default)?;
+    loaded.render_to(target, env, named.as_deref())
 }
 
 /// The directory `--all` renders the cases below: `--out`, else `deploy` next to the spec.
@@ -465,10 +475,7 @@ fn prepare_all(
         if let Some(env) = &case.env {
             dir.push(env);
         }
-        // Each case's headers name the command that renders that case alone.
-        let default = fredgen::cli::default_out_dir(case.target, case.env.as_deref());
-        let named = stream::out_arg(&dir, loaded.folder.as_deref(), &default)?;
-        let out = loaded.render_to(target, case.env.as_deref(), named.as_deref())?;
+        let out = render_into(loaded, target, case.env.as_deref(), &dir)?;
         rendered.push(case);
         all.push((out, dir));
     }
