@@ -107,7 +107,11 @@ fn validate(bencher: divan::Bencher, name: &str) {
 fn render(bencher: divan::Bencher, name: &str) {
     let c = case(name);
     let stack = c.loaded.stack(c.target, c.env.as_deref()).expect("valid");
-    bencher.bench(|| fredgen::backend::render(c.target, &stack, "fredgen.yaml").expect("renders"));
+    // The headers the CLI writes for the default output directory.
+    let provenance = c
+        .loaded
+        .provenance(Some((c.target.id(), c.env.as_deref())), None);
+    bencher.bench(|| fredgen::backend::render(c.target, &stack, &provenance).expect("renders"));
 }
 
 /// Writing the whole output into a new directory (staging, fsync, swap).

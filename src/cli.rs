@@ -9,6 +9,8 @@ use serde::Serialize;
 use crate::error::{Diagnostic, Error};
 use crate::output::Change;
 
+pub mod stream;
+
 /// fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes manifests that
 /// stand the stack up on AWS EKS, Google GKE or Hetzner Cloud.
 #[derive(Debug, Parser)]
@@ -26,8 +28,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Render the output for one target and environment into a directory.
-    Render(RenderArgs),
+    /// Render the output for one target and environment into a directory (or to stdout).
+    Render(RenderCommand),
     /// Show a unified diff between the directory and what would be rendered; writes nothing.
     Diff(CompareArgs),
     /// For CI: list files that differ from what would be rendered, exit 1 if any.
@@ -62,7 +64,7 @@ pub enum Format {
 /// Where the spec is.
 #[derive(Debug, Args)]
 pub struct SpecArgs {
-    /// The stack spec.
+    /// The stack spec; `-` reads it from stdin.
     #[arg(
         short = 'f',
         long = "file",
@@ -71,6 +73,10 @@ pub struct SpecArgs {
         value_hint = ValueHint::FilePath
     )]
     pub file: PathBuf,
+    /// The file name of a spec read from stdin or a pipe, as headers, the README and errors name
+    /// it [default: fredgen.yaml in headers, <stdin> in errors].
+    #[arg(long, value_name = "NAME", value_parser = stream::spec_name)]
+    pub spec_name: Option<String>,
 }
 
 /// Folder targets and a template folder given on the command line, added to those the spec
@@ -155,7 +161,7 @@ pub struct RenderArgs {
     /// into the repository's `.github/workflows/`.
     #[arg(long, conflicts_with_all = ["target", "env"])]
     pub all: bool,
-    /// The stack spec.
+    /// The stack spec; `-` reads it from stdin.
     #[arg(
         short = 'f',
         long = "file",
@@ -164,6 +170,10 @@ pub struct RenderArgs {
         value_hint = ValueHint::FilePath
     )]
     pub file: PathBuf,
+    /// The file name of a spec read from stdin or a pipe, as headers, the README and errors name
+    /// it [default: fredgen.yaml in headers, <stdin> in errors].
+    #[arg(long, value_name = "NAME", value_parser = stream::spec_name)]
+    pub spec_name: Option<String>,
     /// The output directory [default: deploy/<target>/<env>, or deploy/<target> without
     /// environments]; with --all, the directory the cases go below [default: deploy next to the
     /// spec].
@@ -172,6 +182,22 @@ pub struct RenderArgs {
     /// Folder targets and templates.
     #[command(flatten)]
     pub ext: ExtensionArgs,
+}
+
+/// Arguments of render.
+#[derive(Debug, Args)]
+pub struct RenderCommand {
+    /// What to render, and where.
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Print every file to stdout instead of writing a directory, in path order, each after
+    /// `---` and `# Source: <path>` lines (as `helm template` does); YAML files alone make one
+    /// multi-document YAML stream.
+    #[arg(long, conflicts_with_all = ["out", "all"])]
+    pub stdout: bool,
+    /// With --stdout: only the files whose path starts with PREFIX (`k8s/`); repeatable.
+    #[arg(long, value_name = "PREFIX", requires = "stdout")]
+    pub only: Vec<String>,
 }
 
 /// Arguments of diff and check.

@@ -49,6 +49,28 @@ pub struct Loaded {
     pub engine: render::Engine,
     /// The files its overrides name, read (relative to the spec's folder), by the path as written.
     pub override_files: overrides::Files,
+    /// The spec's file name as generated headers and the README name it (not escaped; see
+    /// [`Loaded::file_name`]): the file's own name, `--spec-name` for a stream, else
+    /// [`DEFAULT_SPEC`]. Never how the spec was passed (`-`, `/dev/stdin`).
+    pub name: String,
+    /// `sha256:` and the first 16 hex digits of the SHA-256 of the spec's bytes, for headers.
+    pub hash: String,
+    /// The spec file's folder, which its relative paths resolve against; none for a spec read
+    /// from a stream (stdin, a pipe) or given as text, whose paths resolve against the current
+    /// directory.
+    pub folder: Option<std::path::PathBuf>,
+}
+
+/// The spec's name when none is given: `-f`'s default, and the name headers give a spec read
+/// from a stream without `--spec-name`.
+pub const DEFAULT_SPEC: &str = "fredgen.yaml";
+
+/// `sha256:` and the first 16 hex digits of the SHA-256 of `bytes`.
+pub fn spec_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// What extends a spec beyond the built-in targets and templates, from the command line: added to
@@ -61,11 +83,17 @@ pub struct Extensions {
     pub templates: Option<std::path::PathBuf>,
 }
 
-/// Parses spec text that was read from `file`.
+/// Parses spec text that was read from `file` (its file name names the spec in headers).
 pub fn parse(file: &str, text: String) -> Result<Loaded> {
     match spec::parse_lenient(file, &text) {
         Ok((raw, problems)) => Ok(Loaded {
             file: file.to_string(),
+            name: std::path::Path::new(file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.to_string()),
+            hash: spec_hash(text.as_bytes()),
+            folder: None,
             text,
             raw,
             problems,
@@ -83,33 +111,83 @@ pub fn parse(file: &str, text: String) -> Result<Loaded> {
 /// Reads and parses a spec file, with the folder targets, templates and override files it names
 /// and those of `ext`.
 pub fn load_with(path: &std::path::Path, ext: &Extensions) -> Result<Loaded> {
-    let mut loaded = load(path)?;
-    let base = path.parent().unwrap_or(std::path::Path::new(""));
-    loaded.extend(base, ext)?;
-    Ok(loaded)
+    load_named(path, None, ext)
 }
 
 /// Reads and parses a spec file (built-in targets and templates only; overrides unread).
 pub fn load(path: &std::path::Path) -> Result<Loaded> {
+    read(path, None)
+}
+
+/// Reads and parses the spec as the command line gives it: `-f PATH` (`-` reads stdin) and
+/// `--spec-name NAME`, with the folder targets, templates and override files it names and those
+/// of `ext`.
+///
+/// A spec that is not a regular file, or lies below `/dev` or `/proc` (stdin, a pipe,
+/// `/dev/stdin` whatever it was redirected from), is a stream: headers name it
+/// `name`, else [`DEFAULT_SPEC`]; diagnostics name it `name`, else the path (`<stdin>` for `-`);
+/// its relative paths resolve against the current directory. A regular file's name is its own:
+/// a different `name` is refused.
+pub fn load_named(path: &std::path::Path, name: Option<&str>, ext: &Extensions) -> Result<Loaded> {
+    let mut loaded = read(path, name)?;
+    let base = loaded.folder.clone().unwrap_or_default();
+    loaded.extend(&base, ext)?;
+    Ok(loaded)
+}
+
+/// How diagnostics name stdin (`-f -`) without `--spec-name`.
+pub const STDIN: &str = "<stdin>";
+
+/// [`load_named`] without the extensions.
+fn read(path: &std::path::Path, name: Option<&str>) -> Result<Loaded> {
     use std::io::Read;
-    let file = path.display().to_string();
+    let stdin = path == std::path::Path::new("-");
+    let shown = if stdin {
+        std::path::PathBuf::from(STDIN)
+    } else {
+        path.to_path_buf()
+    };
+    // A regular file's metadata; none for a stream: stdin, a pipe, or a process's file
+    // descriptor (`/dev/stdin`, `/dev/fd/3`, `/proc/self/fd/0`), whatever it was redirected from.
+    let (handle, meta): (Box<dyn Read>, _) = if stdin {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+        let descriptor = path.starts_with("/dev") || path.starts_with("/proc");
+        let meta = file.metadata().ok().filter(|m| m.is_file() && !descriptor);
+        (Box::new(file), meta)
+    };
+    let own_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    if let (Some(_), Some(name), Some(own)) = (&meta, name, &own_name)
+        && name != own
+    {
+        return Err(Error::usage(
+            format!(
+                "--spec-name {name}: the spec is the file {}, which headers name `{own}`",
+                path.display()
+            ),
+            "--spec-name names a spec read from stdin or a pipe; omit it, or rename the file",
+        ));
+    }
+    let file = match (&meta, name) {
+        (None, Some(name)) => name.to_string(),
+        _ => shown.display().to_string(),
+    };
     let too_large = |len| Error::Spec {
         source_text: None,
         diagnostics: vec![spec::too_large(&file, len)],
     };
     // A file over the limit is refused before it is read, and a stream (a pipe, /dev/stdin) is
     // read only to one byte past it: memory stays bounded whatever the path names.
-    let mut handle = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
-    let len = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = meta.as_ref().map(|m| m.len()).unwrap_or(0);
     if len > spec::MAX_SPEC_BYTES as u64 {
         return Err(too_large(Some(len)));
     }
     let mut bytes = Vec::with_capacity(len as usize);
     handle
-        .by_ref()
         .take(spec::MAX_SPEC_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("reading", path, e))?;
+        .map_err(|e| Error::io("reading", &shown, e))?;
     if bytes.len() > spec::MAX_SPEC_BYTES {
         return Err(too_large(None));
     }
@@ -125,7 +203,19 @@ pub fn load(path: &std::path::Path) -> Result<Loaded> {
             });
         }
     };
-    parse(&file, text)
+    let mut loaded = parse(&file, text)?;
+    match meta {
+        Some(_) => {
+            loaded.name = own_name.unwrap_or_else(|| DEFAULT_SPEC.to_string());
+            loaded.folder = Some(
+                path.parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .to_path_buf(),
+            );
+        }
+        None => loaded.name = name.unwrap_or(DEFAULT_SPEC).to_string(),
+    }
+    Ok(loaded)
 }
 
 impl Loaded {
@@ -255,11 +345,7 @@ impl Loaded {
     /// output (YAML 1.1 readers and kubectl take U+0085, U+2028 and U+2029 as line breaks) can
     /// see a line break, markup (`-->`) or the end of a code span in it.
     pub fn file_name(&self) -> String {
-        let name = std::path::Path::new(&self.file)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.file.clone());
-        escape_file_name(&name)
+        escape_file_name(&self.name)
     }
 
     /// Resolves `--env`: required when the spec declares environments, refused otherwise.
@@ -580,11 +666,55 @@ impl Loaded {
         }
     }
 
-    /// Validates and renders one target and environment.
+    /// Validates and renders one target and environment, its headers naming the command that
+    /// renders it into the default directory (`deploy/<target>[/<env>]` in the spec's folder).
     pub fn render(
         &self,
         target: &dyn backend::Target,
         env: Option<&str>,
+    ) -> Result<render::Output> {
+        self.render_to(target, env, None)
+    }
+
+    /// What the headers of a render say: the spec's name and hash, and the command that
+    /// regenerates the output in the spec's folder. `case` is the target and environment (none:
+    /// `--all`); `out` the output directory from the spec's folder (`/`-separated), when it is not
+    /// the default one.
+    pub fn provenance(
+        &self,
+        case: Option<(&str, Option<&str>)>,
+        out: Option<&str>,
+    ) -> render::Provenance {
+        let mut args = Vec::new();
+        match case {
+            Some((target, env)) => {
+                args.push(("--target", Some(target)));
+                if let Some(env) = env {
+                    args.push(("--env", Some(env)));
+                }
+            }
+            None => args.push(("--all", None)),
+        }
+        if self.name != DEFAULT_SPEC {
+            args.push(("--file", Some(self.name.as_str())));
+        }
+        if let Some(out) = out {
+            args.push(("--out", Some(out)));
+        }
+        render::Provenance {
+            spec_file: self.file_name(),
+            spec_hash: self.hash.clone(),
+            command: render::regenerate_command(&args),
+        }
+    }
+
+    /// [`Loaded::render`] into `out`, the output directory from the spec's folder
+    /// (`/`-separated), when it is not the default one: what the headers' command names.
+    pub fn render_to(
+        &self,
+        target: &dyn backend::Target,
+        env: Option<&str>,
+        out: Option<&str>,
     ) -> Result<render::Output> {
         let mut stack = self.stack(target, env)?;
         if let Some(shared) = &mut stack.cluster {
@@ -596,7 +726,8 @@ impl Loaded {
         let set = self.engine.set();
         // A user's folder target (not one shipped with fredgen).
         let user_folder = target.source();
-        backend::render_with(target, &stack, &self.file_name(), &self.engine, &overrides)
+        let provenance = self.provenance(Some((target.id(), env)), out);
+        backend::render_with(target, &stack, &provenance, &self.engine, &overrides)
             .and_then(|out| {
                 overrides::deployable(&out, &overrides, set, &self.file, target).map(|()| out)
             })
@@ -842,7 +973,7 @@ fn clash_index(target: &dyn backend::Target, stacks: &[&model::Stack]) -> ClashI
 }
 
 /// Writes every character of a file name but letters, digits, spaces and `._-+@=,~` as `\u{…}`.
-fn escape_file_name(name: &str) -> String {
+pub(crate) fn escape_file_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         if c.is_alphanumeric() || " ._-+@=,~".contains(c) {

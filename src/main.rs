@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use fredgen::cli::stream;
 use fredgen::cli::{
     Cli, Command, CompareArgs, Format, JsonCase, JsonChange, JsonError, JsonReport, JsonResult,
-    ManArgs, RenderArgs, SchemaArgs, TargetsArgs, TemplatesArgs, TemplatesCommand, ValidateArgs,
+    ManArgs, RenderArgs, RenderCommand, SchemaArgs, TargetsArgs, TemplatesArgs, TemplatesCommand,
+    ValidateArgs,
 };
 use fredgen::error::{Error, Result};
 use fredgen::output::{self, Change};
@@ -161,14 +163,17 @@ fn templates(args: &TemplatesArgs) -> Result<u8> {
 
 fn validate(args: &ValidateArgs) -> Result<u8> {
     let file = &args.spec.file;
-    let cases =
-        fredgen::load_with(file, &args.ext.extensions()).and_then(|loaded| loaded.validate_all());
+    let loaded = fredgen::load_named(file, args.spec.spec_name.as_deref(), &args.ext.extensions());
+    // As errors name it: `<stdin>` for `-f -`.
+    let shown = loaded
+        .as_ref()
+        .map_or_else(|_| file.display().to_string(), |l| l.file.clone());
+    let cases = loaded.and_then(|loaded| loaded.validate_all());
     match args.format {
         Format::Human => {
             let cases = cases?;
             let mut text = format!(
-                "{}: valid for {} target × environment case(s)\n",
-                file.display(),
+                "{shown}: valid for {} target × environment case(s)\n",
                 cases.len()
             );
             for c in &cases {
@@ -201,9 +206,17 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
     }
 }
 
-fn render(args: &RenderArgs) -> Result<u8> {
+fn render(command: &RenderCommand) -> Result<u8> {
+    let args = &command.render;
     // Every output is rendered (and so validated) before the first is written.
     let all = prepare(args)?;
+    if command.stdout {
+        // One output (--stdout conflicts with --all), printed, never written.
+        for (out, _) in &all {
+            print(stream::stream(out, &command.only)?.as_bytes());
+        }
+        return Ok(0);
+    }
     if all.len() > 1 {
         for (out, dir) in &all {
             output::preflight(out, dir)?;
@@ -399,14 +412,31 @@ fn man_page(command: clap::Command) -> Result<(String, Vec<u8>)> {
 /// What a command renders, with the directory of each: one target and environment, or with
 /// `--all` every case the spec declares and its workflows.
 fn prepare(args: &RenderArgs) -> Result<Vec<(fredgen::render::Output, PathBuf)>> {
-    let loaded = fredgen::load_with(&args.file, &args.ext.extensions())?;
+    let loaded = fredgen::load_named(
+        &args.file,
+        args.spec_name.as_deref(),
+        &args.ext.extensions(),
+    )?;
     let Some(target) = &args.target else {
         return prepare_all(args, &loaded);
     };
     let target = loaded.find_target(target)?;
     let env = loaded.resolve_env(args.env.as_deref())?;
-    let out = loaded.render(target, env.as_deref())?;
-    Ok(vec![(out, args.out_dir(target.id(), env.as_deref()))])
+    let dir = args.out_dir(target.id(), env.as_deref());
+    let out = render_into(&loaded, target, env.as_deref(), &dir)?;
+    Ok(vec![(out, dir)])
+}
+
+/// One case rendered for `dir`: its headers name the command that renders it there alone.
+fn render_into(
+    loaded: &fredgen::Loaded,
+    target: &dyn fredgen::backend::Target,
+    env: Option<&str>,
+    dir: &std::path::Path,
+) -> Result<fredgen::render::Output> {
+    let default = fredgen::cli::default_out_dir(target.id(), env);
+    let named = stream::out_arg(dir, loaded.folder.as_deref(), &default)?;
+    loaded.render_to(target, env, named.as_deref())
 }
 
 /// The directory `--all` renders the cases below: `--out`, else `deploy` next to the spec.
@@ -427,12 +457,12 @@ fn prepare_all(
 ) -> Result<Vec<(fredgen::render::Output, PathBuf)>> {
     let base = all_base(args);
     // The spec's folder names where every case goes: a stream has none.
-    let meta = std::fs::metadata(&args.file).map_err(|e| Error::io("reading", &args.file, e))?;
-    if !meta.is_file() {
+    if loaded.folder.is_none() {
+        let file = args.file.display().to_string();
         return Err(Error::usage(
             format!(
                 "--all renders next to the spec, and {} is not a file",
-                args.file.display()
+                if file == "-" { fredgen::STDIN } else { &file }
             ),
             "give the spec's path with -f",
         ));
@@ -441,11 +471,11 @@ fn prepare_all(
     let mut rendered = Vec::new();
     for case in loaded.validate_all()? {
         let target = loaded.find_target(case.target)?;
-        let out = loaded.render(target, case.env.as_deref())?;
         let mut dir = base.join(case.target);
         if let Some(env) = &case.env {
             dir.push(env);
         }
+        let out = render_into(loaded, target, case.env.as_deref(), &dir)?;
         rendered.push(case);
         all.push((out, dir));
     }

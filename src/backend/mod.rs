@@ -290,15 +290,19 @@ pub fn find(id: &str) -> Result<&'static dyn Target> {
 }
 
 /// Renders `stack` for `target` with the built-in templates.
-pub fn render(target: &dyn Target, stack: &Stack, spec_file: &str) -> Result<Output> {
-    render_with(target, stack, spec_file, &render::Engine::Builtin, &[])
+pub fn render(
+    target: &dyn Target,
+    stack: &Stack,
+    provenance: &render::Provenance,
+) -> Result<Output> {
+    render_with(target, stack, provenance, &render::Engine::Builtin, &[])
 }
 
 /// Renders `stack` for `target` with `engine`'s templates.
 pub fn render_with(
     target: &dyn Target,
     stack: &Stack,
-    spec_file: &str,
+    provenance: &render::Provenance,
     engine: &render::Engine,
     overrides: &[crate::overrides::Override],
 ) -> Result<Output> {
@@ -312,7 +316,8 @@ pub fn render_with(
     let ctx = TemplateContext {
         target_id: target.id(),
         env: &stack.env,
-        spec_file,
+        spec_file: &provenance.spec_file,
+        provenance,
         stack,
         target: BTreeMap::from([(target.id(), &stack.target)]),
         versions: &versions,

@@ -139,6 +139,8 @@ pub struct TemplateContext<'a> {
     pub env: &'a str,
     /// The spec file name (no directories, so output does not depend on where fredgen ran).
     pub spec_file: &'a str,
+    /// What every generated file's header says about the render: version, spec hash, command.
+    pub provenance: &'a crate::render::Provenance,
     /// The validated stack.
     pub stack: &'a Stack,
     /// `{ <target id>: settings }`, so templates read `target.eks.region`.

@@ -23,6 +23,7 @@ mod safe_writes;
 mod schema;
 mod shared_cluster;
 mod snapshots;
+mod spec_input;
 mod static_sites;
 mod support;
 mod validation;

@@ -173,15 +173,19 @@ fn assert_hand_written_intact(out: &Path, hand: &BTreeMap<String, Vec<u8>>, cont
     }
 }
 
-/// The files specs A and B render to, each into a fresh directory.
+/// The files specs A and B render to, each into a fresh directory: into `out` (where the test
+/// renders, which the headers' regenerate command names), then moved aside.
 fn references(
     tmp: &Path,
     a: &Path,
     b: &Path,
+    out: &Path,
 ) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
     let reference = |spec: &Path, name: &str| {
         let dir = tmp.join(name);
-        render_ok(tmp, spec, &dir);
+        let _ = fs::remove_dir_all(&dir);
+        render_ok(tmp, spec, out);
+        fs::rename(out, &dir).expect("moves");
         files(&dir)
     };
     (reference(a, "ref-a"), reference(b, "ref-b"))
@@ -221,11 +225,11 @@ fn assert_one_whole_render(
 fn a_killed_render_leaves_all_old_or_all_new_and_hand_written_files_intact() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = specs(tmp.path());
-    let (ref_a, ref_b) = references(tmp.path(), &a, &b);
+    let out = tmp.path().join("deploy/out");
+    let (ref_a, ref_b) = references(tmp.path(), &a, &b, &out);
     assert_ne!(ref_a, ref_b);
     assert!(ref_a.contains_key("k8s/rabbitmq.yaml") && !ref_b.contains_key("k8s/rabbitmq.yaml"));
 
-    let out = tmp.path().join("deploy/out");
     render_ok(tmp.path(), &a, &out);
     let hand = hand_written();
     add(&out, &hand);
@@ -512,8 +516,8 @@ fn a_symlinked_output_directory_is_refused_however_it_is_spelled() {
 fn renders_of_one_directory_spelled_differently_take_one_lock() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = specs(tmp.path());
-    let (ref_a, ref_b) = references(tmp.path(), &a, &b);
     let out = tmp.path().join("out");
+    let (ref_a, ref_b) = references(tmp.path(), &a, &b, &out);
     let inner = out.join("inner");
     fs::create_dir_all(&inner).expect("mkdir");
     fs::create_dir(tmp.path().join("elsewhere")).expect("mkdir");
@@ -694,8 +698,10 @@ fn a_committed_journal_is_completed_by_the_next_render_whatever_its_spec() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = specs(tmp.path());
     let ref_b = tmp.path().join("ref-b");
-    render_ok(tmp.path(), &b, &ref_b);
     let out = tmp.path().join("out");
+    // Rendered into `out` and moved: the headers name the directory.
+    render_ok(tmp.path(), &b, &out);
+    fs::rename(&out, &ref_b).expect("moves");
     render_ok(tmp.path(), &a, &out);
     fs::write(out.join("NOTES.md"), "mine\n").expect("write");
 
@@ -777,9 +783,10 @@ fn the_output_directory_keeps_its_inode_and_a_process_inside_it_keeps_working() 
 fn concurrent_first_renders_into_a_missing_parent_never_interleave() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = specs(tmp.path());
-    let (ref_a, ref_b) = references(tmp.path(), &a, &b);
     for round in 0..3 {
         let out = tmp.path().join(format!("new-{round}/parent/out"));
+        let (ref_a, ref_b) = references(tmp.path(), &a, &b, &out);
+        fs::remove_dir_all(tmp.path().join(format!("new-{round}"))).expect("removes");
         let children: Vec<_> = (0..6)
             .map(|i| {
                 let mut cmd = Command::new(env!("CARGO_BIN_EXE_fredgen"));
