@@ -19,6 +19,8 @@ use crate::output::Change;
     name = "fredgen",
     version,
     about = "Compile one stack spec into Terraform, Helm values and Kubernetes manifests",
+    long_about = "fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes manifests \
+                  that stand the stack up on AWS EKS, Google GKE or Hetzner Cloud.",
     after_help = guide::TOP.help()
 )]
 pub struct Cli {

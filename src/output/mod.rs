@@ -381,9 +381,38 @@ pub struct Written {
 pub fn write(out: &Output, dir: &Path) -> Result<Written> {
     refuse_unsafe_paths(out, dir)?;
     // One spelling of the directory for everything below, whatever the user typed (`out/`,
-    // `a/../out`, `..`): the lock is then the same for every render of it.
+    // `a/../out`, `..`): the lock is then the same for every render of it. Errors name paths
+    // as the user gave the directory, as `check` and `diff` do.
     let resolved = resolve(dir)?;
-    let dir = resolved.as_path();
+    write_resolved(out, &resolved).map_err(|e| match e {
+        Error::Unsafe { path, reason } => Error::Unsafe {
+            path: as_given(path, &resolved, dir),
+            reason,
+        },
+        Error::Io {
+            action,
+            path,
+            source,
+        } => Error::Io {
+            action,
+            path: as_given(path, &resolved, dir),
+            source,
+        },
+        e => e,
+    })
+}
+
+/// `path`, inside the `resolved` output directory, as inside the directory as `given`.
+fn as_given(path: PathBuf, resolved: &Path, given: &Path) -> PathBuf {
+    match path.strip_prefix(resolved) {
+        Ok(rest) if rest.as_os_str().is_empty() => given.to_path_buf(),
+        Ok(rest) => given.join(rest),
+        Err(_) => path,
+    }
+}
+
+/// [`write`] into the directory as [`resolve`] spells it.
+fn write_resolved(out: &Output, dir: &Path) -> Result<Written> {
     refuse_symlink(dir)?;
     let _lock = lock(dir)?;
     match fs::symlink_metadata(dir) {
