@@ -20,7 +20,7 @@ use crate::output::Change;
     version,
     about = "Compile one stack spec into Terraform, Helm values and Kubernetes manifests",
     long_about = "fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes manifests \
-                  that stand the stack up on AWS EKS, Google GKE or Hetzner Cloud.",
+                  that stand the stack up on AWS EKS, Google GKE or Hetzner Cloud",
     after_help = guide::TOP.help()
 )]
 pub struct Cli {
@@ -499,6 +499,10 @@ impl JsonError {
             Error::Spec { diagnostics, .. } => diagnostics.iter().map(JsonError::from).collect(),
             Error::Usage { hint, .. } => vec![other("usage", None, hint.as_ref())],
             Error::Io { path, .. } => vec![other("io", Some(path), None)],
+            Error::NoSpec { path } => {
+                let hint = crate::error::NO_SPEC_HINT.to_string();
+                vec![other("io", Some(path), Some(&hint))]
+            }
             Error::Unsafe { path, .. } => vec![other("unsafe", Some(path), None)],
             Error::Template { .. } | Error::ParseBack { .. } => vec![other("bug", None, None)],
         }

@@ -195,6 +195,12 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// There is no spec file where the command looked.
+    #[error("no stack spec at `{}`", path.display())]
+    NoSpec {
+        /// The spec's path as given.
+        path: PathBuf,
+    },
     /// The output directory holds something fredgen must not touch.
     #[error("refusing to touch `{}`: {reason}", path.display())]
     Unsafe {
@@ -254,6 +260,7 @@ impl Error {
             Error::Usage {
                 hint: Some(hint), ..
             } => format!("{error}: {self}\n  {hint_prefix} {hint}\n"),
+            Error::NoSpec { .. } => format!("{error}: {self}\n  {hint_prefix} {NO_SPEC_HINT}\n"),
             _ => format!("{error}: {self}\n"),
         }
     }
@@ -264,6 +271,10 @@ impl fmt::Display for Pos {
         write!(f, "{}:{}", self.line, self.column)
     }
 }
+
+/// The hint under [`Error::NoSpec`].
+pub const NO_SPEC_HINT: &str =
+    "run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>";
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -101,10 +101,7 @@ pub fn load(path: &std::path::Path) -> Result<Loaded> {
     // A file over the limit is refused before it is read, and a stream (a pipe, /dev/stdin) is
     // read only to one byte past it: memory stays bounded whatever the path names.
     let mut handle = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::usage(
-            format!("no stack spec at `{}`", path.display()),
-            "run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>",
-        ),
+        std::io::ErrorKind::NotFound => Error::NoSpec { path: path.into() },
         _ => Error::io("reading", path, e),
     })?;
     let len = handle.metadata().map(|m| m.len()).unwrap_or(0);
