@@ -45,7 +45,8 @@ pub struct GlobalArgs {
         help_heading = "Global options"
     )]
     pub quiet: bool,
-    /// Say more: render lists every file it added, modified or removed.
+    /// Say more: render lists every file it added, modified or removed; check marks the files
+    /// edited by hand.
     #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
     /// When to colour diffs, check's status words and error and warning prefixes; never in

@@ -2,6 +2,7 @@
 
 mod init;
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -272,10 +273,12 @@ enum Compare {
 
 /// diff and check: exit 1 when the directory differs.
 fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
-    let found = changes(&args.render, mode == Compare::Diff);
+    // check -v says which differences are hand edits.
+    let hand = mode == Compare::Check && console.verbose && args.format == Format::Human;
+    let found = changes(&args.render, mode == Compare::Diff, hand);
     match args.format {
         Format::Human => {
-            let (dir, changes) = found?;
+            let (dir, changes, edited) = found?;
             let mut text = String::new();
             for (change, diff) in &changes {
                 match (mode, diff) {
@@ -295,7 +298,12 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
                         } else {
                             dir.join(change.path())
                         };
-                        text.push_str(&format!("{what} {}\n", path.display()));
+                        let note = if edited.contains(change.path()) {
+                            " (edited by hand)"
+                        } else {
+                            ""
+                        };
+                        text.push_str(&format!("{what} {}{note}\n", path.display()));
                     }
                 }
             }
@@ -326,7 +334,7 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
             };
             emit(
                 &match found {
-                    Ok((dir, changes)) => JsonReport::new(
+                    Ok((dir, changes, _)) => JsonReport::new(
                         command,
                         u8::from(!changes.is_empty()),
                         &args.render.file,
@@ -354,14 +362,27 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
 /// Every change, each with its unified diff (for `diff`).
 type Changes = Vec<(Change, Option<String>)>;
 
-/// The output directory and every change, each with its unified diff when `with_diff`. With
-/// `--all`, the directory is the one the cases go below, and each change's path is the file's
-/// path (relative to where fredgen runs), so the workflows' changes are listed too.
-fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
+/// The output directory, every change, each with its unified diff when `with_diff`, and when
+/// `with_hand_edits` the paths of the modified files that were edited by hand. With `--all`, the
+/// directory is the one the cases go below, and each change's path is the file's path (relative
+/// to where fredgen runs), so the workflows' changes are listed too.
+fn changes(
+    args: &RenderArgs,
+    with_diff: bool,
+    with_hand_edits: bool,
+) -> Result<(PathBuf, Changes, BTreeSet<String>)> {
     let outputs = prepare(args)?;
     let mut all = Vec::new();
+    let mut edited = BTreeSet::new();
     for (out, dir) in &outputs {
-        for change in output::changes(out, dir)? {
+        let found = output::changes(out, dir)?;
+        let hand = if with_hand_edits {
+            output::hand_edited(dir, &found)?
+        } else {
+            Vec::new()
+        };
+        for change in found {
+            let by_hand = hand.iter().any(|rel| rel == change.path());
             let diff = if with_diff {
                 Some(output::unified_diff(
                     out,
@@ -383,6 +404,9 @@ fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
             } else {
                 (change, diff)
             };
+            if by_hand {
+                edited.insert(change.path().to_string());
+            }
             all.push((change, diff));
         }
     }
@@ -393,7 +417,7 @@ fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
         (false, Some((_, dir))) => dir.clone(),
         _ => all_base(args),
     };
-    Ok((dir, all))
+    Ok((dir, all, edited))
 }
 
 fn schema(args: &SchemaArgs, console: &Console) -> Result<u8> {

@@ -315,7 +315,7 @@ fn refuse_unsafe_paths(out: &Output, dir: &Path) -> Result<()> {
 /// Which of the `Modified` files in `dir` were edited by hand since fredgen wrote them: their
 /// content is not what the manifest's digest records. A file the manifest has no digest for (one
 /// written by an older fredgen) is never called edited.
-fn hand_edited(dir: &Path, changes: &[Change]) -> Result<Vec<String>> {
+pub fn hand_edited(dir: &Path, changes: &[Change]) -> Result<Vec<String>> {
     let digests = digests(dir)?;
     let mut edited = Vec::new();
     for change in changes {

@@ -139,6 +139,12 @@ fn render_verbose_lists_every_changed_file() {
     let (from, to) = ("port: 8080", "port: 8081");
     assert!(spec.contains(from), "{spec}");
     fs::write(dir.join("fredgen.yaml"), spec.replacen(from, to, 1)).expect("write");
+    let check = fredgen(dir, &["check", "-v", "-t", "gke", "-o", "out"]);
+    assert!(
+        stdout(&check).contains("modified out/k8s/web.yaml\n"),
+        "a change from the spec is no hand edit: {}",
+        stdout(&check)
+    );
     let r = fredgen(dir, &["render", "-v", "-t", "gke", "-o", "out"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let n = fs::read_to_string(out.join(".fredgen-manifest"))
@@ -168,6 +174,15 @@ fn render_warns_when_it_overwrites_a_hand_edit_it_can_prove() {
     let dir = tmp.path();
     rendered_minimal(dir);
     edit_web(dir);
+    // check -v says which difference is a hand edit; check alone does not.
+    let check = |verbose: bool| {
+        let args = ["check", "-t", "gke", "-o", "out", "-v"];
+        let r = fredgen(dir, &args[..if verbose { 6 } else { 5 }]);
+        assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+        stdout(&r)
+    };
+    assert_eq!(check(true), "modified out/k8s/web.yaml (edited by hand)\n");
+    assert_eq!(check(false), "modified out/k8s/web.yaml\n");
     let r = fredgen(dir, &["render", "-v", "-t", "gke", "-o", "out"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     assert_eq!(stderr(&r), HAND_EDIT_WARNING);
