@@ -17,7 +17,8 @@
 //!    the file system.
 //!
 //! [`cli`] and `main.rs` sit on top: parse arguments, call these stages, map the result to an exit
-//! code (0 ok, 1 drift or differences, 2 error).
+//! code (0 ok, 1 drift or differences, 2 error); [`console`] decides what `-q`, `-v` and `--color`
+//! let through to the terminal.
 
 pub mod backend;
 pub mod cli;

@@ -18,7 +18,13 @@ const ERROR: (&str, &str) = (
     "2",
     "error: a bad spec, a bad argument, or a file fredgen must not touch",
 );
-const DONE: [(&str, &str); 2] = [("0", "success"), ERROR];
+const DONE: [(&str, &str); 2] = [
+    ("0", "success"),
+    (
+        "2",
+        "error: a bad argument, or a file that cannot be read or written",
+    ),
+];
 const COMPARE: [(&str, &str); 3] = [
     ("0", "the directory matches what would be rendered"),
     ("1", "the directory differs (also with -q)"),
