@@ -2,7 +2,8 @@
 //! or compare it with one (`diff`, `check`).
 //!
 //! fredgen owns only what it generated. The output directory holds a manifest ([`MANIFEST`])
-//! listing the files fredgen wrote there. A render overwrites or removes a file only when both
+//! listing the files fredgen wrote there, with the SHA-256 of each as written (so that a render
+//! can warn that it overwrites a hand edit, [`hand_edited`]). A render overwrites or removes a file only when both
 //! the manifest lists it and its content proves it (it opens with fredgen's generated-file
 //! header); it refuses to overwrite any other file, and leaves alone a listed file that is not
 //! fredgen's. Every other entry (hand-written files, `.terraform/` caches, local state) is never
@@ -244,7 +245,7 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     // `out/` with a trailing slash would follow a link: look at the directory as named.
     let named: PathBuf = dir.components().collect();
     match fs::symlink_metadata(&named) {
-        Ok(m) if m.file_type().is_symlink() => refuse_symlink(&named)?,
+        Ok(m) if m.file_type().is_symlink() => return Err(symlinked(dir)),
         Ok(m) if !m.is_dir() => return Err(in_the_way(dir)),
         _ => {}
     }
@@ -596,10 +597,15 @@ fn manifest(out: &Output) -> String {
 
 fn refuse_symlink(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::Unsafe {
-            path: dir.into(),
-            reason: "the output directory is a symbolic link".into(),
-        }),
+        Ok(m) if m.file_type().is_symlink() => Err(symlinked(dir)),
         _ => Ok(()),
+    }
+}
+
+/// The refusal of a symbolic link in the output directory's place.
+fn symlinked(dir: &Path) -> Error {
+    Error::Unsafe {
+        path: dir.into(),
+        reason: "the output directory is a symbolic link".into(),
     }
 }
