@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use serde::Serialize;
 
+use crate::console::{ColorWhen, Console};
 use crate::error::{Diagnostic, Error};
+
+pub mod guide;
 use crate::output::Change;
 
 pub mod stream;
@@ -17,47 +20,125 @@ pub mod stream;
 #[command(
     name = "fredgen",
     version,
-    after_help = "Exit codes:\n  0  success; for diff and check: the directory matches\n  1  diff or check: the directory differs from what would be rendered\n  2  error: a bad spec, a bad argument, or a file fredgen must not touch"
+    about = "Compile one stack spec into Terraform, Helm values and Kubernetes manifests",
+    long_about = "fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes manifests \
+                  that stand the stack up on AWS EKS, Google GKE or Hetzner Cloud",
+    after_help = guide::TOP.help()
 )]
 pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `-q`, `-v` and `--color`, taken before or after the subcommand, as cargo and ripgrep take them.
+#[derive(Debug, Args, Default, Clone, Copy)]
+pub struct GlobalArgs {
+    /// Print nothing but errors, and what a command exists to print (JSON, a schema, a script);
+    /// diff and check still exit 1 when the directory differs.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
+    pub quiet: bool,
+    /// Say more: render lists every file it added, modified or removed; check marks the files
+    /// edited by hand.
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    pub verbose: bool,
+    /// When to colour diffs, check's status words and error and warning prefixes; never in
+    /// files or JSON.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorWhen::Auto,
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub color: ColorWhen,
+}
+
+impl GlobalArgs {
+    /// The console these flags ask for.
+    pub fn console(&self) -> Console {
+        Console::new(self.quiet, self.verbose, self.color)
+    }
+}
+
+/// The `--color` of a command line clap has not parsed yet (the last one given wins), so that
+/// clap's own help and errors follow it too; `auto` when absent or not one of the values.
+pub fn color_of(args: &[std::ffi::OsString]) -> ColorWhen {
+    let mut color = ColorWhen::Auto;
+    let mut args = args.iter().map(|a| a.to_string_lossy());
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        }
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.next().map(|v| v.into_owned()),
+            Some(v) => v.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some(v) = value.and_then(|v| ColorWhen::from_str(&v, false).ok()) {
+            color = v;
+        }
+    }
+    color
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render the output for one target and environment into a directory (or to stdout).
+    #[command(after_help = guide::RENDER.help())]
     Render(RenderCommand),
     /// Show a unified diff between the directory and what would be rendered; writes nothing.
+    #[command(after_help = guide::DIFF.help())]
     Diff(CompareArgs),
     /// For CI: list files that differ from what would be rendered, exit 1 if any.
+    #[command(after_help = guide::CHECK.help())]
     Check(CompareArgs),
     /// Validate the spec for every target and environment it declares.
+    #[command(after_help = guide::VALIDATE.help())]
     Validate(ValidateArgs),
     /// List the target backends (the built-in ones, the folder targets shipped with fredgen, and
     /// any given with --target-dir).
+    #[command(after_help = guide::TARGETS.help())]
     Targets(TargetsArgs),
     /// List the built-in template ids, or print one template, to start a replacement from.
+    #[command(after_help = guide::TEMPLATES.help())]
     Templates(TemplatesArgs),
     /// Write a commented starter spec (and its JSON Schema); never overwrites a spec.
+    #[command(after_help = guide::INIT.help())]
     Init(InitArgs),
     /// Print the JSON Schema of the stack spec.
+    #[command(after_help = guide::SCHEMA.help())]
     Schema(SchemaArgs),
     /// Print a shell completion script.
+    #[command(after_help = guide::COMPLETIONS.help())]
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
+    #[command(after_help = guide::MAN.help())]
     Man(ManArgs),
 }
 
 /// How `validate`, `diff` and `check` report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
-    /// Text for people; errors on stderr.
+    /// Text for people on stdout (the cases, the diff, or one line per differing file), errors
+    /// on stderr; coloured as --color says.
     #[default]
     Human,
-    /// One JSON object on stdout, errors included (see the README for its shape).
+    /// One JSON object on stdout and nothing on stderr, errors included, never coloured: command,
+    /// ok, exit_code, spec, then cases (validate) or target, env, output and changes (diff,
+    /// check: change, path, and for diff the file's unified diff), then errors (kind, file,
+    /// line, column, path, message, hint). The README's `--format json` section has an example.
     Json,
 }
 
@@ -142,7 +223,7 @@ pub struct ValidateArgs {
     /// Folder targets and templates.
     #[command(flatten)]
     pub ext: ExtensionArgs,
-    /// How to report.
+    /// How to report: `human` (text for people) or `json` (one JSON object on stdout, for CI).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -151,10 +232,16 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The target backend (see `fredgen targets`).
-    #[arg(short, long, required_unless_present = "all")]
+    #[arg(
+        short,
+        long,
+        required_unless_present = "all",
+        value_parser = TargetId,
+        hide_possible_values = true
+    )]
     pub target: Option<String>,
     /// The environment overlay to apply; required when the spec declares environments.
-    #[arg(short, long)]
+    #[arg(short, long, value_hint = ValueHint::Other)]
     pub env: Option<String>,
     /// Every target × environment the spec declares, each into `<DIR>/<target>/<env>` (DIR:
     /// `--out`, default `deploy` next to the spec), and the GitHub workflows of `delivery.github`
@@ -206,7 +293,7 @@ pub struct CompareArgs {
     /// What to render.
     #[command(flatten)]
     pub render: RenderArgs,
-    /// How to report.
+    /// How to report: `human` (text for people) or `json` (one JSON object on stdout, for CI).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -244,10 +331,40 @@ pub struct CompletionsArgs {
 /// Arguments of man.
 #[derive(Debug, Args)]
 pub struct ManArgs {
-    /// Write fredgen.1 and a fredgen-<command>.1 per command into this existing directory
-    /// instead of printing fredgen.1.
+    /// Write fredgen.1 and a fredgen-<command>.1 per command into this directory (created when
+    /// missing) instead of printing fredgen.1.
     #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out_dir: Option<PathBuf>,
+}
+
+/// The value parser of `--target`: any id is accepted (a folder target given with --target-dir
+/// has its own), and the built-in targets and the folder targets shipped with fredgen are its
+/// possible values, which shell completions offer.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetId;
+
+impl clap::builder::TypedValueParser for TargetId {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::backend::Registry::builtin()
+                .all()
+                .iter()
+                .map(|t| clap::builder::PossibleValue::new(t.id()).help(t.describe())),
+        ))
+    }
 }
 
 impl RenderArgs {
@@ -409,6 +526,10 @@ impl JsonError {
             Error::Spec { diagnostics, .. } => diagnostics.iter().map(JsonError::from).collect(),
             Error::Usage { hint, .. } => vec![other("usage", None, hint.as_ref())],
             Error::Io { path, .. } => vec![other("io", Some(path), None)],
+            Error::NoSpec { path } => {
+                let hint = crate::error::NO_SPEC_HINT.to_string();
+                vec![other("io", Some(path), Some(&hint))]
+            }
             Error::Unsafe { path, .. } => vec![other("unsafe", Some(path), None)],
             Error::Template { .. } | Error::ParseBack { .. } => vec![other("bug", None, None)],
         }

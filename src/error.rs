@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::console::paint;
+
 /// A 1-based line and column in the spec file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Pos {
@@ -60,7 +62,12 @@ impl Diagnostic {
     /// Renders the diagnostic with `source_line` (the line its position points at) and a caret
     /// under the column. [`Error::report`] splits the source into lines once for all diagnostics.
     pub fn render(&self, source_line: Option<&str>) -> String {
-        let mut out = String::from("error");
+        self.render_painted(source_line, false)
+    }
+
+    /// [`Diagnostic::render`], with the `error` and `= hint:` prefixes painted when `color`.
+    pub fn render_painted(&self, source_line: Option<&str>, color: bool) -> String {
+        let mut out = paint("error", crate::console::ERROR, color);
         if !self.path.is_empty() {
             out.push_str(&format!(" at `{}`", shown(&self.path)));
         }
@@ -92,7 +99,11 @@ impl Diagnostic {
             None => out.push_str(&format!("  --> {}\n", self.file)),
         }
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("  = hint: {}\n", shown(hint)));
+            out.push_str(&format!(
+                "  {} {}\n",
+                paint("= hint:", crate::console::HINT, color),
+                shown(hint)
+            ));
         }
         out
     }
@@ -184,6 +195,12 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// There is no spec file where the command looked.
+    #[error("no stack spec at `{}`", path.display())]
+    NoSpec {
+        /// The spec's path as given.
+        path: PathBuf,
+    },
     /// The output directory holds something fredgen must not touch.
     #[error("refusing to touch `{}`: {reason}", path.display())]
     Unsafe {
@@ -214,6 +231,13 @@ impl Error {
 
     /// The full human-readable report: every diagnostic, or the message and its hint.
     pub fn report(&self) -> String {
+        self.report_painted(false)
+    }
+
+    /// [`Error::report`], with the `error` and `= hint:` prefixes painted when `color`.
+    pub fn report_painted(&self, color: bool) -> String {
+        let error = paint("error", crate::console::ERROR, color);
+        let hint_prefix = paint("= hint:", crate::console::HINT, color);
         match self {
             Error::Spec {
                 source_text,
@@ -227,7 +251,7 @@ impl Error {
                     let line = d
                         .pos
                         .and_then(|p| lines.get(p.line.checked_sub(1)?).copied());
-                    out.push_str(&d.render(line));
+                    out.push_str(&d.render_painted(line, color));
                     out.push('\n');
                 }
                 out.push_str(&format!("{self}\n"));
@@ -235,8 +259,9 @@ impl Error {
             }
             Error::Usage {
                 hint: Some(hint), ..
-            } => format!("error: {self}\n  = hint: {hint}\n"),
-            _ => format!("error: {self}\n"),
+            } => format!("{error}: {self}\n  {hint_prefix} {hint}\n"),
+            Error::NoSpec { .. } => format!("{error}: {self}\n  {hint_prefix} {NO_SPEC_HINT}\n"),
+            _ => format!("{error}: {self}\n"),
         }
     }
 }
@@ -246,6 +271,10 @@ impl fmt::Display for Pos {
         write!(f, "{}:{}", self.line, self.column)
     }
 }
+
+/// The hint under [`Error::NoSpec`].
+pub const NO_SPEC_HINT: &str =
+    "run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>";
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

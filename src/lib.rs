@@ -17,10 +17,12 @@
 //!    the file system.
 //!
 //! [`cli`] and `main.rs` sit on top: parse arguments, call these stages, map the result to an exit
-//! code (0 ok, 1 drift or differences, 2 error).
+//! code (0 ok, 1 drift or differences, 2 error); [`console`] decides what `-q`, `-v` and `--color`
+//! let through to the terminal.
 
 pub mod backend;
 pub mod cli;
+pub mod console;
 pub mod error;
 pub mod model;
 pub mod output;
@@ -152,7 +154,10 @@ fn read(path: &std::path::Path, name: Option<&str>) -> Result<Loaded> {
     let (handle, meta): (Box<dyn Read>, _) = if stdin {
         (Box::new(std::io::stdin().lock()), None)
     } else {
-        let file = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NoSpec { path: path.into() },
+            _ => Error::io("reading", path, e),
+        })?;
         let descriptor = path.starts_with("/dev") || path.starts_with("/proc");
         let meta = file.metadata().ok().filter(|m| m.is_file() && !descriptor);
         (Box::new(file), meta)

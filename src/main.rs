@@ -2,57 +2,64 @@
 
 mod init;
 
-use std::io::Write;
+use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
+use fredgen::cli::guide::Guide;
 use fredgen::cli::stream;
 use fredgen::cli::{
     Cli, Command, CompareArgs, Format, JsonCase, JsonChange, JsonError, JsonReport, JsonResult,
     ManArgs, RenderArgs, RenderCommand, SchemaArgs, TargetsArgs, TemplatesArgs, TemplatesCommand,
     ValidateArgs,
 };
+use fredgen::console::{self, Console, paint};
 use fredgen::error::{Error, Result};
 use fredgen::output::{self, Change};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // clap's own help and errors follow --color too.
+    let color = fredgen::cli::color_of(args.get(1..).unwrap_or_default());
+    let cli = match Cli::command()
+        .color(color.clap())
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(err) => return argument_error(err),
     };
-    match run(cli.command) {
+    let console = cli.global.console();
+    match run(cli.command, &console) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let _ = std::io::stderr().write_all(err.report().as_bytes());
+            console.error(&err);
             ExitCode::from(2)
         }
     }
 }
 
-fn run(command: Command) -> Result<u8> {
+fn run(command: Command, console: &Console) -> Result<u8> {
     match command {
-        Command::Render(args) => render(&args),
-        Command::Diff(args) => compare(&args, Compare::Diff),
-        Command::Check(args) => compare(&args, Compare::Check),
-        Command::Validate(args) => validate(&args),
-        Command::Targets(args) => targets(&args),
-        Command::Templates(args) => templates(&args),
+        Command::Render(args) => render(&args, console),
+        Command::Diff(args) => compare(&args, Compare::Diff, console),
+        Command::Check(args) => compare(&args, Compare::Check, console),
+        Command::Validate(args) => validate(&args, console),
+        Command::Targets(args) => targets(&args, console),
+        Command::Templates(args) => templates(&args, console),
+        Command::Init(args) if console.quiet => init::run(&args, &mut std::io::sink()),
         Command::Init(args) => init::run(&args, &mut std::io::stdout().lock()),
-        Command::Schema(args) => schema(&args),
-        Command::Completions(args) => completions(args.shell),
-        Command::Man(args) => man(&args),
+        Command::Schema(args) => schema(&args, console),
+        Command::Completions(args) => completions(args.shell, console),
+        Command::Man(args) => man(&args, console),
     }
 }
 
-/// Writes to stdout; a closed pipe (`fredgen man | head`) is not an error.
-fn print(bytes: &[u8]) {
-    let _ = std::io::stdout().lock().write_all(bytes);
-}
-
-/// Prints a `--format json` report and returns its exit code.
-fn emit(report: &JsonReport) -> Result<u8> {
-    print(report.to_json().as_bytes());
+/// Prints a `--format json` report (whatever `-q` says) and returns its exit code.
+fn emit(report: &JsonReport, console: &Console) -> Result<u8> {
+    console.data(report.to_json().as_bytes());
     Ok(report.exit_code)
 }
 
@@ -88,7 +95,7 @@ fn argument_error(err: clap::Error) -> ExitCode {
         result: None,
         errors: vec![JsonError::usage(message, Some(hint))],
     };
-    print(report.to_json().as_bytes());
+    Console::default().data(report.to_json().as_bytes());
     ExitCode::from(2)
 }
 
@@ -114,7 +121,7 @@ fn registry(dirs: &[PathBuf]) -> Result<fredgen::backend::Registry> {
     fredgen::backend::Registry::with_folders(&dirs)
 }
 
-fn targets(args: &TargetsArgs) -> Result<u8> {
+fn targets(args: &TargetsArgs, console: &Console) -> Result<u8> {
     let registry = registry(&args.target_dirs)?;
     let width = registry
         .ids()
@@ -131,11 +138,11 @@ fn targets(args: &TargetsArgs) -> Result<u8> {
         }
         text.push('\n');
     }
-    print(text.as_bytes());
+    console.data(text.as_bytes());
     Ok(0)
 }
 
-fn templates(args: &TemplatesArgs) -> Result<u8> {
+fn templates(args: &TemplatesArgs, console: &Console) -> Result<u8> {
     let registry = registry(&args.target_dirs)?;
     let set = fredgen::render::TemplateSet::for_targets(&registry);
     match &args.command {
@@ -145,10 +152,10 @@ fn templates(args: &TemplatesArgs) -> Result<u8> {
                 text.push_str(id);
                 text.push('\n');
             }
-            print(text.as_bytes());
+            console.data(text.as_bytes());
         }
         TemplatesCommand::Show { id } => match set.get(id) {
-            Some(text) => print(text.as_bytes()),
+            Some(text) => console.data(text.as_bytes()),
             None => {
                 let ids: Vec<&str> = set.ids().collect();
                 return Err(Error::usage(
@@ -161,7 +168,7 @@ fn templates(args: &TemplatesArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn validate(args: &ValidateArgs) -> Result<u8> {
+fn validate(args: &ValidateArgs, console: &Console) -> Result<u8> {
     let file = &args.spec.file;
     let loaded = fredgen::load_named(file, args.spec.spec_name.as_deref(), &args.ext.extensions());
     // As errors name it: `<stdin>` for `-f -`.
@@ -184,36 +191,39 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
                     c.kubernetes
                 ));
             }
-            print(text.as_bytes());
+            console.report(&text);
             Ok(0)
         }
-        Format::Json => emit(&match cases {
-            Ok(cases) => JsonReport::new(
-                "validate",
-                0,
-                file,
-                JsonResult::Validate {
-                    cases: cases.iter().map(JsonCase::from).collect(),
-                },
-            ),
-            Err(err) => JsonReport::failed(
-                "validate",
-                file,
-                JsonResult::Validate { cases: Vec::new() },
-                &err,
-            ),
-        }),
+        Format::Json => emit(
+            &match cases {
+                Ok(cases) => JsonReport::new(
+                    "validate",
+                    0,
+                    file,
+                    JsonResult::Validate {
+                        cases: cases.iter().map(JsonCase::from).collect(),
+                    },
+                ),
+                Err(err) => JsonReport::failed(
+                    "validate",
+                    file,
+                    JsonResult::Validate { cases: Vec::new() },
+                    &err,
+                ),
+            },
+            console,
+        ),
     }
 }
 
-fn render(command: &RenderCommand) -> Result<u8> {
+fn render(command: &RenderCommand, console: &Console) -> Result<u8> {
     let args = &command.render;
     // Every output is rendered (and so validated) before the first is written.
     let all = prepare(args)?;
     if command.stdout {
         // One output (--stdout conflicts with --all), printed, never written.
         for (out, _) in &all {
-            print(stream::stream(out, &command.only)?.as_bytes());
+            console.data(stream::stream(out, &command.only)?.as_bytes());
         }
         return Ok(0);
     }
@@ -224,16 +234,48 @@ fn render(command: &RenderCommand) -> Result<u8> {
     }
     let mut text = String::new();
     for (out, dir) in &all {
-        let changes = output::write(out, dir)?;
+        let written = output::write(out, dir)?;
+        warn_hand_edits(&written, dir, console);
         text.push_str(&format!(
             "rendered {} files into {} ({} changed)\n",
             out.files.len(),
             dir.display(),
-            changes.len()
+            written.changes.len()
         ));
+        if console.verbose {
+            text.push_str(&changed_files(&written.changes));
+        }
     }
-    print(text.as_bytes());
+    console.report(&text);
     Ok(0)
+}
+
+/// `render`: a warning for each generated file whose hand edit it overwrote.
+fn warn_hand_edits(written: &output::Written, dir: &std::path::Path, console: &Console) {
+    for rel in &written.hand_edited {
+        console.warn(
+            &format!(
+                "{} was edited by hand; the edit is overwritten",
+                dir.join(rel).display()
+            ),
+            "generated files are rewritten on every render: put the change in the spec, or in the spec's `overrides:` (see the README's Overrides section)",
+        );
+    }
+}
+
+/// `render -v`: one line per changed file, under the summary.
+fn changed_files(changes: &[Change]) -> String {
+    changes
+        .iter()
+        .map(|c| {
+            let what = match c {
+                Change::Added(_) => "added   ",
+                Change::Modified(_) => "modified",
+                Change::Removed(_) => "removed ",
+            };
+            format!("  {what} {}\n", c.path())
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,42 +285,53 @@ enum Compare {
 }
 
 /// diff and check: exit 1 when the directory differs.
-fn compare(args: &CompareArgs, mode: Compare) -> Result<u8> {
-    let found = changes(&args.render, mode == Compare::Diff);
+fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
+    // check -v says which differences are hand edits.
+    let hand = mode == Compare::Check && console.verbose && args.format == Format::Human;
+    let found = changes(&args.render, mode == Compare::Diff, hand);
     match args.format {
         Format::Human => {
-            let (dir, changes) = found?;
+            let (dir, changes, edited) = found?;
             let mut text = String::new();
             for (change, diff) in &changes {
                 match (mode, diff) {
-                    (Compare::Diff, Some(diff)) => text.push_str(diff),
+                    (Compare::Diff, Some(diff)) => {
+                        text.push_str(&console::paint_diff(diff, console.color_out));
+                    }
                     (Compare::Diff, None) => {}
                     (Compare::Check, _) => {
-                        let what = match change {
-                            Change::Added(_) => "missing ",
-                            Change::Modified(_) => "modified",
-                            Change::Removed(_) => "stale   ",
+                        let (what, style) = match change {
+                            Change::Added(_) => ("missing ", console::MISSING),
+                            Change::Modified(_) => ("modified", console::MODIFIED),
+                            Change::Removed(_) => ("stale   ", console::MISSING),
                         };
+                        let what = paint(what, style, console.color_out);
                         let path = if args.render.all {
                             PathBuf::from(change.path())
                         } else {
                             dir.join(change.path())
                         };
-                        text.push_str(&format!("{what} {}\n", path.display()));
+                        let note = if edited.contains(change.path()) {
+                            " (edited by hand)"
+                        } else {
+                            ""
+                        };
+                        text.push_str(&format!("{what} {}{note}\n", path.display()));
                     }
                 }
             }
             if mode == Compare::Check && changes.is_empty() {
+                let up_to_date = paint("up to date", console::UP_TO_DATE, console.color_out);
                 if args.render.all {
                     text.push_str(&format!(
-                        "every case below {} is up to date\n",
+                        "every case below {} is {up_to_date}\n",
                         dir.display()
                     ));
                 } else {
-                    text.push_str(&format!("{} is up to date\n", dir.display()));
+                    text.push_str(&format!("{} is {up_to_date}\n", dir.display()));
                 }
             }
-            print(text.as_bytes());
+            console.report(&text);
             Ok(u8::from(!changes.is_empty()))
         }
         Format::Json => {
@@ -292,23 +345,29 @@ fn compare(args: &CompareArgs, mode: Compare) -> Result<u8> {
                 output: output.map(|d| d.display().to_string()),
                 changes,
             };
-            emit(&match found {
-                Ok((dir, changes)) => JsonReport::new(
-                    command,
-                    u8::from(!changes.is_empty()),
-                    &args.render.file,
-                    result(
-                        Some(dir),
-                        changes
-                            .into_iter()
-                            .map(|(c, diff)| JsonChange::new(&c, diff))
-                            .collect(),
+            emit(
+                &match found {
+                    Ok((dir, changes, _)) => JsonReport::new(
+                        command,
+                        u8::from(!changes.is_empty()),
+                        &args.render.file,
+                        result(
+                            Some(dir),
+                            changes
+                                .into_iter()
+                                .map(|(c, diff)| JsonChange::new(&c, diff))
+                                .collect(),
+                        ),
                     ),
-                ),
-                Err(err) => {
-                    JsonReport::failed(command, &args.render.file, result(None, Vec::new()), &err)
-                }
-            })
+                    Err(err) => JsonReport::failed(
+                        command,
+                        &args.render.file,
+                        result(None, Vec::new()),
+                        &err,
+                    ),
+                },
+                console,
+            )
         }
     }
 }
@@ -316,14 +375,27 @@ fn compare(args: &CompareArgs, mode: Compare) -> Result<u8> {
 /// Every change, each with its unified diff (for `diff`).
 type Changes = Vec<(Change, Option<String>)>;
 
-/// The output directory and every change, each with its unified diff when `with_diff`. With
-/// `--all`, the directory is the one the cases go below, and each change's path is the file's
-/// path (relative to where fredgen runs), so the workflows' changes are listed too.
-fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
+/// The output directory, every change, each with its unified diff when `with_diff`, and when
+/// `with_hand_edits` the paths of the modified files that were edited by hand. With `--all`, the
+/// directory is the one the cases go below, and each change's path is the file's path (relative
+/// to where fredgen runs), so the workflows' changes are listed too.
+fn changes(
+    args: &RenderArgs,
+    with_diff: bool,
+    with_hand_edits: bool,
+) -> Result<(PathBuf, Changes, BTreeSet<String>)> {
     let outputs = prepare(args)?;
     let mut all = Vec::new();
+    let mut edited = BTreeSet::new();
     for (out, dir) in &outputs {
-        for change in output::changes(out, dir)? {
+        let found = output::changes(out, dir)?;
+        let hand = if with_hand_edits {
+            output::hand_edited(dir, &found)?
+        } else {
+            Vec::new()
+        };
+        for change in found {
+            let by_hand = hand.iter().any(|rel| rel == change.path());
             let diff = if with_diff {
                 Some(output::unified_diff(
                     out,
@@ -345,6 +417,9 @@ fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
             } else {
                 (change, diff)
             };
+            if by_hand {
+                edited.insert(change.path().to_string());
+            }
             all.push((change, diff));
         }
     }
@@ -355,57 +430,64 @@ fn changes(args: &RenderArgs, with_diff: bool) -> Result<(PathBuf, Changes)> {
         (false, Some((_, dir))) => dir.clone(),
         _ => all_base(args),
     };
-    Ok((dir, all))
+    Ok((dir, all, edited))
 }
 
-fn schema(args: &SchemaArgs) -> Result<u8> {
+fn schema(args: &SchemaArgs, console: &Console) -> Result<u8> {
     let text = fredgen::spec::schema_json();
     match &args.out {
-        None => print(text.as_bytes()),
+        None => console.data(text.as_bytes()),
         Some(path) => {
             std::fs::write(path, text).map_err(|e| Error::io("writing", path, e))?;
-            print(format!("wrote {}\n", path.display()).as_bytes());
+            console.report(&format!("wrote {}\n", path.display()));
         }
     }
     Ok(0)
 }
 
-fn completions(shell: clap_complete::Shell) -> Result<u8> {
+fn completions(shell: clap_complete::Shell, console: &Console) -> Result<u8> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "fredgen", &mut script);
-    print(&script);
+    console.data(&script);
     Ok(0)
 }
 
-fn man(args: &ManArgs) -> Result<u8> {
+fn man(args: &ManArgs, console: &Console) -> Result<u8> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
     let Some(dir) = &args.out_dir else {
-        let (_, page) = man_page(cmd)?;
-        print(&page);
+        let (_, page) = man_page(cmd, "")?;
+        console.data(&page);
         return Ok(0);
     };
-    let mut commands = vec![cmd.clone()];
-    commands.extend(cmd.get_subcommands().cloned());
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    let mut pages = vec![man_page(cmd.clone(), "")?];
+    for sub in cmd.get_subcommands() {
+        pages.push(man_page(sub.clone(), sub.get_name())?);
+    }
     let mut written = String::new();
-    for command in commands {
-        let (name, page) = man_page(command)?;
+    for (name, page) in pages {
         let path = dir.join(name);
         std::fs::write(&path, page).map_err(|e| Error::io("writing", &path, e))?;
         written.push_str(&format!("wrote {}\n", path.display()));
     }
-    print(written.as_bytes());
+    console.report(&written);
     Ok(0)
 }
 
-/// One man page: its file name (`fredgen-render.1`) and roff text, the exit codes (the command's
-/// after-help) under EXIT STATUS.
-fn man_page(command: clap::Command) -> Result<(String, Vec<u8>)> {
-    let man = clap_mangen::Man::new(command);
+/// One man page: its file name (`fredgen-render.1`) and roff text, with the EXAMPLES and EXIT
+/// STATUS of the command's [`Guide`] (`""` for fredgen itself) where clap_mangen would put the
+/// after-help text.
+fn man_page(command: clap::Command, name: &str) -> Result<(String, Vec<u8>)> {
+    let man = clap_mangen::Man::new(command.after_help(None::<&str>));
     let mut roff = Vec::new();
     man.render(&mut roff)
         .map_err(|e| Error::io("rendering the man page into", "memory", e))?;
-    let roff = String::from_utf8_lossy(&roff).replace("\n.SH EXTRA\n", "\n.SH \"EXIT STATUS\"\n");
+    let mut roff = String::from_utf8_lossy(&roff).into_owned();
+    if let Some(guide) = Guide::of(name) {
+        let at = roff.find("\n.SH VERSION\n").map_or(roff.len(), |i| i + 1);
+        roff.insert_str(at, &guide.roff());
+    }
     Ok((man.get_filename(), roff.into_bytes()))
 }
 

@@ -2,7 +2,8 @@
 //! or compare it with one (`diff`, `check`).
 //!
 //! fredgen owns only what it generated. The output directory holds a manifest ([`MANIFEST`])
-//! listing the files fredgen wrote there. A render overwrites or removes a file only when both
+//! listing the files fredgen wrote there, with the SHA-256 of each as written (so that a render
+//! can warn that it overwrites a hand edit, [`hand_edited`]). A render overwrites or removes a file only when both
 //! the manifest lists it and its content proves it (it opens with fredgen's generated-file
 //! header); it refuses to overwrite any other file, and leaves alone a listed file that is not
 //! fredgen's. Every other entry (hand-written files, `.terraform/` caches, local state) is never
@@ -87,6 +88,33 @@ pub fn owned(dir: &Path) -> Result<BTreeSet<String>> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter(|l| is_safe_relative(l) && !is_reserved(l))
         .map(str::to_string)
+        .collect())
+}
+
+/// The prefix of a digest line of the manifest.
+const DIGEST: &str = "# sha256 ";
+
+/// The lowercase hex SHA-256 of `bytes`.
+fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The digest the manifest records for each listed path (none in a manifest written before
+/// fredgen recorded them).
+fn digests(dir: &Path) -> Result<std::collections::BTreeMap<String, String>> {
+    let owned = owned(dir)?;
+    let text = read_if_file(&dir.join(MANIFEST))?.unwrap_or_default();
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix(DIGEST)?.split_once(' '))
+        .filter(|(hex, rel)| {
+            hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && owned.contains(*rel)
+        })
+        .map(|(hex, rel)| (rel.to_string(), hex.to_string()))
         .collect())
 }
 
@@ -206,27 +234,42 @@ fn refuse_pending(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Compares the output with the directory. A listed file that is gone from the output is
-/// `Removed` only when its content proves it is fredgen's (see [`write`]).
+/// Compares the output with the directory, refusing what [`write`] would refuse (so `check` and
+/// `diff` never call a file `modified` that `render` must not touch): an unsafe generated path, a
+/// symbolic link or a file in the output directory's place, a file at a generated path that
+/// fredgen did not generate. A listed file that is gone from the output is `Removed` only when
+/// its content proves it is fredgen's (see [`write`]).
 pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
+    refuse_unsafe_paths(out, dir)?;
     refuse_pending(dir)?;
+    // `out/` with a trailing slash would follow a link: look at the directory as named.
+    let named: PathBuf = dir.components().collect();
+    match fs::symlink_metadata(&named) {
+        Ok(m) if m.file_type().is_symlink() => return Err(symlinked(dir)),
+        Ok(m) if !m.is_dir() => return Err(in_the_way(dir)),
+        _ => {}
+    }
     let owned = owned(dir)?;
     let mut changes = Vec::new();
     for (rel, text) in &out.files {
         check_parents(dir, rel)?;
         let path = dir.join(rel);
         // A file of another length differs: no need to read it.
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() && m.len() != text.len() as u64 => {
-                changes.push(Change::Modified(rel.clone()));
-                continue;
+        let modified = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() && m.len() != text.len() as u64 => true,
+            _ => match read_if_file(&path)? {
+                None => {
+                    changes.push(Change::Added(rel.clone()));
+                    false
+                }
+                Some(disk) => disk != *text,
+            },
+        };
+        if modified {
+            if !owned.contains(rel) || !proven_generated(&path)? {
+                return Err(not_generated(path));
             }
-            _ => {}
-        }
-        match read_if_file(&path)? {
-            None => changes.push(Change::Added(rel.clone())),
-            Some(disk) if disk != *text => changes.push(Change::Modified(rel.clone())),
-            Some(_) => {}
+            changes.push(Change::Modified(rel.clone()));
         }
     }
     for rel in owned.iter().filter(|p| !out.files.contains_key(*p)) {
@@ -237,6 +280,55 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     }
     changes.sort_by(|a, b| a.path().cmp(b.path()));
     Ok(changes)
+}
+
+/// The refusal of a file at a generated path that fredgen did not generate.
+fn not_generated(path: PathBuf) -> Error {
+    Error::Unsafe {
+        path,
+        reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory".into(),
+    }
+}
+
+/// The refusal of a file where the output directory should be.
+fn in_the_way(dir: &Path) -> Error {
+    Error::Unsafe {
+        path: dir.into(),
+        reason: "a file is in the way of the output directory".into(),
+    }
+}
+
+/// Refuses a generated path that leaves the output directory or is one fredgen reserves.
+fn refuse_unsafe_paths(out: &Output, dir: &Path) -> Result<()> {
+    match out
+        .files
+        .keys()
+        .find(|rel| !is_safe_relative(rel) || is_reserved(rel))
+    {
+        Some(rel) => Err(Error::Unsafe {
+            path: dir.join(rel),
+            reason: "the path leaves the output directory or is one fredgen reserves".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Which of the `Modified` files in `dir` were edited by hand since fredgen wrote them: their
+/// content is not what the manifest's digest records. A file the manifest has no digest for (one
+/// written by an older fredgen) is never called edited.
+pub fn hand_edited(dir: &Path, changes: &[Change]) -> Result<Vec<String>> {
+    let digests = digests(dir)?;
+    let mut edited = Vec::new();
+    for change in changes {
+        if let Change::Modified(rel) = change
+            && let Some(recorded) = digests.get(rel)
+            && let Some(disk) = read_regular(&dir.join(rel), MAX_FILE)?
+            && digest(&disk) != *recorded
+        {
+            edited.push(rel.clone());
+        }
+    }
+    Ok(edited)
 }
 
 /// A unified diff of every change, as `diff -u a/<dir> b/<rendered>` would show it.
@@ -270,6 +362,16 @@ fn is_reserved(rel: &str) -> bool {
         .is_some_and(|c| c.starts_with(".fredgen-"))
 }
 
+/// What [`write`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Every file added, modified or removed, sorted by path.
+    pub changes: Vec<Change>,
+    /// The modified files that had been edited by hand since fredgen wrote them (their edits
+    /// are now overwritten), sorted by path.
+    pub hand_edited: Vec<String>,
+}
+
 /// Writes the output into `dir` and returns what changed.
 ///
 /// In order: refuses unsafe generated paths and a symbolic-linked output directory; creates the
@@ -277,29 +379,46 @@ fn is_reserved(rel: &str) -> bool {
 /// back) what an interrupted render left; refuses to overwrite a file fredgen did not generate,
 /// or to replace one across a mount point; returns at once when nothing changed; then updates the
 /// directory in place behind a journal ([`journal::update`]).
-pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
-    for rel in out.files.keys() {
-        if !is_safe_relative(rel) || is_reserved(rel) {
-            return Err(Error::Unsafe {
-                path: dir.join(rel),
-                reason: "the path leaves the output directory or is one fredgen reserves".into(),
-            });
-        }
-    }
+pub fn write(out: &Output, dir: &Path) -> Result<Written> {
+    refuse_unsafe_paths(out, dir)?;
     // One spelling of the directory for everything below, whatever the user typed (`out/`,
-    // `a/../out`, `..`): the lock is then the same for every render of it.
+    // `a/../out`, `..`): the lock is then the same for every render of it. Errors name paths
+    // as the user gave the directory, as `check` and `diff` do.
     let resolved = resolve(dir)?;
-    let dir = resolved.as_path();
+    write_resolved(out, &resolved).map_err(|e| match e {
+        Error::Unsafe { path, reason } => Error::Unsafe {
+            path: as_given(path, &resolved, dir),
+            reason,
+        },
+        Error::Io {
+            action,
+            path,
+            source,
+        } => Error::Io {
+            action,
+            path: as_given(path, &resolved, dir),
+            source,
+        },
+        e => e,
+    })
+}
+
+/// `path`, inside the `resolved` output directory, as inside the directory as `given`.
+fn as_given(path: PathBuf, resolved: &Path, given: &Path) -> PathBuf {
+    match path.strip_prefix(resolved) {
+        Ok(rest) if rest.as_os_str().is_empty() => given.to_path_buf(),
+        Ok(rest) => given.join(rest),
+        Err(_) => path,
+    }
+}
+
+/// [`write`] into the directory as [`resolve`] spells it.
+fn write_resolved(out: &Output, dir: &Path) -> Result<Written> {
     refuse_symlink(dir)?;
     let _lock = lock(dir)?;
     match fs::symlink_metadata(dir) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(Error::Unsafe {
-                path: dir.into(),
-                reason: "a file is in the way of the output directory".into(),
-            });
-        }
+        Ok(_) => return Err(in_the_way(dir)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             fs::create_dir(dir).map_err(|e| Error::io("creating", dir, e))?;
         }
@@ -307,18 +426,16 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     }
     let recovered = journal::recover(dir)?;
 
-    let owned = owned(dir)?;
+    // Every overwritten or removed file is proven fredgen's by `changes`.
     let changes = changes(out, dir)?;
+    let written = Written {
+        hand_edited: hand_edited(dir, &changes)?,
+        changes,
+    };
     let mut puts = Vec::new();
     let mut dels = Vec::new();
-    for change in &changes {
+    for change in &written.changes {
         match change {
-            Change::Modified(rel) if !owned.contains(rel) || !proven_generated(&dir.join(rel))? => {
-                return Err(Error::Unsafe {
-                    path: dir.join(rel),
-                    reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory".into(),
-                });
-            }
             Change::Added(rel) | Change::Modified(rel) => {
                 puts.push((rel.as_str(), out.files[rel].as_str()));
             }
@@ -326,15 +443,15 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
         }
     }
     let manifest = manifest(out);
-    if changes.is_empty()
+    if written.changes.is_empty()
         && !recovered
         && read_if_file(&dir.join(MANIFEST))?.as_deref() == Some(manifest.as_str())
     {
-        return Ok(changes);
+        return Ok(written);
     }
     refuse_mount_points(dir, &puts)?;
     journal::update(dir, &puts, &dels, &manifest)?;
-    Ok(changes)
+    Ok(written)
 }
 
 /// What [`write`] would refuse in `dir`, found without writing or locking anything: an unsafe
@@ -342,24 +459,12 @@ pub fn write(out: &Output, dir: &Path) -> Result<Vec<Change>> {
 /// path that fredgen did not generate. `render --all` checks every directory before it writes
 /// the first, so a refusal leaves every one as it was. (`write` checks again, under its lock.)
 pub fn preflight(out: &Output, dir: &Path) -> Result<()> {
-    for rel in out.files.keys() {
-        if !is_safe_relative(rel) || is_reserved(rel) {
-            return Err(Error::Unsafe {
-                path: dir.join(rel),
-                reason: "the path leaves the output directory or is one fredgen reserves".into(),
-            });
-        }
-    }
+    refuse_unsafe_paths(out, dir)?;
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io("inspecting", dir, e)),
         Ok(m) if m.file_type().is_symlink() => refuse_symlink(dir)?,
-        Ok(m) if !m.is_dir() => {
-            return Err(Error::Unsafe {
-                path: dir.into(),
-                reason: "a file is in the way of the output directory".into(),
-            });
-        }
+        Ok(m) if !m.is_dir() => return Err(in_the_way(dir)),
         Ok(_) => {}
     }
     let owned = owned(dir)?;
@@ -373,10 +478,7 @@ pub fn preflight(out: &Output, dir: &Path) -> Result<()> {
         }
         let differs = on_disk.is_some_and(|on_disk| on_disk != *text);
         if differs && (!owned.contains(rel) || !proven_generated(&path)?) {
-            return Err(Error::Unsafe {
-                path,
-                reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory".into(),
-            });
+            return Err(not_generated(path));
         }
     }
     refuse_mount_points(dir, &puts)?;
@@ -468,7 +570,9 @@ fn refuse_mount_points(dir: &Path, puts: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
-/// The manifest's text for an output.
+/// The manifest's text for an output: the paths, then the digest of each file's content as
+/// comments (`# sha256 <hex> <path>`), so that a fredgen that reads no digests reads the paths
+/// as before.
 fn manifest(out: &Output) -> String {
     let mut manifest = String::from(
         "# Files generated by fredgen in this directory. fredgen rewrites or removes only these.\n",
@@ -476,6 +580,10 @@ fn manifest(out: &Output) -> String {
     for rel in out.files.keys() {
         manifest.push_str(rel);
         manifest.push('\n');
+    }
+    manifest.push_str("# The SHA-256 of each as fredgen wrote it, to tell a hand edit:\n");
+    for (rel, text) in &out.files {
+        manifest.push_str(&format!("{DIGEST}{} {rel}\n", digest(text.as_bytes())));
     }
     // The spec's overrides, as comments (which the reader above skips).
     for o in &out.overrides {
@@ -489,10 +597,15 @@ fn manifest(out: &Output) -> String {
 
 fn refuse_symlink(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::Unsafe {
-            path: dir.into(),
-            reason: "the output directory is a symbolic link".into(),
-        }),
+        Ok(m) if m.file_type().is_symlink() => Err(symlinked(dir)),
         _ => Ok(()),
+    }
+}
+
+/// The refusal of a symbolic link in the output directory's place.
+fn symlinked(dir: &Path) -> Error {
+    Error::Unsafe {
+        path: dir.into(),
+        reason: "the output directory is a symbolic link".into(),
     }
 }

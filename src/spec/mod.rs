@@ -881,7 +881,7 @@ pub fn parse_lenient(
     if blank {
         return Err(vec![
             Diagnostic::new(file, None, "", "the spec is empty".to_string()).hint(
-                "start from one of the specs in examples/, or see the spec reference in the README",
+                "`fredgen init` writes a commented starter spec, and `fredgen schema` prints the JSON Schema of every key",
             ),
         ]);
     }

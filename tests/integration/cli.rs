@@ -282,6 +282,10 @@ targets: { eks: { region: eu-west-1 } }
     assert_eq!(v["errors"][0]["kind"], "io");
     assert_eq!(v["errors"][0]["file"], "nope.yaml");
     assert_eq!(v["errors"][0]["line"], serde_json::Value::Null);
+    assert_eq!(
+        v["errors"][0]["hint"],
+        "run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>"
+    );
 
     let human = fredgen(tmp.path(), &["validate", "-f", "bad.yaml"]);
     assert_eq!(human.status.code(), Some(2));

@@ -7,6 +7,7 @@ mod argocd;
 mod backups;
 mod bad_specs;
 mod cli;
+mod cli_flags;
 mod consistency;
 mod delivery;
 mod dns;

@@ -108,6 +108,8 @@ pub fn versionless(text: &str) -> String {
 pub fn fredgen(dir: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_fredgen"))
         .current_dir(dir)
+        // Output compared as text is never painted, whatever the environment forces.
+        .env_remove("CLICOLOR_FORCE")
         .args(args)
         .output()
         .expect("fredgen runs")

@@ -1,0 +1,641 @@
+//! Tests — the CLI's conventions: global `-q`/`-v`/`--color`, hand-edit warnings, check and diff
+//! refusing what render refuses, examples and exit codes in every help and man page, completions
+//! of target ids, and the messages for a missing or empty spec.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::{example_spec, fredgen};
+
+/// Runs fredgen with `env` set, and the colour variables unset unless `env` sets them.
+fn fredgen_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fredgen"));
+    cmd.current_dir(dir).args(args);
+    for var in ["NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("fredgen runs")
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The minimal example's spec copied into `dir`, rendered for GKE into `dir/out`.
+fn rendered_minimal(dir: &Path) {
+    fs::copy(example_spec("minimal"), dir.join("fredgen.yaml")).expect("copy");
+    let r = fredgen(dir, &["render", "-t", "gke", "-o", "out", "-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+}
+
+/// Edits `dir/out/k8s/web.yaml` by hand, keeping fredgen's header.
+fn edit_web(dir: &Path) {
+    let web = dir.join("out/k8s/web.yaml");
+    let text = fs::read_to_string(&web).expect("read");
+    fs::write(&web, format!("{text}# my edit\n")).expect("write");
+}
+
+const HAND_EDIT_WARNING: &str = "warning: out/k8s/web.yaml was edited by hand; the edit is overwritten
+  = hint: generated files are rewritten on every render: put the change in the spec, or in the spec's `overrides:` (see the README's Overrides section)
+";
+
+#[test]
+fn quiet_prints_nothing_but_errors_and_keeps_exit_codes_and_json() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::copy(example_spec("minimal"), dir.join("fredgen.yaml")).expect("copy");
+    // Before or after the subcommand, as cargo takes it.
+    for args in [
+        ["-q", "render", "-t", "gke", "-o", "out"],
+        ["render", "-t", "gke", "-o", "out", "--quiet"],
+    ] {
+        let r = fredgen(dir, &args);
+        assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+        assert_eq!((stdout(&r), stderr(&r)), (String::new(), String::new()));
+    }
+    edit_web(dir);
+    for command in ["check", "diff", "validate"] {
+        let args: &[&str] = match command {
+            "validate" => &["validate", "-q"],
+            _ => &[command, "-q", "-t", "gke", "-o", "out"],
+        };
+        let r = fredgen(dir, args);
+        let code = if command == "validate" { 0 } else { 1 };
+        assert_eq!(r.status.code(), Some(code), "{command}: {}", stderr(&r));
+        assert_eq!(
+            (stdout(&r), stderr(&r)),
+            (String::new(), String::new()),
+            "{command}"
+        );
+    }
+    let json = |quiet: bool| {
+        let mut args = vec!["check", "-t", "gke", "-o", "out", "--format", "json"];
+        if quiet {
+            args.push("-q");
+        }
+        let r = fredgen(dir, &args);
+        assert_eq!(r.status.code(), Some(1));
+        stdout(&r)
+    };
+    assert!(
+        json(true).contains("\"change\": \"modified\""),
+        "{}",
+        json(true)
+    );
+    assert_eq!(json(true), json(false));
+    // A render over the hand edit says nothing with -q, not even the warning.
+    let r = fredgen(dir, &["render", "-q", "-t", "gke", "-o", "out"]);
+    assert_eq!((stdout(&r), stderr(&r)), (String::new(), String::new()));
+    // Errors still show.
+    let r = fredgen(dir, &["render", "-q", "-t", "azure"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(stdout(&r), "");
+    assert!(
+        stderr(&r).starts_with("error: unknown target `azure`"),
+        "{}",
+        stderr(&r)
+    );
+    let both = fredgen(dir, &["render", "-q", "-v", "-t", "gke"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        stderr(&both).contains("cannot be used with"),
+        "{}",
+        stderr(&both)
+    );
+}
+
+#[test]
+fn render_verbose_lists_every_changed_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::copy(example_spec("minimal"), dir.join("fredgen.yaml")).expect("copy");
+    let first = fredgen(dir, &["render", "-v", "-t", "gke", "-o", "out"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let text = stdout(&first);
+    let mut lines = text.lines();
+    let summary = lines.next().expect("a summary");
+    let files: Vec<&str> = lines.collect();
+    assert!(summary.starts_with("rendered ") && summary.ends_with(" changed)"));
+    assert!(files.contains(&"  added    k8s/web.yaml"), "{text}");
+    assert!(files.iter().all(|l| l.starts_with("  added    ")), "{text}");
+    // The spec changes one file, and a file it no longer renders is removed.
+    let spec = fs::read_to_string(dir.join("fredgen.yaml")).expect("read");
+    let out = dir.join("out");
+    // A file an earlier render wrote: it opens with fredgen's header.
+    let web = fs::read_to_string(out.join("k8s/web.yaml")).expect("read");
+    let header = web.lines().next().expect("a header");
+    fs::write(out.join("old.yaml"), format!("{header}\nkind: Old\n")).expect("write");
+    let manifest = fs::read_to_string(out.join(".fredgen-manifest")).expect("manifest");
+    fs::write(
+        out.join(".fredgen-manifest"),
+        manifest.replacen("\n", "\nold.yaml\n", 1),
+    )
+    .expect("write");
+    let (from, to) = ("port: 8080", "port: 8081");
+    assert!(spec.contains(from), "{spec}");
+    fs::write(dir.join("fredgen.yaml"), spec.replacen(from, to, 1)).expect("write");
+    let check = fredgen(dir, &["check", "-v", "-t", "gke", "-o", "out"]);
+    assert!(
+        stdout(&check).contains("modified out/k8s/web.yaml\n"),
+        "a change from the spec is no hand edit: {}",
+        stdout(&check)
+    );
+    let r = fredgen(dir, &["render", "-v", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let n = fs::read_to_string(out.join(".fredgen-manifest"))
+        .expect("manifest")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count();
+    let listed: Vec<String> = stdout(&r).lines().skip(1).map(str::to_string).collect();
+    assert!(
+        listed.contains(&"  removed  old.yaml".to_string()),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&"  modified k8s/web.yaml".to_string()),
+        "{listed:?}"
+    );
+    assert_eq!(
+        stdout(&r).lines().next(),
+        Some(format!("rendered {n} files into out ({} changed)", listed.len()).as_str())
+    );
+    assert_eq!(stderr(&r), "", "a change from the spec is no hand edit");
+}
+
+#[test]
+fn render_warns_when_it_overwrites_a_hand_edit_it_can_prove() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    rendered_minimal(dir);
+    edit_web(dir);
+    // check -v says which difference is a hand edit; check alone does not.
+    let check = |verbose: bool| {
+        let args = ["check", "-t", "gke", "-o", "out", "-v"];
+        let r = fredgen(dir, &args[..if verbose { 6 } else { 5 }]);
+        assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+        stdout(&r)
+    };
+    assert_eq!(check(true), "modified out/k8s/web.yaml (edited by hand)\n");
+    assert_eq!(check(false), "modified out/k8s/web.yaml\n");
+    let r = fredgen(dir, &["render", "-v", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(stderr(&r), HAND_EDIT_WARNING);
+    assert!(
+        stdout(&r).ends_with(" (1 changed)\n  modified k8s/web.yaml\n"),
+        "{}",
+        stdout(&r)
+    );
+    // Rendered again, nothing is edited: no warning.
+    let again = fredgen(dir, &["render", "-t", "gke", "-o", "out"]);
+    assert_eq!(stderr(&again), "");
+
+    // A manifest written before fredgen recorded digests: nothing to prove an edit with.
+    let path = dir.join("out/.fredgen-manifest");
+    let manifest = fs::read_to_string(&path).expect("manifest");
+    let old: String = manifest
+        .lines()
+        .filter(|l| !l.starts_with("# sha256 ") && !l.starts_with("# The SHA-256"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&path, old).expect("write");
+    edit_web(dir);
+    let r = fredgen(dir, &["render", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(stderr(&r), "");
+    // The render wrote the digests again.
+    assert_eq!(fs::read_to_string(&path).expect("manifest"), manifest);
+}
+
+#[test]
+fn the_manifest_records_the_digest_of_each_file_as_written() {
+    use sha2::Digest;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    rendered_minimal(dir);
+    let manifest = fs::read_to_string(dir.join("out/.fredgen-manifest")).expect("manifest");
+    let paths: Vec<&str> = manifest.lines().filter(|l| !l.starts_with('#')).collect();
+    let digests: Vec<(&str, &str)> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("# sha256 ")?.split_once(' '))
+        .collect();
+    assert_eq!(
+        digests.iter().map(|(_, p)| *p).collect::<Vec<_>>(),
+        paths,
+        "one digest per path, in the same order"
+    );
+    for (hex, rel) in digests {
+        let bytes = fs::read(dir.join("out").join(rel)).expect("read");
+        let want: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, want, "{rel}");
+    }
+    // Byte-identical when rendered again from nothing (the headers name the directory, so the
+    // same one).
+    fs::remove_dir_all(dir.join("out")).expect("remove");
+    let r = fredgen(dir, &["render", "-q", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0));
+    assert_eq!(
+        fs::read_to_string(dir.join("out/.fredgen-manifest")).expect("manifest"),
+        manifest
+    );
+}
+
+#[test]
+fn color_paints_reports_as_asked_and_never_files_or_json() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    rendered_minimal(dir);
+    let web = dir.join("out/k8s/web.yaml");
+    let text = fs::read_to_string(&web).expect("read");
+    assert!(text.contains("containerPort: 8080"), "{text}");
+    fs::write(
+        &web,
+        text.replacen("containerPort: 8080", "containerPort: 9", 1),
+    )
+    .expect("write");
+    let check = ["check", "-t", "gke", "-o", "out"];
+    let painted = "\u{1b}[1m\u{1b}[33mmodified\u{1b}[0m out/k8s/web.yaml\n";
+    let plain = "modified out/k8s/web.yaml\n";
+    for (args, env, want) in [
+        (&["--color", "always"][..], &[][..], painted),
+        (&["--color=never"], &[("CLICOLOR_FORCE", "1")], plain),
+        // auto: a pipe is not a terminal; CLICOLOR_FORCE forces colour, NO_COLOR wins over it.
+        (&[], &[], plain),
+        (&[], &[("CLICOLOR_FORCE", "1")], painted),
+        (&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], plain),
+        // An empty NO_COLOR is unset.
+        (&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")], painted),
+    ] {
+        let r = fredgen_env(dir, &[&check[..], args].concat(), env);
+        assert_eq!(r.status.code(), Some(1));
+        assert_eq!(stdout(&r), want, "{args:?} {env:?}");
+    }
+
+    let diff = fredgen_env(
+        dir,
+        &["diff", "-t", "gke", "-o", "out", "--color", "always"],
+        &[],
+    );
+    let d = stdout(&diff);
+    let port = text
+        .lines()
+        .find(|l| l.contains("containerPort: 8080"))
+        .expect("a port line");
+    for line in [
+        "\u{1b}[1m--- a/k8s/web.yaml\u{1b}[0m\n".to_string(),
+        "\u{1b}[1m+++ b/k8s/web.yaml\u{1b}[0m\n".to_string(),
+        format!("\u{1b}[31m-{}\u{1b}[0m\n", port.replace("8080", "9")),
+        format!("\u{1b}[32m+{port}\u{1b}[0m\n"),
+    ] {
+        assert!(d.contains(&line), "{line:?} in {d:?}");
+    }
+    assert!(d.lines().any(|l| l.starts_with("\u{1b}[36m@@ ")), "{d:?}");
+
+    // Errors: the prefixes are painted, the rest is the plain report.
+    let error = fredgen_env(dir, &["render", "-t", "azure", "--color", "always"], &[]);
+    let plain_error = fredgen_env(dir, &["render", "-t", "azure"], &[]);
+    assert_eq!(
+        stderr(&error),
+        stderr(&plain_error)
+            .replacen("error", "\u{1b}[1m\u{1b}[31merror\u{1b}[0m", 1)
+            .replacen("= hint:", "\u{1b}[1m\u{1b}[36m= hint:\u{1b}[0m", 1)
+    );
+    assert!(!stderr(&plain_error).contains('\u{1b}'));
+
+    // Never in JSON, never in files.
+    let json = fredgen_env(
+        dir,
+        &[&check[..], &["--format", "json", "--color", "always"]].concat(),
+        &[],
+    );
+    assert!(!stdout(&json).contains('\u{1b}'), "{}", stdout(&json));
+    let r = fredgen_env(
+        dir,
+        &[
+            "render", "-v", "-t", "gke", "-o", "out", "--color", "always",
+        ],
+        &[],
+    );
+    assert_eq!(r.status.code(), Some(0));
+    for entry in walkdir::WalkDir::new(dir.join("out")) {
+        let entry = entry.expect("walk");
+        if entry.file_type().is_file() {
+            let bytes = fs::read(entry.path()).expect("read");
+            assert!(!bytes.contains(&0x1b), "{}", entry.path().display());
+        }
+    }
+
+    // clap's own help and errors follow --color.
+    for (args, escapes) in [
+        (&["--color", "always", "render", "--help"][..], true),
+        (&["render", "--help", "--color=never"], false),
+        (&["render", "--help"], false),
+    ] {
+        let r = fredgen_env(dir, args, &[]);
+        assert_eq!(stdout(&r).contains('\u{1b}'), escapes, "{args:?}");
+    }
+    let bad = fredgen_env(dir, &["--color", "always", "render", "--bogus"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains('\u{1b}'), "{}", stderr(&bad));
+}
+
+/// render, check and diff of `out` (with `-t gke`), with their exit codes and stderr.
+fn all_three(dir: &Path) -> Vec<(Option<i32>, String)> {
+    ["render", "check", "diff"]
+        .into_iter()
+        .map(|command| {
+            let r = fredgen(dir, &[command, "-t", "gke", "-o", "out"]);
+            (r.status.code(), stderr(&r))
+        })
+        .collect()
+}
+
+#[test]
+fn check_and_diff_refuse_what_render_refuses() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::copy(example_spec("minimal"), dir.join("fredgen.yaml")).expect("copy");
+
+    // A hand-written file at a generated path.
+    fs::create_dir_all(dir.join("out/k8s")).expect("mkdir");
+    fs::write(dir.join("out/k8s/web.yaml"), "# my own web.yaml\n").expect("write");
+    let refusal = "error: refusing to touch `out/k8s/web.yaml`: the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory\n";
+    assert_eq!(all_three(dir), vec![(Some(2), refusal.to_string()); 3]);
+    assert_eq!(
+        fs::read_to_string(dir.join("out/k8s/web.yaml")).expect("read"),
+        "# my own web.yaml\n"
+    );
+    let json = fredgen(
+        dir,
+        &["check", "-t", "gke", "-o", "out", "--format", "json"],
+    );
+    assert_eq!(json.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["errors"][0]["kind"], "unsafe", "{v:#}");
+    assert_eq!(v["errors"][0]["file"], "out/k8s/web.yaml", "{v:#}");
+
+    // A generated file whose header was removed by hand, though the manifest lists it.
+    fs::remove_dir_all(dir.join("out")).expect("rm");
+    rendered_minimal(dir);
+    let web = dir.join("out/k8s/web.yaml");
+    let text = fs::read_to_string(&web).expect("read");
+    let headless: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    fs::write(&web, headless).expect("write");
+    assert_eq!(all_three(dir), vec![(Some(2), refusal.to_string()); 3]);
+
+    // A file where the output directory should be.
+    fs::remove_dir_all(dir.join("out")).expect("rm");
+    fs::write(dir.join("out"), "mine\n").expect("write");
+    let in_the_way =
+        "error: refusing to touch `out`: a file is in the way of the output directory\n";
+    assert_eq!(all_three(dir), vec![(Some(2), in_the_way.to_string()); 3]);
+
+    // A symbolic link in the output directory's place.
+    #[cfg(unix)]
+    {
+        fs::remove_file(dir.join("out")).expect("rm");
+        fs::create_dir(dir.join("elsewhere")).expect("mkdir");
+        std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("out")).expect("symlink");
+        for out in ["out", "out/"] {
+            let link = format!(
+                "error: refusing to touch `{out}`: the output directory is a symbolic link\n"
+            );
+            for command in ["render", "check", "diff"] {
+                let r = fredgen(dir, &[command, "-t", "gke", "-o", out]);
+                assert_eq!(r.status.code(), Some(2), "{command} {out}");
+                assert_eq!(stderr(&r), link, "{command} {out}");
+            }
+        }
+        assert!(
+            fs::read_dir(dir.join("elsewhere"))
+                .expect("ls")
+                .next()
+                .is_none()
+        );
+    }
+}
+
+const COMMANDS: [&str; 10] = [
+    "render",
+    "diff",
+    "check",
+    "validate",
+    "targets",
+    "templates",
+    "init",
+    "schema",
+    "completions",
+    "man",
+];
+
+#[test]
+fn every_help_has_examples_and_exit_codes_and_fits_80_columns() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for command in std::iter::once("").chain(COMMANDS) {
+        for flag in ["-h", "--help"] {
+            let args: Vec<&str> = [command, flag]
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .collect();
+            let r = fredgen_env(tmp.path(), &args, &[("COLUMNS", "80")]);
+            assert_eq!(r.status.code(), Some(0), "{args:?}");
+            let help = stdout(&r);
+            assert!(help.contains("\n\nExamples:\n  # "), "{args:?}: {help}");
+            assert!(
+                help.contains("\n  fredgen ") || help.contains("\n  echo "),
+                "{args:?}: {help}"
+            );
+            assert!(help.contains("\n\nExit codes:\n  0  "), "{args:?}: {help}");
+            assert!(help.contains("\n  2  error"), "{args:?}: {help}");
+            for line in help.lines() {
+                assert!(line.chars().count() <= 80, "{args:?}: {line:?}");
+            }
+        }
+    }
+    let check = stdout(&fredgen(tmp.path(), &["check", "--help"]));
+    assert!(
+        check.contains("\n  1  the directory differs (also with -q)\n"),
+        "{check}"
+    );
+    // --format says what each value does, without sending the reader elsewhere.
+    let format = &check[check.find("--format <FORMAT>").expect("--format")..];
+    let format = &format[..format.find("[default: human]").expect("end")];
+    for want in [
+        "- human: Text for people on stdout",
+        "- json:  One JSON object on stdout and nothing on stderr",
+    ] {
+        assert!(format.contains(want), "{format}");
+    }
+    assert!(!check.contains("see the README"), "{check}");
+}
+
+#[test]
+fn every_man_page_has_a_name_examples_and_exit_status() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // -o creates the directory and its parents.
+    let r = fredgen(tmp.path(), &["man", "-o", "share/man/man1"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let dir = tmp.path().join("share/man/man1");
+    for command in std::iter::once("").chain(COMMANDS) {
+        let (name, file) = match command {
+            "" => ("fredgen".to_string(), "fredgen.1".to_string()),
+            c => (format!("fredgen\\-{c}"), format!("fredgen-{c}.1")),
+        };
+        let page = fs::read_to_string(dir.join(&file)).expect("page");
+        let name_line = page
+            .lines()
+            .skip_while(|l| *l != ".SH NAME")
+            .nth(1)
+            .unwrap_or_default();
+        let about = name_line
+            .strip_prefix(&format!("{name} \\- "))
+            .unwrap_or_else(|| panic!("{file}: {name_line}"));
+        assert!(
+            about.len() > 10 && !about.to_lowercase().starts_with("fredgen"),
+            "{file}: {name_line}"
+        );
+        let examples = page.find("\n.SH EXAMPLES\n.TP\n\\fB");
+        let status = page.find("\n.SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n");
+        assert!(examples.is_some() && status.is_some(), "{file}:\n{page}");
+        assert!(examples < status, "{file}");
+        assert!(!page.contains(".SH EXTRA"), "{file}");
+    }
+    let fredgen_1 = fs::read_to_string(dir.join("fredgen.1")).expect("page");
+    assert_eq!(
+        stdout(&fredgen(tmp.path(), &["man"])),
+        fredgen_1,
+        "fredgen man prints fredgen.1"
+    );
+}
+
+#[test]
+fn completions_offer_target_ids_for_target_and_no_files_for_env() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let script = |shell| {
+        let r = fredgen(tmp.path(), &["completions", shell]);
+        assert_eq!(r.status.code(), Some(0));
+        stdout(&r)
+    };
+    let bash = script("bash");
+    for flag in ["--target)", "-t)"] {
+        let cases: Vec<&str> = bash
+            .match_indices(&format!("                {flag}\n"))
+            .map(|(i, _)| &bash[i..])
+            .collect();
+        assert_eq!(cases.len(), 3, "render, diff, check: {flag}");
+        for case in cases {
+            let body = &case[..case.find(";;").expect("end of case")];
+            assert!(
+                body.contains(
+                    "COMPREPLY=($(compgen -W \"eks gke hetzner kubernetes\" -- \"${cur}\"))"
+                ),
+                "{body}"
+            );
+            assert!(!body.contains("compgen -f"), "{body}");
+        }
+    }
+    let env = &bash[bash.find("                --env)\n").expect("--env")..];
+    let env = &env[..env.find(";;").expect("end")];
+    assert!(
+        env.contains("COMPREPLY=(\"${cur}\")") && !env.contains("compgen -f"),
+        "{env}"
+    );
+
+    let zsh = script("zsh");
+    let target: Vec<&str> = zsh
+        .lines()
+        .filter(|l| l.starts_with("'--target=["))
+        .collect();
+    assert_eq!(target.len(), 3, "{zsh}");
+    for line in target {
+        assert!(line.contains(":TARGET:((eks\\:\"AWS EKS"), "{line}");
+        assert!(
+            !line.contains("_files") && !line.contains("_default"),
+            "{line}"
+        );
+    }
+    for id in ["gke\\:", "hetzner\\:", "kubernetes\\:"] {
+        assert!(zsh.contains(id), "{id}");
+    }
+    let env: Vec<&str> = zsh.lines().filter(|l| l.starts_with("'--env=[")).collect();
+    assert_eq!(env.len(), 3, "{zsh}");
+    for line in env {
+        assert!(line.ends_with(":ENV:' \\"), "{line}");
+    }
+
+    // Any id is still accepted: fredgen itself says which exist, not clap.
+    let r = fredgen(
+        tmp.path(),
+        &[
+            "render",
+            "-f",
+            &example_spec("fred").display().to_string(),
+            "-t",
+            "azure",
+            "-e",
+            "prod",
+        ],
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert!(!stderr(&r).contains("possible values"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("available targets: eks, gke, hetzner"),
+        "{}",
+        stderr(&r)
+    );
+}
+
+#[test]
+fn a_missing_or_empty_spec_points_at_fredgen_init() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let r = fredgen(dir, &["render", "-t", "eks"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(stdout(&r), "");
+    assert_eq!(
+        stderr(&r),
+        "error: no stack spec at `fredgen.yaml`
+  = hint: run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>
+"
+    );
+    let r = fredgen(dir, &["validate", "-f", "stacks/shop.yaml"]);
+    assert_eq!(
+        stderr(&r),
+        "error: no stack spec at `stacks/shop.yaml`
+  = hint: run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>
+"
+    );
+
+    fs::write(dir.join("fredgen.yaml"), "# nothing yet\n").expect("write");
+    let r = fredgen(dir, &["render", "-t", "eks"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        stderr(&r),
+        "error: the spec is empty
+  --> fredgen.yaml
+  = hint: `fredgen init` writes a commented starter spec, and `fredgen schema` prints the JSON Schema of every key
+
+1 problem(s) in the stack spec
+"
+    );
+    assert!(!dir.join("deploy").exists());
+}
+
+#[test]
+fn version_and_render_help_are_snapshotted() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let version = fredgen(tmp.path(), &["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    insta::assert_snapshot!("version", stdout(&version));
+    let help = fredgen_env(tmp.path(), &["render", "--help"], &[("COLUMNS", "100")]);
+    assert_eq!(help.status.code(), Some(0));
+    insta::assert_snapshot!("render_help", stdout(&help));
+}
