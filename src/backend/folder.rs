@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -31,8 +30,15 @@ use crate::model::validate::Validator;
 use crate::render::Platform;
 use crate::spec::RawTarget;
 
-/// The folder targets shipped with fredgen.
-static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/targets");
+/// The folder targets shipped with fredgen: every file below `targets/`, as (path with `/`,
+/// text), sorted by path: the table build.rs writes.
+static EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/targets.rs"));
+
+/// The shipped folder targets' files, as (path below `targets/`, text), sorted by path.
+#[cfg(test)]
+pub(crate) fn embedded() -> &'static [(&'static str, &'static str)] {
+    EMBEDDED
+}
 
 /// The manifest file of a folder target.
 pub const MANIFEST: &str = "target.yaml";
@@ -243,25 +249,18 @@ pub fn builtin() -> &'static [FolderTarget] {
     static TARGETS: OnceLock<Vec<FolderTarget>> = OnceLock::new();
     TARGETS.get_or_init(|| {
         let mut out = Vec::new();
-        let mut dirs: Vec<&Dir> = EMBEDDED.dirs().collect();
-        dirs.sort_by_key(|d| d.path());
-        for dir in dirs {
-            let name = dir.path().display().to_string();
+        for name in crate::render::templates::folders(EMBEDDED) {
             let text = |p: &str| {
-                dir.get_file(dir.path().join(p))
-                    .and_then(|f| f.contents_utf8())
-                    .map(Cow::Borrowed)
+                let path = format!("{name}/{p}");
+                EMBEDDED
+                    .iter()
+                    .find(|(f, _)| *f == path)
+                    .map(|(_, body)| Cow::Borrowed(*body))
             };
-            let mut templates = BTreeMap::new();
-            if let Some(t) = dir.get_dir(dir.path().join("templates")) {
-                for f in crate::render::templates::files(t) {
-                    if let (Ok(rel), Some(body)) =
-                        (f.path().strip_prefix(t.path()), f.contents_utf8())
-                    {
-                        templates.insert(rel.display().to_string(), Cow::Borrowed(body));
-                    }
-                }
-            }
+            let templates =
+                crate::render::templates::templates_below(EMBEDDED, &format!("{name}/templates/"))
+                    .map(|(rel, body)| (rel.to_string(), Cow::Borrowed(body)))
+                    .collect();
             // A test loads every shipped folder: a broken one never reaches a release.
             let target = build(
                 &format!("targets/{name}"),

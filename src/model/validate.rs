@@ -1897,7 +1897,7 @@ fn check_target_ids(v: &mut Validator, raw: &RawStack, targets: &crate::backend:
     let ids = targets.ids();
     for (id, block) in raw.targets.iter().flatten() {
         if !ids.contains(&id.as_str()) {
-            let close = ids.iter().find(|k| crate::spec::edit_distance(id, k) <= 2);
+            let close = ids.iter().find(|k| strsim::levenshtein(id, k) <= 2);
             let hint = match close {
                 Some(k) => format!("did you mean `{k}`?"),
                 None => format!("targets: {}", ids.join(", ")),

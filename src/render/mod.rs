@@ -1,7 +1,7 @@
 //! Stage 4 — rendering: the embedded templates, their typed contexts, and the output map.
 //!
-//! Templates live in `templates/` and are compiled into the binary (`include_dir!`), once per
-//! process. A target's tree is rendered from three places:
+//! Templates live in `templates/` and are compiled into the binary (a table `build.rs` writes),
+//! once per process. A target's tree is rendered from three places:
 //!
 //! 1. `templates/shared/k8s/*.j2` → `k8s/…` (the app manifests every target shares),
 //! 2. `templates/shared/values/<root>/*.j2` → `terraform/<root>/values/…` (Helm values of the

@@ -1,13 +1,16 @@
-//! Stage 4 — the one place rendering uses more than one thread.
+//! Stage 4 — the one place rendering uses more than one thread: rayon's work-stealing pool.
 //!
-//! A render is a list of independent jobs (templates to render). A job that produces a large
-//! file hands each finished piece of it to [`Handoff::submit`], and a thread that has no job left
-//! checks those pieces while the long job is still rendering. [`run`] returns the jobs' results
-//! in job order and, of the errors the handed-off work found, the one with the smallest key, so
-//! neither the output nor the error reported depends on scheduling.
+//! A render is a list of independent jobs (templates to render), run as a parallel iterator. A
+//! job that produces a large file hands each finished piece of it to [`Handoff::submit`], which
+//! spawns its check as a task of the same scope: a thread that has no job left steals those
+//! pieces while the long job is still rendering. [`run`] returns the jobs' results in job order
+//! and, of the errors the handed-off work found, the one with the smallest key, so neither the
+//! output nor the error reported depends on scheduling.
 
-use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::prelude::*;
 
 /// At most this many threads: a render is a few large jobs and many small ones, and more threads
 /// than that only add start-up cost.
@@ -31,59 +34,48 @@ pub fn threads() -> usize {
         })
 }
 
+/// The pool renders run on, of [`threads`] threads, built on first use and kept for the process
+/// (`render --all` renders many targets). `None` when one thread is asked for, or when the pool
+/// cannot be built: the caller's thread then does everything.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| match threads() {
+        1 => None,
+        n => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("fredgen-render-{i}"))
+            .build()
+            .ok(),
+    })
+    .as_ref()
+}
+
 /// Where handed-off work is ordered among the errors: the job, then the order it was submitted.
 pub type Key = (usize, usize);
 
-type Task<'s, E> = Box<dyn FnOnce() -> Result<(), E> + Send + 's>;
-
-struct Queue<'s, E> {
-    tasks: VecDeque<(Key, Task<'s, E>)>,
-    /// Jobs not started yet are `next_job..`; `running` are under way.
-    next_job: usize,
-    running: usize,
-    /// The first error (smallest key) handed-off work found.
-    error: Option<(Key, E)>,
+/// What the handed-off work shares: the first error (smallest key) it found, and how much of it
+/// waits for a thread.
+struct Found<E> {
+    error: Mutex<Option<(Key, E)>>,
+    waiting: AtomicUsize,
 }
 
-struct Shared<'s, E> {
-    queue: Mutex<Queue<'s, E>>,
-    wake: Condvar,
-    /// More than one thread works: hand work off instead of doing it at once.
-    parallel: bool,
-}
-
-impl<'s, E> Shared<'s, E> {
-    fn lock(&self) -> MutexGuard<'_, Queue<'s, E>> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
+impl<E> Found<E> {
     fn record(&self, key: Key, result: Result<(), E>) {
         if let Err(e) = result {
-            let mut q = self.lock();
-            if q.error.as_ref().is_none_or(|(k, _)| key < *k) {
-                q.error = Some((key, e));
+            let mut first = self.error.lock().unwrap_or_else(|e| e.into_inner());
+            if first.as_ref().is_none_or(|(k, _)| key < *k) {
+                *first = Some((key, e));
             }
-        }
-    }
-}
-
-/// Counts a job as under way until it is dropped, panicking or not: threads waiting for handed-off
-/// work stop waiting when no job is left that could hand any.
-struct Running<'a, 's, E>(&'a Shared<'s, E>);
-
-impl<E> Drop for Running<'_, '_, E> {
-    fn drop(&mut self) {
-        let mut q = self.0.lock();
-        q.running -= 1;
-        if q.running == 0 {
-            self.0.wake.notify_all();
         }
     }
 }
 
 /// What a job uses to hand work to other threads; see [`run`].
 pub struct Handoff<'a, 's, E> {
-    shared: &'a Shared<'s, E>,
+    /// The scope to spawn in; `None` on one thread.
+    scope: Option<&'a rayon::Scope<'s>>,
+    found: &'a Arc<Found<E>>,
     job: usize,
     submitted: usize,
 }
@@ -97,83 +89,61 @@ impl<'s, E: Send + 's> Handoff<'_, 's, E> {
     {
         let key = (self.job, self.submitted);
         self.submitted += 1;
-        if self.shared.parallel {
-            let mut q = self.shared.lock();
-            if q.tasks.len() < MAX_WAITING {
-                let text = text.to_owned();
-                q.tasks.push_back((key, Box::new(move || work(&text))));
-                drop(q);
-                self.shared.wake.notify_one();
-                return;
-            }
+        if let Some(scope) = self.scope
+            && self.found.waiting.fetch_add(1, Ordering::Relaxed) < MAX_WAITING
+        {
+            let found = Arc::clone(self.found);
+            let text = text.to_owned();
+            scope.spawn(move |_| {
+                found.waiting.fetch_sub(1, Ordering::Relaxed);
+                found.record(key, work(&text));
+            });
+            return;
         }
-        self.shared.record(key, work(text));
+        if self.scope.is_some() {
+            self.found.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.found.record(key, work(text));
     }
 }
 
-/// Runs `job` on every item, on up to [`threads`] threads (the caller's included). Returns the
-/// results in item order, and the error with the smallest key that submitted work found. A panic
-/// in a job or in submitted work is propagated to the caller.
+/// Runs `job` on every item, on up to [`threads`] threads. Returns the results in item order,
+/// and the error with the smallest key that submitted work found. A panic in a job or in
+/// submitted work is propagated to the caller.
 pub fn run<'s, T: Sync, R: Send, E: Send + 's>(
     items: &'s [T],
     job: impl Fn(&'s T, &mut Handoff<'_, 's, E>) -> R + Sync,
 ) -> (Vec<R>, Option<E>) {
-    let n = threads().min(items.len()).max(1);
-    let shared = Shared {
-        queue: Mutex::new(Queue {
-            tasks: VecDeque::new(),
-            next_job: 0,
-            running: 0,
-            error: None,
-        }),
-        wake: Condvar::new(),
-        parallel: n > 1,
-    };
-    let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
-    let work = || {
-        let mut q = shared.lock();
-        loop {
-            if q.next_job < items.len() {
-                let i = q.next_job;
-                q.next_job += 1;
-                q.running += 1;
-                drop(q);
-                let mut handoff = Handoff {
-                    shared: &shared,
-                    job: i,
-                    submitted: 0,
-                };
-                let running = Running(&shared);
-                let result = job(&items[i], &mut handoff);
-                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                drop(running);
-                q = shared.lock();
-            } else if let Some((key, task)) = q.tasks.pop_front() {
-                drop(q);
-                shared.record(key, task());
-                q = shared.lock();
-            } else if q.running == 0 {
-                return;
-            } else {
-                q = shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        for _ in 1..n {
-            s.spawn(work);
-        }
-        work();
+    let found = Arc::new(Found {
+        error: Mutex::new(None),
+        waiting: AtomicUsize::new(0),
     });
-    let results = slots
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("every job ran: a panicking job ends the scope before this")
-        })
-        .collect();
-    let error = shared.lock().error.take().map(|(_, e)| e);
+    let handoff = |i: usize, scope: Option<&rayon::Scope<'s>>| -> R {
+        let mut handoff = Handoff {
+            scope,
+            found: &found,
+            job: i,
+            submitted: 0,
+        };
+        job(&items[i], &mut handoff)
+    };
+    let results = match pool() {
+        Some(pool) if items.len() > 1 => pool.install(|| {
+            rayon::scope(|s| {
+                (0..items.len())
+                    .into_par_iter()
+                    .map(|i| handoff(i, Some(s)))
+                    .collect()
+            })
+        }),
+        _ => (0..items.len()).map(|i| handoff(i, None)).collect(),
+    };
+    let error = found
+        .error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .map(|(_, e)| e);
     (results, error)
 }
 

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use include_dir::{Dir, include_dir};
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Diagnostic, Error, Result};
@@ -19,8 +18,9 @@ use crate::error::{Diagnostic, Error, Result};
 /// The largest template read from a folder.
 const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
 
-/// The built-in templates, embedded.
-static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+/// Every file below `templates/`, as (path with `/`, text), sorted by path: the table build.rs
+/// writes.
+static EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 /// Every template of a render, by id, sorted.
 #[derive(Debug, Clone, Default)]
@@ -36,10 +36,8 @@ impl TemplateSet {
         static SET: OnceLock<TemplateSet> = OnceLock::new();
         SET.get_or_init(|| {
             let mut set = TemplateSet::default();
-            for f in files(&EMBEDDED) {
-                if let (Some(id), Some(text)) = (f.path().to_str(), f.contents_utf8()) {
-                    set.texts.insert(id.to_string(), Cow::Borrowed(text));
-                }
+            for (id, text) in templates_below(EMBEDDED, "") {
+                set.texts.insert(id.to_string(), Cow::Borrowed(text));
             }
             for t in crate::backend::folder::builtin() {
                 set.add_target(crate::backend::Target::id(t), &t.templates);
@@ -230,16 +228,15 @@ pub(crate) fn environment_with_variables(
 /// The folders of the embedded templates (`shared`, and each compiled target's id): no folder
 /// target may take one as its id.
 pub fn builtin_folders() -> Vec<&'static str> {
-    EMBEDDED.dirs().filter_map(|d| d.path().to_str()).collect()
+    folders(EMBEDDED)
 }
 
 /// The files the shared templates render (`k8s/web.yaml`, `terraform/40-addons/values/…`), and
 /// those fredgen renders itself: a folder target's template may not render one of them.
 pub fn shared_outputs() -> Vec<String> {
-    let mut out: Vec<String> = files(&EMBEDDED)
-        .into_iter()
-        .filter_map(|f| {
-            let id = f.path().to_str()?.strip_suffix(".j2")?;
+    let mut out: Vec<String> = templates_below(EMBEDDED, "")
+        .filter_map(|(id, _)| {
+            let id = id.strip_suffix(".j2")?;
             if let Some(rel) = id.strip_prefix("shared/k8s/") {
                 Some(format!("k8s/{rel}"))
             } else {
@@ -265,7 +262,7 @@ pub fn shared_outputs() -> Vec<String> {
 pub fn nearest(id: &str, ids: &[&str]) -> String {
     let mut scored: Vec<(usize, &str)> = ids
         .iter()
-        .map(|c| (crate::spec::edit_distance(id, c), *c))
+        .map(|c| (strsim::levenshtein(id, c), *c))
         .collect();
     scored.sort();
     let near: Vec<String> = scored
@@ -279,21 +276,25 @@ pub fn nearest(id: &str, ids: &[&str]) -> String {
     )
 }
 
-/// Every `.j2` file below `dir` (an embedded folder), in path order.
-pub fn files(dir: &'static Dir<'static>) -> Vec<&'static include_dir::File<'static>> {
-    fn collect(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {
-        for f in dir.files() {
-            if f.path().extension().is_some_and(|e| e == "j2") {
-                out.push(f);
-            }
-        }
-        for d in dir.dirs() {
-            collect(d, out);
-        }
-    }
-    let mut out = Vec::new();
-    collect(dir, &mut out);
-    out.sort_by_key(|f| f.path());
+/// Every `.j2` file of an embedded table (`templates/`, `targets/`) below the folder `prefix`
+/// (`""`: all of them; else ending in `/`), as (its path below `prefix`, its text), in path order.
+pub fn templates_below(
+    table: &'static [(&'static str, &'static str)],
+    prefix: &str,
+) -> impl Iterator<Item = (&'static str, &'static str)> {
+    table.iter().filter_map(move |(path, text)| {
+        let rel = path.strip_prefix(prefix)?;
+        rel.ends_with(".j2").then_some((rel, *text))
+    })
+}
+
+/// The top-level folders of an embedded table, sorted.
+pub fn folders(table: &'static [(&'static str, &'static str)]) -> Vec<&'static str> {
+    let mut out: Vec<&str> = table
+        .iter()
+        .filter_map(|(path, _)| Some(path.split_once('/')?.0))
+        .collect();
+    out.dedup();
     out
 }
 
@@ -336,4 +337,67 @@ pub fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, std::path::PathBuf)>
     }
     out.sort();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file below `folder` of this repository, as (path with `/`, text), sorted.
+    fn on_disk(folder: &str) -> Vec<(String, String)> {
+        fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).expect("a readable folder") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    collect(root, &path, out);
+                } else {
+                    let rel = path.strip_prefix(root).expect("below root");
+                    let id: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
+                    let text = std::fs::read_to_string(&path).expect("UTF-8");
+                    out.push((id.join("/"), text));
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+        let mut out = Vec::new();
+        collect(&root, &root, &mut out);
+        out.sort();
+        out
+    }
+
+    fn owned(table: &[(&str, &str)]) -> Vec<(String, String)> {
+        table
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_embedded_tables_hold_every_file_of_their_folders_as_on_disk() {
+        assert_eq!(owned(EMBEDDED), on_disk("templates"));
+        assert_eq!(
+            owned(crate::backend::folder::embedded()),
+            on_disk("targets")
+        );
+        assert_eq!(
+            builtin_folders(),
+            ["eks", "github", "gke", "hetzner", "shared"]
+        );
+    }
+
+    #[test]
+    fn templates_below_a_folder_are_its_j2_files_by_relative_path() {
+        let table: &'static [(&str, &str)] = &[
+            ("a/README.md", "r"),
+            ("a/templates/x.yaml.j2", "x"),
+            ("a/templates/y/z.tf.j2", "z"),
+            ("a/target.yaml", "t"),
+            ("b.md", "b"),
+            ("c/k.j2", "k"),
+        ];
+        let below: Vec<_> = templates_below(table, "a/templates/").collect();
+        assert_eq!(below, [("x.yaml.j2", "x"), ("y/z.tf.j2", "z")]);
+        assert_eq!(templates_below(table, "").count(), 3);
+        assert_eq!(folders(table), ["a", "c"]);
+    }
 }

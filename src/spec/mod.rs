@@ -915,8 +915,10 @@ pub fn parse_lenient(
         Ok(root) => root,
         Err(err) => {
             let mut syntax = diagnose(file, text, &err);
-            if syntax.message.contains("found a tab")
-                && let Some(tab) = tab_in_indentation(text, syntax.pos)
+            if matches!(
+                scan_error_kind(&err),
+                Some(granit_parser::ErrorKind::TabInPlainScalar)
+            ) && let Some(tab) = tab_in_indentation(text, syntax.pos)
             {
                 syntax.pos = Some(tab);
                 syntax.path = key_path_at(text, tab.line);
@@ -953,11 +955,10 @@ pub fn parse_lenient(
 /// A parser or deserializer error as a diagnostic, in fredgen's words.
 pub fn diagnose(file: &str, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos = err.location().and_then(|l| Pos::from_location(&l));
-    let raw = err.to_string();
-    let message = first_line(&raw);
+    let (message, hint) = describe(err);
     let path = pos.map(|p| key_path_at(text, p.line)).unwrap_or_default();
-    let first = Diagnostic::new(file, pos, &path, message.clone());
-    match did_you_mean(&raw).or_else(|| syntax_hint(&message)) {
+    let first = Diagnostic::new(file, pos, &path, message);
+    match hint {
         Some(hint) => first.hint(hint),
         None => first,
     }
@@ -997,119 +998,199 @@ pub fn locate_missing(text: &str, diagnostics: &mut [Diagnostic]) {
     }
 }
 
-/// serde-saphyr's messages carry their own location suffix; keep the first line without it, and
-/// say the parser's messages in the words the rest of fredgen uses.
-fn first_line(message: &str) -> String {
-    let line = message.lines().next().unwrap_or("invalid YAML").trim();
-    let line = match line
+/// What a parser or deserializer error says, in the words the rest of fredgen uses, and a hint
+/// where one helps. Both are read from serde-saphyr's error variants and granit-parser's error
+/// kinds, never from their message text: a new wording in either crate changes at most a message
+/// fredgen passes through as it is, never what fredgen recognises.
+fn describe(err: &serde_saphyr::Error) -> (String, Option<String>) {
+    use serde_saphyr::Error as E;
+    let hint = |kind: Option<&granit_parser::ErrorKind>| parser_hint(kind?).map(str::to_string);
+    // An error read with serde-saphyr's default options (a folder target's `target.yaml`, an
+    // override file) comes with a source snippet: its headline is passed on as serde-saphyr
+    // wrote it, and only the parser's hints are added.
+    if let E::WithSnippet { error, .. } = err {
+        return (snippet_headline(err), hint(scan_error_kind(error)));
+    }
+    let err = original(err);
+    match err {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => (
+            format!("unknown key `{field}`"),
+            Some(suggest(field, expected)),
+        ),
+        E::DuplicateMappingKey { key: Some(key), .. } => (
+            format!("duplicate key `{key}`"),
+            Some("a key may appear once in a mapping; keep one of them".to_string()),
+        ),
+        E::Budget { breach, .. } => budget_breached(breach),
+        E::InvalidScalar {
+            ty: "i64" | "u64" | "i32" | "u32",
+            ..
+        } => ("expected an integer".to_string(), None),
+        E::InvalidScalar {
+            ty: "bool" | "boolean",
+            ..
+        } => ("expected `true` or `false`".to_string(), None),
+        E::Unexpected {
+            expected: "string scalar",
+            ..
+        } => ("expected a string".to_string(), None),
+        _ => match scan_error_kind(err) {
+            Some(granit_parser::ErrorKind::RecursionLimitExceeded) => (
+                "the spec nests deeper than 32 levels".to_string(),
+                Some(TOO_LARGE.to_string()),
+            ),
+            kind => (message_of(err), hint(kind)),
+        },
+    }
+}
+
+/// The hint for one of the parser's errors, where one helps.
+fn parser_hint(kind: &granit_parser::ErrorKind) -> Option<&'static str> {
+    use granit_parser::ErrorKind as K;
+    match kind {
+        K::TabInPlainScalar => Some("YAML indents with spaces, never tabs"),
+        K::MappingValueNotAllowed => Some(
+            "check this line's indentation against the lines above; quote a value that contains `: `",
+        ),
+        kind if unclosed(kind) => Some("a bracket, brace or quote opened earlier is not closed"),
+        _ => None,
+    }
+}
+
+/// The first line of an error serde-saphyr rendered with a snippet, as it wrote it (`error: line
+/// 11 column 1: unknown field …`), less an alias's location (` (defined at line …`) or a trailing
+/// ` at line …`. The one place fredgen reads serde-saphyr's wording; a test pins it.
+fn snippet_headline(err: &serde_saphyr::Error) -> String {
+    let text = err.to_string();
+    let line = text.lines().next().unwrap_or("invalid YAML").trim();
+    let end = line
         .find(" (defined at line ")
         .or_else(|| line.rfind(" at line "))
-    {
-        Some(i) => &line[..i],
-        None => line,
-    };
-    if let Some(breach) = line.strip_prefix("budget breached: ") {
-        let what = breach.split([' ', '{', '(']).next().unwrap_or(breach);
-        return match what {
-            "Documents" => "the spec holds more than one YAML document".to_string(),
-            "Aliases" | "Anchors" => {
-                "the spec uses more than 10000 YAML anchors or aliases".to_string()
-            }
-            "Nodes" | "Events" | "RecordedAnchorEvents" => {
-                format!(
-                    "the spec expands to more than {MAX_NODES} YAML nodes (with its aliases expanded)"
-                )
-            }
-            "ScalarBytes" | "RecordedAnchorBytes" => format!(
-                "the spec expands to more than {MAX_SCALAR_BYTES} bytes of text (with its aliases expanded)"
+        .unwrap_or(line.len());
+    line[..end].to_string()
+}
+
+/// The error itself, out of the wrappers that add an alias's location or a source snippet.
+fn original(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    loop {
+        match err {
+            serde_saphyr::Error::AliasError { error, .. }
+            | serde_saphyr::Error::WithSnippet { error, .. } => err = error,
+            _ => return err,
+        }
+    }
+}
+
+/// The YAML parser's own error kind, when the error is the parser's.
+pub(crate) fn scan_error_kind(err: &serde_saphyr::Error) -> Option<&granit_parser::ErrorKind> {
+    match original(err) {
+        serde_saphyr::Error::ExternalMessage { source, .. } => match &**source {
+            serde_saphyr::ExternalMessageSource::Parser(scan) => Some(scan.kind()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The parser's errors that mean, in a stack spec, that a quote, bracket or brace was left open
+/// earlier (the parser notices only where the text stops making sense).
+fn unclosed(kind: &granit_parser::ErrorKind) -> bool {
+    use granit_parser::ErrorKind as K;
+    matches!(
+        kind,
+        K::ExpectedStreamStart
+            | K::ExpectedDocumentStart
+            | K::ExpectedNodeContent
+            | K::ExpectedBlockMappingKey
+            | K::ExpectedFlowMappingSeparator
+            | K::ExpectedBlockSequenceEntry
+            | K::ExpectedTagBang
+            | K::ExpectedTagDirectiveBang
+            | K::InvalidDirectiveTerminator
+            | K::MissingYamlVersionSeparator
+            | K::MissingYamlVersion
+            | K::InvalidTagDirectiveTerminator
+            | K::InvalidTagTerminator
+            | K::MissingTagUri
+            | K::MissingAnchorOrAliasName
+            | K::InvalidBlockScalarHeader
+            | K::DocumentIndicatorInQuotedScalar
+            | K::InvalidQuotedScalarIndent
+            | K::InvalidTrailingSingleQuotedScalar
+            | K::InvalidTrailingDoubleQuotedScalar
+            | K::UnknownQuotedScalarEscape
+            | K::InvalidQuotedScalarHexEscape
+            | K::InvalidLowSurrogateHexEscape
+            | K::InvalidLowSurrogate
+            | K::MissingLowSurrogate
+            | K::UnpairedLowSurrogate
+            | K::InvalidUnicodeEscape
+    )
+}
+
+/// serde-saphyr's message for an error, without the location it appends (fredgen gives the
+/// position itself): its first line.
+fn message_of(err: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter;
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(err);
+    message
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string()
+}
+
+/// The hint for a spec that breaches a parser budget.
+const TOO_LARGE: &str =
+    "stack specs are small and flat; fredgen refuses alias bombs and deep nesting";
+
+/// A breached parser budget (the limits [`options`] sets), in fredgen's words, with a hint.
+fn budget_breached(breach: &serde_saphyr::budget::BudgetBreach) -> (String, Option<String>) {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let too_large = |message: String| (message, Some(TOO_LARGE.to_string()));
+    match breach {
+        B::Documents { .. } => (
+            "the spec holds more than one YAML document".to_string(),
+            Some(
+                "a stack spec is one document: remove the `---` line and what follows, or split the file"
+                    .to_string(),
             ),
-            "Depth" => "the spec nests deeper than 32 levels".to_string(),
-            _ => format!("the spec is too large to be a stack spec ({what})"),
-        };
+        ),
+        B::Aliases { .. } | B::Anchors { .. } => {
+            too_large("the spec uses more than 10000 YAML anchors or aliases".to_string())
+        }
+        B::Nodes { .. } | B::Events { .. } | B::RecordedAnchorEvents { .. } => too_large(format!(
+            "the spec expands to more than {MAX_NODES} YAML nodes (with its aliases expanded)"
+        )),
+        B::ScalarBytes { .. } | B::RecordedAnchorBytes { .. } => too_large(format!(
+            "the spec expands to more than {MAX_SCALAR_BYTES} bytes of text (with its aliases expanded)"
+        )),
+        B::Depth { .. } => too_large("the spec nests deeper than 32 levels".to_string()),
+        // A limit fredgen does not set: named as serde-saphyr's `Debug` names it, without a hint.
+        other => {
+            let name = format!("{other:?}");
+            let what = name.split([' ', '{', '(']).next().unwrap_or(&name);
+            (
+                format!("the spec is too large to be a stack spec ({what})"),
+                None,
+            )
+        }
     }
-    if line == "recursion limit exceeded" {
-        return "the spec nests deeper than 32 levels".to_string();
-    }
-    if let Some(rest) = line.strip_prefix("unknown field `")
-        && let Some((key, _)) = rest.split_once('`')
-    {
-        return format!("unknown key `{key}`");
-    }
-    if let Some(key) = line.strip_prefix("duplicate mapping key: ") {
-        let key = key.split(", set DuplicateKeyPolicy").next().unwrap_or(key);
-        return format!("duplicate key `{key}`");
-    }
-    match line.strip_prefix("invalid ") {
-        Some("i64" | "u64" | "i32" | "u32") => "expected an integer".to_string(),
-        Some("bool" | "boolean") => "expected `true` or `false`".to_string(),
-        _ if line == "expected string scalar" => "expected a string".to_string(),
-        _ => line.to_string(),
-    }
-}
-
-/// A hint for the parser's own messages, where one helps.
-fn syntax_hint(message: &str) -> Option<String> {
-    let hint = if message.starts_with("the spec holds more than one") {
-        "a stack spec is one document: remove the `---` line and what follows, or split the file"
-    } else if message.starts_with("the spec uses more than")
-        || message.starts_with("the spec expands to more than")
-        || message.starts_with("the spec nests")
-    {
-        "stack specs are small and flat; fredgen refuses alias bombs and deep nesting"
-    } else if message.starts_with("duplicate key") {
-        "a key may appear once in a mapping; keep one of them"
-    } else if message.contains("found a tab") {
-        "YAML indents with spaces, never tabs"
-    } else if message.contains("mapping values are not allowed") {
-        "check this line's indentation against the lines above; quote a value that contains `: `"
-    } else if message.contains("did not find expected") || message.contains("quoted scalar") {
-        "a bracket, brace or quote opened earlier is not closed"
-    } else {
-        return None;
-    };
-    Some(hint.to_string())
-}
-
-/// For "unknown field `x`, expected one of a, b": the closest expected key, if one is close.
-fn did_you_mean(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (unknown, rest) = rest.split_once('`')?;
-    let expected = rest
-        .split_once("expected one of ")
-        .map(|(_, e)| e)
-        .or_else(|| rest.split_once("expected ").map(|(_, e)| e))?;
-    let keys: Vec<&str> = expected
-        .split(", ")
-        .map(|k| k.trim_matches(|c| c == '`' || c == ' '))
-        .collect();
-    Some(suggest(unknown, &keys))
 }
 
 /// "did you mean `x`?" when one known key is close to `unknown`, else the list of known keys.
 pub fn suggest(unknown: &str, known: &[&str]) -> String {
-    let best = known.iter().map(|k| (edit_distance(unknown, k), *k)).min();
+    let best = known
+        .iter()
+        .map(|k| (strsim::levenshtein(unknown, k), *k))
+        .min();
     match best {
         Some((d, k)) if d <= 2.max(unknown.len() / 3) => format!("did you mean `{k}`?"),
         _ => format!("expected one of: {}", known.join(", ")),
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The key path of the block-style key on `line` (1-based), found by walking up to less-indented
@@ -1190,14 +1271,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("replica", "replicas"), 1);
-        assert_eq!(edit_distance("helth", "health"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
-    }
-
-    #[test]
     fn key_paths_follow_block_indentation_and_list_items() {
         let text = "name: x\nworkers:\n  - name: a\n    image: b\n  - name: c\n    replicas:\n      max: 3\n";
         assert_eq!(key_path_at(text, 1), "name");
@@ -1207,17 +1280,96 @@ mod tests {
     }
 
     #[test]
-    fn did_you_mean_offers_the_closest_key_only_when_close() {
-        let msg = "unknown field `replica`, expected one of image, replicas, port";
+    fn suggest_offers_the_closest_key_only_when_close() {
+        let known = ["image", "replicas", "port"];
+        assert_eq!(suggest("replica", &known), "did you mean `replicas`?");
+        assert_eq!(suggest("helth", &["health"]), "did you mean `health`?");
         assert_eq!(
-            did_you_mean(msg).as_deref(),
-            Some("did you mean `replicas`?")
+            suggest("zzzzzz", &["image", "port"]),
+            "expected one of: image, port"
         );
-        let far = "unknown field `zzzzzz`, expected one of image, port";
+    }
+
+    /// The first diagnostic of a spec that fails to parse.
+    fn first_error(text: &str) -> Diagnostic {
+        match parse("s.yaml", text) {
+            Err(mut all) => all.remove(0),
+            Ok(_) => panic!("the spec parsed"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_read_from_serde_saphyrs_error_variant() {
+        let e = "unknown field `x`";
+        let err = serde_saphyr::from_str_with_options::<RawStack>("nmae: shop\n", options())
+            .expect_err(e);
+        assert!(
+            matches!(
+                original(&err),
+                serde_saphyr::Error::SerdeUnknownField { field, .. } if field == "nmae"
+            ),
+            "{err:?}"
+        );
+        let (message, hint) = describe(&err);
+        assert_eq!(message, "unknown key `nmae`");
+        assert_eq!(hint.as_deref(), Some("did you mean `name`?"));
+    }
+
+    #[test]
+    fn parser_errors_are_told_apart_by_their_kind() {
+        use granit_parser::ErrorKind as K;
+        let kind = |text: &str| {
+            let err = tree::parse_result(text).expect_err("invalid YAML");
+            scan_error_kind(&err).cloned()
+        };
+        assert!(matches!(kind("a: b: c\n"), Some(K::MappingValueNotAllowed)));
+        assert!(matches!(
+            kind("a:\n  b: 1\n\tc: 2\n"),
+            Some(K::TabInPlainScalar)
+        ));
+        let open = kind("f:\n  h: { p: x\n  r: { a: 1 }\n");
+        assert!(
+            matches!(open, Some(K::ExpectedFlowMappingSeparator)),
+            "{open:?}"
+        );
+        assert!(open.is_some_and(|k| unclosed(&k)));
+        let tab = first_error("name: shop\nfrontend:\n  image: x\n\tport: 8000\n");
+        assert_eq!(tab.message, "a tab in the indentation");
+        assert!(
+            tab.hint
+                .as_deref()
+                .is_some_and(|h| h.starts_with("YAML indents with spaces, never tabs")),
+            "{tab:?}"
+        );
+    }
+
+    #[test]
+    fn serde_saphyrs_snippet_headline_is_pinned() {
+        // A folder target's manifest and an override file are read with serde-saphyr's default
+        // options, whose errors carry a snippet; fredgen passes their first line on. If this
+        // fails after an upgrade, the folder-target error snapshots change with it.
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Two {
+            id: String,
+            kind: String,
+        }
+        let err = serde_saphyr::from_str::<Two>("id: a\nkidn: b\n").expect_err("unknown field");
         assert_eq!(
-            did_you_mean(far).as_deref(),
-            Some("expected one of: image, port")
+            describe(&err),
+            (
+                "error: line 2 column 1: unknown field `kidn`, expected one of id, kind"
+                    .to_string(),
+                None
+            )
         );
+    }
+
+    #[test]
+    fn a_second_document_is_a_budget_breach() {
+        let d = first_error("name: a\n---\nname: b\n");
+        assert_eq!(d.message, "the spec holds more than one YAML document");
     }
 
     #[test]

@@ -487,3 +487,48 @@ fn validate_finds_an_override_file_that_cannot_be_read() {
         "{stderr}"
     );
 }
+
+/// `templates list` prints every `.j2` file of `templates/` by its path, and every one of a
+/// shipped folder target's `templates/` below the target's id (its folder's name), sorted: the
+/// embedded table `build.rs` writes misses none and adds none.
+#[test]
+fn templates_list_prints_every_template_of_the_repository_by_id() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let j2_below = |dir: &Path| -> Vec<String> {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(|e| e.expect("a readable folder"))
+            .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "j2"))
+            .map(|e| {
+                let rel = e.path().strip_prefix(dir).expect("below dir");
+                let parts: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
+                parts.join("/")
+            })
+            .collect()
+    };
+    let mut ids = j2_below(&root().join("templates"));
+    for target in fs::read_dir(root().join("targets")).expect("targets/") {
+        let target = target.expect("an entry").path();
+        if target.is_dir() {
+            let name = target
+                .file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned();
+            ids.extend(
+                j2_below(&target.join("templates"))
+                    .into_iter()
+                    .map(|rel| format!("{name}/{rel}")),
+            );
+        }
+    }
+    ids.sort();
+    assert!(ids.len() > 100, "{} templates", ids.len());
+    let out = fredgen(tmp.path(), &["templates", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), ids.join("\n") + "\n");
+}
