@@ -2010,7 +2010,7 @@ fn port(v: &mut Validator, p: &Sp<i64>, path: &str) -> u16 {
 
 /// The longest HTTP path: an ALB target group's health check path and a GCE health check's
 /// request path both stop at 1024 characters.
-const MAX_HTTP_PATH: usize = 1024;
+pub const MAX_HTTP_PATH: usize = 1024;
 
 /// True for an HTTP path every target's load balancer and prober takes as written: `/`, then
 /// letters, digits, `-._~/@:+&=` and `%` escapes. That is what an ALB health check accepts
@@ -2920,7 +2920,7 @@ fn secret_name_problem(name: &str) -> Option<&'static str> {
 }
 
 /// The longest secret name.
-const MAX_SECRET_NAME: usize = 64;
+pub const MAX_SECRET_NAME: usize = 64;
 
 fn secret_names(
     v: &mut Validator,
