@@ -249,7 +249,9 @@ impl KeySpec {
             KeyType::String => serde_json::json!({ "type": "string" }),
             KeyType::Integer => serde_json::json!({ "type": "integer" }),
             KeyType::Boolean => serde_json::json!({ "type": "boolean" }),
-            KeyType::Strings => serde_json::json!({ "type": "array", "items": { "type": "string" } }),
+            KeyType::Strings => {
+                serde_json::json!({ "type": "array", "items": { "type": "string" } })
+            }
         };
         schema["description"] = self.doc.clone().into();
         if !self.one_of.is_empty() {

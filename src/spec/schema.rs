@@ -100,6 +100,42 @@ pub fn schema() -> Schema {
     root
 }
 
+/// The schema the parser's tree check reads ([`super::tree::check_and_prune`]): the types the
+/// raw types derive, with no key required (a missing key is the validator's to report, with its
+/// hint) and each target's block as [`super::RawTarget`] reads it (a target's keys are checked by
+/// the target). Only its types, keys and shapes are read; [`schema`] refines it for editors.
+pub fn parser_schema() -> Schema {
+    let derived = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<RawStack>();
+    let mut value = Value::from(derived);
+    drop_required(&mut value);
+    if let Some(Value::Object(targets)) = value.pointer_mut("/properties/targets") {
+        targets.remove("properties");
+    }
+    Schema::try_from(value).unwrap_or_default()
+}
+
+/// Removes every `required`, letting the keys it named take `null` (a key set to nothing).
+fn drop_required(schema: &mut Value) {
+    match schema {
+        Value::Object(obj) => {
+            if let Some(Value::Array(required)) = obj.remove("required")
+                && let Some(Value::Object(props)) = obj.get_mut("properties")
+            {
+                for key in required.iter().filter_map(Value::as_str) {
+                    if let Some(prop) = props.get_mut(key) {
+                        nullable(prop);
+                    }
+                }
+            }
+            obj.values_mut().for_each(drop_required);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_required),
+        _ => {}
+    }
+}
+
 /// [`schema`] as pretty-printed JSON with a trailing newline, as `fredgen schema` prints it.
 pub fn schema_json() -> String {
     let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
@@ -205,7 +241,11 @@ fn assemble(root: &mut Schema) {
 /// Moves every `required` reachable from `schema` through `properties`, `additionalProperties`,
 /// `items`, `$ref` and the variants of `allOf` and `anyOf` into `into`, a schema of the same shape that holds only them (but `name`,
 /// required everywhere).
-fn gather_required(schema: &mut Map<String, Value>, defs: &mut Map<String, Value>, into: &mut Map<String, Value>) {
+fn gather_required(
+    schema: &mut Map<String, Value>,
+    defs: &mut Map<String, Value>,
+    into: &mut Map<String, Value>,
+) {
     if let Some(Value::Array(required)) = schema.remove("required") {
         // `name` is required everywhere: the stack's is set once in the base, and an item of
         // `workers`, `services` or `static` is matched by it in an overlay.
@@ -467,7 +507,10 @@ pub fn secret_name(schema: &mut Schema) {
 
 /// A list of secret names ([`secret_name`]).
 pub fn secret_names(schema: &mut Schema) {
-    if let Some(items) = schema.get_mut("items").and_then(|i| <&mut Schema>::try_from(i).ok()) {
+    if let Some(items) = schema
+        .get_mut("items")
+        .and_then(|i| <&mut Schema>::try_from(i).ok())
+    {
         secret_name(items);
     }
 }
@@ -627,15 +670,11 @@ fn block_keys(target: &dyn Target) -> Vec<(String, bool, Value)> {
             one_of("AWS region.", backend::eks::REGIONS),
         )],
         "gke" => vec![
-            (
-                "project".into(),
-                true,
-                {
-                    let mut schema = json!({ "description": "GCP project id.", "type": ["string", "null"], "pattern": PROJECT_ID });
-                    scalar_text(&mut schema);
-                    schema
-                },
-            ),
+            ("project".into(), true, {
+                let mut schema = json!({ "description": "GCP project id.", "type": ["string", "null"], "pattern": PROJECT_ID });
+                scalar_text(&mut schema);
+                schema
+            }),
             (
                 "region".into(),
                 true,
@@ -739,7 +778,10 @@ mod tests {
             assert!(!takes(&text(pattern, None), bad), "{pattern} takes {bad}");
         }
         for (pattern, good) in [(QUANTITY, "-0"), (QUANTITY, "+1.5e3"), (PERCENT, "+25%")] {
-            assert!(takes(&text(pattern, None), good), "{pattern} refuses {good}");
+            assert!(
+                takes(&text(pattern, None), good),
+                "{pattern} refuses {good}"
+            );
         }
     }
 }

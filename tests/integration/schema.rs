@@ -95,27 +95,24 @@ targets:
 }
 
 #[test]
-fn every_example_and_the_readme_reference_satisfy_the_schema() {
+fn every_example_the_readme_reference_and_the_starter_spec_satisfy_the_schema() {
     let mut specs: Vec<(String, String)> = Vec::new();
     for entry in std::fs::read_dir(root().join("examples")).expect("examples/") {
         let path = entry.expect("entry").path().join("fredgen.yaml");
         let text = std::fs::read_to_string(&path).expect("example spec");
         specs.push((path.display().to_string(), text));
     }
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
-    let reference = &readme[readme.find("## The stack spec").expect("the spec section")..];
-    let annotated = reference
-        .split("```yaml\n")
-        .skip(1)
-        .filter_map(|b| b.split("```").next())
-        .max_by_key(|b| b.len())
-        .expect("an annotated spec");
-    specs.push(("README.md".into(), annotated.to_string()));
-    assert!(specs.len() >= 8, "{}", specs.len());
+    specs.push(("README.md".into(), crate::support::readme_annotated_spec()));
+    let starter = root().join("src/init/fredgen.yaml");
+    let text = std::fs::read_to_string(&starter).expect("the starter spec of `fredgen init`");
+    specs.push((starter.display().to_string(), text));
+    assert!(specs.len() >= 9, "{}", specs.len());
     for (name, text) in specs {
         match schema_verdict(&text) {
             Some(Ok(())) => {}
-            Some(Err(errors)) => panic!("{name} does not satisfy the schema:\n{}", errors.join("\n")),
+            Some(Err(errors)) => {
+                panic!("{name} does not satisfy the schema:\n{}", errors.join("\n"))
+            }
             None => panic!("{name} does not read as YAML"),
         }
     }
@@ -195,7 +192,11 @@ fn the_schema_refuses_the_bad_specs_whose_mistake_one_key_shows() {
         .collect();
     files.sort();
     for path in files {
-        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue; // not UTF-8: no schema applies
         };
@@ -204,7 +205,10 @@ fn the_schema_refuses_the_bad_specs_whose_mistake_one_key_shows() {
             refused.insert(name);
         }
     }
-    let expected: BTreeSet<String> = REFUSED_BY_THE_SCHEMA.iter().map(|s| s.to_string()).collect();
+    let expected: BTreeSet<String> = REFUSED_BY_THE_SCHEMA
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(refused, expected, "\n{report}");
 }
 
