@@ -42,7 +42,9 @@ pub fn validator() -> &'static jsonschema::Validator {
 /// What the schema says of a spec's text: `Ok` when it satisfies it, else each violation as
 /// `<instance path>: <message>`. `None` when the text is not YAML a spec could be.
 pub fn schema_verdict(text: &str) -> Option<Result<(), Vec<String>>> {
-    let instance: Value = serde_saphyr::from_str(text).ok()?;
+    // Booleans as the parser reads them: `true` and `false` only (`yes` is text).
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let instance: Value = serde_saphyr::from_str_with_options(text, options).ok()?;
     let errors: Vec<String> = validator()
         .iter_errors(&instance)
         .map(|e| match e.instance_path().as_str() {
@@ -148,6 +150,7 @@ const REFUSED_BY_THE_SCHEMA: &[&str] = &[
     "type-and-semantic.yaml",
     "type-command-string.yaml",
     "type-env-null.yaml",
+    "type-ha-yes.yaml",
     "type-many.yaml",
     "type-port-float.yaml",
     "type-port-string.yaml",
