@@ -918,7 +918,7 @@ fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monit
 /// is all digits: no top-level domain is, and resolvers read such a name as an address.
 /// Longest public host: a certificate's first name (ACM `domain_name`, the X.509 common name)
 /// holds 64 characters.
-const MAX_PUBLIC_HOST: usize = 64;
+pub const MAX_PUBLIC_HOST: usize = 64;
 
 /// Why `host` cannot be a public host name (a DNS record and a certificate from a public CA),
 /// with a hint; `None` when it can.
@@ -1016,7 +1016,7 @@ fn non_public_domain(host: &str) -> Option<String> {
     None
 }
 
-fn is_hostname(s: &str) -> bool {
+pub(crate) fn is_hostname(s: &str) -> bool {
     s.len() <= 253 && s.split('.').count() >= 2 && s.split('.').all(is_dns_label_loose)
 }
 

@@ -100,7 +100,7 @@ pub struct RawStack {
     #[schemars(required, transform = schema::stack_name)]
     pub name: Option<Sp<String>>,
     /// Public host name of the frontend.
-    #[schemars(required)]
+    #[schemars(required, transform = schema::host)]
     pub domain: Option<Sp<String>>,
     /// The public web service.
     #[schemars(required)]
@@ -475,7 +475,7 @@ pub struct RawStatic {
     #[schemars(required, transform = schema::dns_label::<20>)]
     pub name: Option<Sp<String>>,
     /// The public host it is served on, of its own (no route of a process uses it).
-    #[schemars(required)]
+    #[schemars(required, transform = schema::host)]
     pub host: Option<Sp<String>>,
     /// Base path the site lives under on its host (and in its bucket); default `/`.
     #[schemars(transform = schema::http_path)]
@@ -502,6 +502,7 @@ pub struct RawCache {
 #[schemars(untagged)]
 pub enum RawRoute {
     /// A public host name; the service answers every path and method on it.
+    #[schemars(transform = schema::host)]
     Host(String),
     /// `{ host, path, methods }`.
     With(RawRouteWith),
@@ -512,6 +513,7 @@ pub enum RawRoute {
 #[serde(deny_unknown_fields)]
 pub struct RawRouteWith {
     /// The public host name.
+    #[schemars(transform = schema::host)]
     pub host: Option<Sp<String>>,
     /// Path prefix, matched on `/`-separated segments (`/api` matches `/api` and `/api/x`, not
     /// `/apix`); default `/`.
@@ -786,6 +788,7 @@ pub struct RawDns {
     pub token_secret: Option<Sp<String>>,
     /// With `cloudflare`: the Cloudflare zone that holds every public host; default the registered
     /// domain of `domain` (`example.com` for `shop.example.com`).
+    #[schemars(transform = schema::host)]
     pub zone: Option<Sp<String>>,
 }
 

@@ -47,6 +47,12 @@ pub const NO_NULL: &str = "NoNullInMappings";
 /// A DNS-1123 label ([`crate::model::validate::is_dns_label`]); its length is a `maxLength`.
 pub const DNS_LABEL: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 
+/// A fully qualified host name (`is_hostname` in the validator): two or more DNS labels of
+/// lowercase letters, digits and inner `-`. The validator also refuses IP addresses and
+/// non-public domains.
+pub const HOSTNAME: &str =
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
+
 /// An HTTP path every load balancer takes ([`crate::model::validate::is_http_path`]).
 pub const HTTP_PATH: &str = "^/([-A-Za-z0-9._~/@:+&=]|%[0-9A-Fa-f]{2})*$";
 
@@ -485,6 +491,16 @@ pub fn stack_name(schema: &mut Schema) {
     dns_label::<MAX_NAME>(schema);
 }
 
+/// A public host name ([`HOSTNAME`], at most 64 characters: a certificate's first name).
+pub fn host(schema: &mut Schema) {
+    set(schema, "pattern", HOSTNAME.into());
+    set(
+        schema,
+        "maxLength",
+        crate::model::validate::MAX_PUBLIC_HOST.into(),
+    );
+}
+
 /// An HTTP path ([`HTTP_PATH`]) of at most 1024 characters.
 pub fn http_path(schema: &mut Schema) {
     set(schema, "pattern", HTTP_PATH.into());
@@ -740,7 +756,20 @@ mod tests {
             prop_assert_eq!(takes(&text(ENV_NAME, None), &s), validate::is_env_name(&s));
             prop_assert_eq!(takes(&text(SECRET_NAME, Some(validate::MAX_SECRET_NAME)), &s), validate::is_secret_name(&s));
             prop_assert_eq!(takes(&text(PROJECT_ID, None), &s), crate::backend::gke::is_project_id(&s));
+            prop_assert_eq!(
+                takes(&text(HOSTNAME, Some(validate::MAX_PUBLIC_HOST)), &s),
+                validate::is_hostname(&s) && s.len() <= validate::MAX_PUBLIC_HOST
+            );
             prop_assert_eq!(takes(&text(QUANTITY, None), &s), crate::model::quantity::parse(&s, 1).is_some());
+        }
+
+        /// Dotted names, for the host names.
+        #[test]
+        fn the_host_pattern_agrees_with_the_validator(s in "([-a-zA-Z0-9]{0,5}\\.){0,4}[-a-z0-9.]{0,6}") {
+            prop_assert_eq!(
+                takes(&text(HOSTNAME, Some(validate::MAX_PUBLIC_HOST)), &s),
+                validate::is_hostname(&s) && s.len() <= validate::MAX_PUBLIC_HOST
+            );
         }
 
         /// Upper-case and digit-heavy strings, for the names and quantities.

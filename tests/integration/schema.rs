@@ -128,6 +128,7 @@ fn every_example_the_readme_reference_and_the_starter_spec_satisfy_the_schema() 
 const REFUSED_BY_THE_SCHEMA: &[&str] = &[
     "access-shapes.yaml",
     "dns-provider-unknown.yaml",
+    "dns-zone.yaml",
     "egress-destinations.yaml",
     "env-name-invalid.yaml",
     "env-shared-cluster.yaml",
@@ -166,6 +167,7 @@ const REFUSED_BY_THE_SCHEMA: &[&str] = &[
     "value-cloud-name-gke.yaml",
     "value-cloud-name-length.yaml",
     "value-cpu.yaml",
+    "value-domain.yaml",
     "value-egress.yaml",
     "value-health-path.yaml",
     "value-http-path-chars.yaml",
