@@ -228,6 +228,14 @@ fn assemble(root: &mut Schema) {
     for key in ["$schema", "$id", "title", "description"] {
         let value = match key {
             "$id" => Some(SCHEMA_ID.into()),
+            "description" => {
+                obj.remove(key);
+                Some(
+                    "A fredgen stack spec: one stack, its targets and its environments' overlays. \
+                     `fredgen validate` checks what spans keys."
+                        .into(),
+                )
+            }
             _ => obj.remove(key),
         };
         if let Some(value) = value {
