@@ -470,6 +470,12 @@ fn set(schema: &mut Schema, key: &str, value: Value) {
     schema.insert(key.into(), value);
 }
 
+/// A text of the form `pattern`, at most `max` characters.
+fn form(schema: &mut Schema, pattern: &str, max: usize) {
+    set(schema, "pattern", pattern.into());
+    set(schema, "maxLength", max.into());
+}
+
 /// Restricts a schema to `values` (and `null`, when it admits `null`: `enum` applies to every
 /// type).
 fn one_of(schema: &mut Schema, values: Value) {
@@ -490,8 +496,7 @@ fn one_of(schema: &mut Schema, values: Value) {
 
 /// `maxLength` of a DNS label of at most `MAX` characters, with [`DNS_LABEL`].
 pub fn dns_label<const MAX: usize>(schema: &mut Schema) {
-    set(schema, "pattern", DNS_LABEL.into());
-    set(schema, "maxLength", MAX.into());
+    form(schema, DNS_LABEL, MAX);
 }
 
 /// The stack's name ([`MAX_NAME`]).
@@ -501,32 +506,17 @@ pub fn stack_name(schema: &mut Schema) {
 
 /// A public host name ([`HOSTNAME`], at most 64 characters: a certificate's first name).
 pub fn host(schema: &mut Schema) {
-    set(schema, "pattern", HOSTNAME.into());
-    set(
-        schema,
-        "maxLength",
-        crate::model::validate::MAX_PUBLIC_HOST.into(),
-    );
+    form(schema, HOSTNAME, crate::model::validate::MAX_PUBLIC_HOST);
 }
 
 /// An HTTP path ([`HTTP_PATH`]) of at most 1024 characters.
 pub fn http_path(schema: &mut Schema) {
-    set(schema, "pattern", HTTP_PATH.into());
-    set(
-        schema,
-        "maxLength",
-        crate::model::validate::MAX_HTTP_PATH.into(),
-    );
+    form(schema, HTTP_PATH, crate::model::validate::MAX_HTTP_PATH);
 }
 
 /// A secret's name ([`SECRET_NAME`], at most 64 characters).
 pub fn secret_name(schema: &mut Schema) {
-    set(schema, "pattern", SECRET_NAME.into());
-    set(
-        schema,
-        "maxLength",
-        crate::model::validate::MAX_SECRET_NAME.into(),
-    );
+    form(schema, SECRET_NAME, crate::model::validate::MAX_SECRET_NAME);
 }
 
 /// A list of secret names ([`secret_name`]).
