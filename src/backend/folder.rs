@@ -240,6 +240,36 @@ pub struct FolderTarget {
     source: Option<String>,
 }
 
+impl FolderTarget {
+    /// The keys of its block in a spec (`targets.<id>`), as its `target.yaml` declares them.
+    pub fn keys(&self) -> &BTreeMap<String, KeySpec> {
+        &self.manifest.keys
+    }
+}
+
+impl KeySpec {
+    /// The JSON Schema of the key's value, for the spec's schema (`fredgen schema`): its type,
+    /// doc, values and default. Its `format` is checked by validation only.
+    pub fn json_schema(&self) -> Value {
+        let mut schema = match self.kind {
+            KeyType::String => serde_json::json!({ "type": "string" }),
+            KeyType::Integer => serde_json::json!({ "type": "integer" }),
+            KeyType::Boolean => serde_json::json!({ "type": "boolean" }),
+            KeyType::Strings => {
+                serde_json::json!({ "type": "array", "items": { "type": "string" } })
+            }
+        };
+        schema["description"] = self.doc.clone().into();
+        if !self.one_of.is_empty() {
+            schema["enum"] = self.one_of.clone().into();
+        }
+        if let Some(default) = &self.default {
+            schema["default"] = default.clone();
+        }
+        schema
+    }
+}
+
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }

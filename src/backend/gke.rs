@@ -305,7 +305,7 @@ fn check_github_access(v: &mut Validator, stack: &Stack) {
     }
 }
 
-fn is_project_id(s: &str) -> bool {
+pub(crate) fn is_project_id(s: &str) -> bool {
     (6..=30).contains(&s.len())
         && s.as_bytes()[0].is_ascii_lowercase()
         && !s.ends_with('-')

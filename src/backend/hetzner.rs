@@ -11,7 +11,7 @@ pub struct Hetzner;
 const MAX_CERTIFICATE_NAMES: usize = 100;
 
 /// Hetzner Cloud locations.
-const LOCATIONS: &[&str] = &["fsn1", "nbg1", "hel1", "ash", "hil", "sin"];
+pub const LOCATIONS: &[&str] = &["fsn1", "nbg1", "hel1", "ash", "hil", "sin"];
 
 impl Target for Hetzner {
     fn id(&self) -> &'static str {

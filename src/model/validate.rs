@@ -918,7 +918,7 @@ fn refuse_platform_secrets(v: &mut Validator, raw: &RawStack, monitoring: &Monit
 /// is all digits: no top-level domain is, and resolvers read such a name as an address.
 /// Longest public host: a certificate's first name (ACM `domain_name`, the X.509 common name)
 /// holds 64 characters.
-const MAX_PUBLIC_HOST: usize = 64;
+pub const MAX_PUBLIC_HOST: usize = 64;
 
 /// Why `host` cannot be a public host name (a DNS record and a certificate from a public CA),
 /// with a hint; `None` when it can.
@@ -1016,7 +1016,7 @@ fn non_public_domain(host: &str) -> Option<String> {
     None
 }
 
-fn is_hostname(s: &str) -> bool {
+pub(crate) fn is_hostname(s: &str) -> bool {
     s.len() <= 253 && s.split('.').count() >= 2 && s.split('.').all(is_dns_label_loose)
 }
 
@@ -2010,7 +2010,7 @@ fn port(v: &mut Validator, p: &Sp<i64>, path: &str) -> u16 {
 
 /// The longest HTTP path: an ALB target group's health check path and a GCE health check's
 /// request path both stop at 1024 characters.
-const MAX_HTTP_PATH: usize = 1024;
+pub const MAX_HTTP_PATH: usize = 1024;
 
 /// True for an HTTP path every target's load balancer and prober takes as written: `/`, then
 /// letters, digits, `-._~/@:+&=` and `%` escapes. That is what an ALB health check accepts
@@ -2920,7 +2920,7 @@ fn secret_name_problem(name: &str) -> Option<&'static str> {
 }
 
 /// The longest secret name.
-const MAX_SECRET_NAME: usize = 64;
+pub const MAX_SECRET_NAME: usize = 64;
 
 fn secret_names(
     v: &mut Validator,

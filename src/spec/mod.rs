@@ -12,7 +12,10 @@
 pub mod chars;
 pub mod from_tree;
 pub mod merge;
+pub mod schema;
 pub mod tree;
+
+pub use schema::{schema, schema_json};
 
 use std::collections::BTreeMap;
 
@@ -94,10 +97,13 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
 #[serde(deny_unknown_fields)]
 pub struct RawStack {
     /// DNS-1123 label; prefixes every resource.
+    #[schemars(required, transform = schema::stack_name)]
     pub name: Option<Sp<String>>,
     /// Public host name of the frontend.
+    #[schemars(required, transform = schema::host)]
     pub domain: Option<Sp<String>>,
     /// The public web service.
+    #[schemars(required)]
     pub frontend: Option<RawFrontend>,
     /// Background worker processes (no public exposure).
     pub workers: Option<Vec<RawWorker>>,
@@ -119,6 +125,7 @@ pub struct RawStack {
     /// Who serves the public hosts' DNS records: the cloud's own DNS (default) or Cloudflare.
     pub dns: Option<RawDns>,
     /// Per-target settings by target id; a target may only be rendered when it is declared here.
+    #[schemars(required, schema_with = "schema::targets")]
     pub targets: Option<BTreeMap<String, Sp<RawTarget>>>,
     /// Folders that define targets of their own (a `target.yaml`, a `platform.yaml.j2` and
     /// `templates/`), relative to the spec; listed with the built-in ones.
@@ -133,6 +140,7 @@ pub struct RawStack {
     /// the CI/CD workflows fredgen generates for it, and Argo CD (set once, at the top level).
     pub delivery: Option<RawDelivery>,
     /// Overlays merged over the base, selected with `--env`.
+    #[schemars(transform = schema::environment_names)]
     pub environments: Option<BTreeMap<String, Sp<RawStack>>>,
     /// Only in an environment overlay: the environment whose cluster this one deploys into, in a
     /// namespace of its own (`<name>-<env>`). It renders the app layer alone, no Terraform, and
@@ -148,6 +156,7 @@ pub struct RawStack {
 #[serde(deny_unknown_fields)]
 pub struct RawDelivery {
     /// The GitHub repository (`owner/name`) that holds this spec and its committed output.
+    #[schemars(required, pattern(schema::REPOSITORY))]
     pub repository: Option<Sp<String>>,
     /// Its default branch, which the clusters follow (default `main`).
     pub branch: Option<Sp<String>>,
@@ -166,6 +175,7 @@ pub struct RawDelivery {
 #[serde(deny_unknown_fields)]
 pub struct RawGithub {
     /// The fredgen action the workflows run, pinned by commit: `owner/repo@<40-hex commit>`.
+    #[schemars(required, pattern(schema::PINNED_ACTION))]
     pub fredgen: Option<Sp<String>>,
     /// Runner labels of the jobs that reach the cloud and the cluster (default `[ubuntu-24.04]`).
     pub runs_on: Option<Vec<Sp<String>>>,
@@ -214,8 +224,10 @@ pub struct RawOverride {
 #[serde(deny_unknown_fields)]
 pub struct RawFrontend {
     /// Image reference with an exact tag or digest.
+    #[schemars(required)]
     pub image: Option<Sp<String>>,
     /// Container port.
+    #[schemars(required, range(min = 1, max = 65535))]
     pub port: Option<Sp<i64>>,
     /// Command (argv); the image entrypoint when omitted.
     pub command: Option<Vec<Sp<String>>>,
@@ -232,8 +244,10 @@ pub struct RawFrontend {
     /// CPU and memory requests.
     pub resources: Option<RawResources>,
     /// Literal, non-secret environment variables.
+    #[schemars(transform = schema::env_names)]
     pub env: Option<BTreeMap<String, Sp<String>>>,
     /// Secret names; values live in the platform secret store.
+    #[schemars(transform = schema::secret_names)]
     pub secrets: Option<Vec<Sp<String>>>,
     /// Migration command run once per release, before the rollout.
     pub migrate: Option<Vec<Sp<String>>>,
@@ -256,6 +270,7 @@ pub struct RawFrontend {
 #[serde(deny_unknown_fields)]
 pub struct RawHealth {
     /// HTTP path.
+    #[schemars(transform = schema::http_path)]
     pub path: Option<Sp<String>>,
 }
 
@@ -264,8 +279,10 @@ pub struct RawHealth {
 #[serde(deny_unknown_fields)]
 pub struct RawMetrics {
     /// HTTP path.
+    #[schemars(transform = schema::http_path)]
     pub path: Option<Sp<String>>,
     /// Container port.
+    #[schemars(range(min = 1, max = 65535))]
     pub port: Option<Sp<i64>>,
 }
 
@@ -274,8 +291,10 @@ pub struct RawMetrics {
 #[serde(deny_unknown_fields)]
 pub struct RawReplicas {
     /// Minimum replicas.
+    #[schemars(range(min = 0, max = 1000))]
     pub min: Option<Sp<i64>>,
     /// Maximum replicas.
+    #[schemars(range(min = 0, max = 1000))]
     pub max: Option<Sp<i64>>,
 }
 
@@ -284,6 +303,7 @@ pub struct RawReplicas {
 #[serde(deny_unknown_fields)]
 pub struct RawScaling {
     /// HPA target: average CPU utilization, in percent of the request (10 to 95); default 70.
+    #[schemars(range(min = 10, max = 95))]
     pub cpu: Option<Sp<i64>>,
 }
 
@@ -302,8 +322,10 @@ pub struct RawRollout {
 #[schemars(untagged)]
 pub enum RawStep {
     /// A number of pods.
+    #[schemars(transform = schema::step_count)]
     Count(i64),
     /// A percentage, `P%`.
+    #[schemars(transform = schema::step_percent)]
     Percent(String),
 }
 
@@ -342,8 +364,10 @@ impl<'de> Deserialize<'de> for RawStep {
 #[serde(deny_unknown_fields)]
 pub struct RawResources {
     /// CPU request, e.g. `250m`.
+    #[schemars(pattern(schema::QUANTITY))]
     pub cpu: Option<Sp<String>>,
     /// Memory request, e.g. `256Mi`.
+    #[schemars(pattern(schema::QUANTITY))]
     pub memory: Option<Sp<String>>,
 }
 
@@ -352,8 +376,10 @@ pub struct RawResources {
 #[serde(deny_unknown_fields)]
 pub struct RawWorker {
     /// Worker name (DNS-1123 label).
+    #[schemars(required, transform = schema::dns_label::<20>)]
     pub name: Option<Sp<String>>,
     /// Image reference with an exact tag or digest.
+    #[schemars(required)]
     pub image: Option<Sp<String>>,
     /// Command (argv); the image entrypoint when omitted.
     pub command: Option<Vec<Sp<String>>>,
@@ -370,8 +396,10 @@ pub struct RawWorker {
     /// CPU and memory requests.
     pub resources: Option<RawResources>,
     /// Literal, non-secret environment variables.
+    #[schemars(transform = schema::env_names)]
     pub env: Option<BTreeMap<String, Sp<String>>>,
     /// Secret names; values live in the platform secret store.
+    #[schemars(transform = schema::secret_names)]
     pub secrets: Option<Vec<Sp<String>>>,
     /// Outbound access: `none` (default), `internet` (HTTPS to public addresses) or a list of
     /// `host:port` destinations.
@@ -394,10 +422,13 @@ pub struct RawWorker {
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     /// Service name (DNS-1123 label), unique among services and workers.
+    #[schemars(required, transform = schema::dns_label::<20>)]
     pub name: Option<Sp<String>>,
     /// Image reference with an exact tag or digest.
+    #[schemars(required)]
     pub image: Option<Sp<String>>,
     /// Container port.
+    #[schemars(required, range(min = 1, max = 65535))]
     pub port: Option<Sp<i64>>,
     /// Command (argv); the image entrypoint when omitted.
     pub command: Option<Vec<Sp<String>>>,
@@ -414,8 +445,10 @@ pub struct RawService {
     /// CPU and memory requests.
     pub resources: Option<RawResources>,
     /// Literal, non-secret environment variables.
+    #[schemars(transform = schema::env_names)]
     pub env: Option<BTreeMap<String, Sp<String>>>,
     /// Secret names; values live in the platform secret store.
+    #[schemars(transform = schema::secret_names)]
     pub secrets: Option<Vec<Sp<String>>>,
     /// Whether the service uses the stack's PostgreSQL: `false`, or `{ env: NAME }` for the
     /// variable its URL is read from; default: used, as `DATABASE_URL`.
@@ -439,10 +472,13 @@ pub struct RawService {
 #[serde(deny_unknown_fields)]
 pub struct RawStatic {
     /// Site name (DNS-1123 label), unique among the static sites; names its bucket.
+    #[schemars(required, transform = schema::dns_label::<20>)]
     pub name: Option<Sp<String>>,
     /// The public host it is served on, of its own (no route of a process uses it).
+    #[schemars(required, transform = schema::host)]
     pub host: Option<Sp<String>>,
     /// Base path the site lives under on its host (and in its bucket); default `/`.
+    #[schemars(transform = schema::http_path)]
     pub path: Option<Sp<String>>,
     /// Single-page app: a path with no file serves the site's `index.html` (status 200).
     pub spa: Option<Sp<bool>>,
@@ -466,6 +502,7 @@ pub struct RawCache {
 #[schemars(untagged)]
 pub enum RawRoute {
     /// A public host name; the service answers every path and method on it.
+    #[schemars(transform = schema::host)]
     Host(String),
     /// `{ host, path, methods }`.
     With(RawRouteWith),
@@ -476,11 +513,13 @@ pub enum RawRoute {
 #[serde(deny_unknown_fields)]
 pub struct RawRouteWith {
     /// The public host name.
+    #[schemars(transform = schema::host)]
     pub host: Option<Sp<String>>,
     /// Path prefix, matched on `/`-separated segments (`/api` matches `/api` and `/api/x`, not
     /// `/apix`); default `/`.
     pub path: Option<Sp<String>>,
     /// HTTP methods (upper case, e.g. `[GET, HEAD]`); default: every method.
+    #[schemars(transform = schema::methods)]
     pub methods: Option<Vec<Sp<String>>>,
 }
 
@@ -595,6 +634,7 @@ impl<'de> Deserialize<'de> for RawUse {
 #[schemars(untagged)]
 pub enum RawEgress {
     /// `none` or `internet`.
+    #[schemars(transform = schema::egress_word)]
     Word(String),
     /// `host:port` destinations: an IPv4 address or CIDR, or a DNS name (public addresses only).
     List(Vec<Sp<String>>),
@@ -652,6 +692,7 @@ pub struct RawWorkerHealth {
 #[serde(deny_unknown_fields)]
 pub struct RawQueue {
     /// RabbitMQ through the RabbitMQ Cluster Operator.
+    #[schemars(required)]
     pub rabbitmq: Option<RawRabbitmq>,
 }
 
@@ -660,12 +701,16 @@ pub struct RawQueue {
 #[serde(deny_unknown_fields)]
 pub struct RawRabbitmq {
     /// Version (minor for RabbitMQ, major for PostgreSQL).
+    #[schemars(transform = schema::rabbitmq_version)]
     pub version: Option<Sp<String>>,
     /// Number of nodes (odd).
+    #[schemars(transform = schema::rabbitmq_replicas)]
     pub replicas: Option<Sp<i64>>,
     /// Volume size, e.g. `20Gi`.
+    #[schemars(pattern(schema::GIBIBYTES))]
     pub storage: Option<Sp<String>>,
     /// Queue names, declared as quorum queues.
+    #[schemars(inner(pattern(schema::QUEUE_NAME)))]
     pub queues: Option<Vec<Sp<String>>>,
 }
 
@@ -676,12 +721,14 @@ pub struct RawPostgres {
     /// Version (minor for RabbitMQ, major for PostgreSQL).
     pub version: Option<Sp<String>>,
     /// Volume size, e.g. `20Gi`.
+    #[schemars(pattern(schema::GIBIBYTES))]
     pub storage: Option<Sp<String>>,
     /// Highly available (Multi-AZ, regional, or 3 instances).
     pub ha: Option<Sp<bool>>,
     /// Backups.
     pub backup: Option<RawBackup>,
     /// `managed` or `in-cluster`; default: the target managed service where it has one.
+    #[schemars(transform = schema::placement)]
     pub placement: Option<Sp<String>>,
 }
 
@@ -690,10 +737,12 @@ pub struct RawPostgres {
 #[serde(deny_unknown_fields)]
 pub struct RawBackup {
     /// Days backups are kept (1 to 35).
+    #[schemars(range(min = 1, max = 35))]
     pub retention_days: Option<Sp<i64>>,
     /// In-cluster PostgreSQL: the archive this database writes, 1 (default) to 999. Raise it by
     /// one to recover into a new cluster: it is created from the previous generation's backups and
     /// archives under a path of its own.
+    #[schemars(range(min = 1, max = 999))]
     pub generation: Option<Sp<i64>>,
     /// With a raised `generation`: recover to this point in time (RFC 3339, e.g.
     /// `2026-11-27T10:00:00Z`) instead of the end of the previous generation's archive.
@@ -717,8 +766,10 @@ pub struct RawMonitoring {
 #[serde(deny_unknown_fields)]
 pub struct RawAlerts {
     /// Slack channel, e.g. `#alerts`.
+    #[schemars(required, pattern(schema::SLACK_CHANNEL))]
     pub slack_channel: Option<Sp<String>>,
     /// Name of the secret holding the Slack webhook URL.
+    #[schemars(transform = schema::secret_name)]
     pub webhook_secret: Option<Sp<String>>,
 }
 
@@ -729,12 +780,15 @@ pub struct RawAlerts {
 pub struct RawDns {
     /// `cloud` (default: Route 53 on eks, Cloud DNS on gke, Hetzner DNS on hetzner) or
     /// `cloudflare`.
+    #[schemars(transform = schema::dns_provider)]
     pub provider: Option<Sp<String>>,
     /// With `cloudflare`: the name of the secret in the platform's secret store that holds the
     /// Cloudflare API token (never the token itself); default `CLOUDFLARE_API_TOKEN`.
+    #[schemars(transform = schema::secret_name)]
     pub token_secret: Option<Sp<String>>,
     /// With `cloudflare`: the Cloudflare zone that holds every public host; default the registered
     /// domain of `domain` (`example.com` for `shop.example.com`).
+    #[schemars(transform = schema::host)]
     pub zone: Option<Sp<String>>,
 }
 
@@ -751,6 +805,7 @@ pub struct RawTarget {
     /// Kubernetes minor version, e.g. "1.35".
     pub kubernetes: Option<Sp<String>>,
     /// CIDRs allowed to reach the Kubernetes API endpoint.
+    #[schemars(inner(pattern(schema::IPV4_CIDR)))]
     pub api_allowed_cidrs: Option<Vec<Sp<String>>>,
     /// Every other key, for the target that declares it (a folder target's manifest); a built-in
     /// target refuses them.
@@ -789,21 +844,6 @@ impl<'de> Deserialize<'de> for RawTarget {
         }
         d.deserialize_map(Block)
     }
-}
-
-/// The JSON Schema of the spec, derived from the raw types above (draft-07, which editors'
-/// YAML language servers support best).
-pub fn schema() -> schemars::Schema {
-    schemars::generate::SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<RawStack>()
-}
-
-/// [`schema`] as pretty-printed JSON with a trailing newline, as `fredgen schema` prints it.
-pub fn schema_json() -> String {
-    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
-    text.push('\n');
-    text
 }
 
 /// The most YAML nodes a spec may hold once its aliases are expanded: serde-saphyr charges every

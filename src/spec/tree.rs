@@ -127,7 +127,8 @@ pub fn parse_result(text: &str) -> Result<Node, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options::<Node>(text, super::options())
 }
 
-/// Every unknown key and wrong type in the tree, judged by the spec's JSON Schema.
+/// Every unknown key and wrong type in the tree, judged by the spec's JSON Schema (the types the
+/// raw types derive, [`super::schema::parser_schema`]).
 pub fn check(file: &str, root: &Node) -> Vec<Diagnostic> {
     check_and_prune(file, &mut root.clone())
 }
@@ -136,7 +137,7 @@ pub fn check(file: &str, root: &Node) -> Vec<Diagnostic> {
 /// value's entry or list item) and the extension keys (`x-...`), so that the rest reads as the
 /// spec's types ([`super::from_tree`]) and is validated too.
 pub fn check_and_prune(file: &str, root: &mut Node) -> Vec<Diagnostic> {
-    let schema = super::schema();
+    let schema = super::schema::parser_schema();
     let mut checker = Checker {
         file,
         root: schema.as_value(),

@@ -623,14 +623,7 @@ fn a_hostile_spec_file_name_cannot_inject_anything_into_the_output() {
 /// declares: a reference that documents a refused spec teaches the wrong thing.
 #[test]
 fn the_readme_spec_reference_validates() {
-    let readme = fs::read_to_string(crate::support::root().join("README.md")).expect("README");
-    let reference = &readme[readme.find("## The stack spec").expect("the spec section")..];
-    let spec = reference
-        .split("```yaml\n")
-        .skip(1)
-        .filter_map(|b| b.split("```").next())
-        .max_by_key(|b| b.len())
-        .expect("an annotated spec");
+    let spec = crate::support::readme_annotated_spec();
     assert!(
         spec.contains("services:") && spec.contains("targets:"),
         "{spec}"

@@ -1827,7 +1827,16 @@ fn check_spec(text: &str, thorough: bool, verbatim: &[String]) -> Result<bool, T
         Err(e) => return expect_spec_error("parse", e).map(|()| false),
     };
     match loaded.validate_all() {
-        Ok(cases) => check_renders(&loaded, &cases, thorough, verbatim).map(|()| true),
+        Ok(cases) => {
+            // What the validator accepts, the JSON Schema accepts: it is never stricter.
+            if let Some(Err(errors)) = crate::schema::schema_verdict(text) {
+                return Err(TestCaseError::fail(format!(
+                    "the validator accepts this spec, the JSON Schema refuses it:\n{}\n{text}",
+                    errors.join("\n")
+                )));
+            }
+            check_renders(&loaded, &cases, thorough, verbatim).map(|()| true)
+        }
         Err(e) => expect_spec_error("validate_all", e).map(|()| false),
     }
 }

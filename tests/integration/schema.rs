@@ -1,5 +1,12 @@
 //! Tests — the JSON Schema: the committed `schema/fredgen.schema.json` is what `fredgen schema`
-//! prints, and every shipped spec satisfies it.
+//! prints (and is snapshotted); every shipped spec satisfies it; the bad specs whose mistake one
+//! key shows (a wrong enum value, a bad name, a number out of range, a missing required key) are
+//! refused by it, and the others are not (the schema is never stricter than the validator).
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use serde_json::Value;
 
 use crate::support::root;
 
@@ -15,5 +22,232 @@ fn the_committed_schema_is_the_generated_one() {
         committed == generated,
         "schema/fredgen.schema.json is out of date; regenerate it with \
          `FREDGEN_UPDATE_SCHEMA=1 cargo test schema` and commit the result"
+    );
+}
+
+#[test]
+fn the_schema_is_snapshotted() {
+    insta::assert_snapshot!("schema", fredgen::spec::schema_json());
+}
+
+/// The schema as a draft-07 validator, built once.
+pub fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema: Value = serde_json::from_str(&fredgen::spec::schema_json()).expect("JSON");
+        jsonschema::draft7::new(&schema).expect("a valid draft-07 schema")
+    })
+}
+
+/// What the schema says of a spec's text: `Ok` when it satisfies it, else each violation as
+/// `<instance path>: <message>`. `None` when the text is not YAML a spec could be.
+pub fn schema_verdict(text: &str) -> Option<Result<(), Vec<String>>> {
+    // Booleans as the parser reads them: `true` and `false` only (`yes` is text).
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let instance: Value = serde_saphyr::from_str_with_options(text, options).ok()?;
+    let errors: Vec<String> = validator()
+        .iter_errors(&instance)
+        .map(|e| match e.instance_path().as_str() {
+            "" => format!("/: {e}"),
+            at => format!("{at}: {e}"),
+        })
+        .collect();
+    Some(if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    })
+}
+
+#[test]
+fn the_schema_has_a_versioned_id_and_is_a_valid_draft07_schema() {
+    let schema: Value = serde_json::from_str(&fredgen::spec::schema_json()).expect("JSON");
+    assert_eq!(schema["$id"], "urn:fredgen:stack-spec:1");
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(jsonschema::meta::is_valid(&schema));
+}
+
+/// In the base, a key set to nothing is a key not set (the validator accepts it); in an overlay it
+/// is refused, by both.
+#[test]
+fn a_key_set_to_nothing_is_absent_in_the_base_and_refused_in_an_overlay() {
+    let base = "\
+name: mini
+domain: mini.example.com
+frontend: { image: \"ghcr.io/acme/mini:2.0.0\", port: 8080, command: }
+monitoring:
+delivery: ~
+targets:
+  eks: { region: us-east-2, kubernetes: }
+";
+    let loaded = fredgen::parse("base.yaml", base.to_string()).expect("parses");
+    assert!(loaded.validate_all().is_ok(), "the validator accepts it");
+    assert_eq!(schema_verdict(base), Some(Ok(())));
+
+    let overlay = format!("{base}environments:\n  dev:\n    monitoring:\n");
+    let refused = fredgen::parse("overlay.yaml", overlay.clone())
+        .map_or(true, |loaded| loaded.validate_all().is_err());
+    assert!(refused, "the validator refuses it");
+    assert_eq!(
+        schema_verdict(&overlay),
+        Some(Err(vec![
+            "/environments/dev/monitoring: {\"type\":\"null\"} is not allowed for null".to_string()
+        ]))
+    );
+}
+
+#[test]
+fn every_example_the_readme_reference_and_the_starter_spec_satisfy_the_schema() {
+    let mut specs: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(root().join("examples")).expect("examples/") {
+        let path = entry.expect("entry").path().join("fredgen.yaml");
+        let text = std::fs::read_to_string(&path).expect("example spec");
+        specs.push((path.display().to_string(), text));
+    }
+    specs.push(("README.md".into(), crate::support::readme_annotated_spec()));
+    let starter = root().join("src/init/fredgen.yaml");
+    let text = std::fs::read_to_string(&starter).expect("the starter spec of `fredgen init`");
+    specs.push((starter.display().to_string(), text));
+    assert!(specs.len() >= 9, "{}", specs.len());
+    for (name, text) in specs {
+        match schema_verdict(&text) {
+            Some(Ok(())) => {}
+            Some(Err(errors)) => {
+                panic!("{name} does not satisfy the schema:\n{}", errors.join("\n"))
+            }
+            None => panic!("{name} does not read as YAML"),
+        }
+    }
+}
+
+/// The bad specs the schema refuses: each is wrong in one key in a way a schema states (a key
+/// that does not exist, a wrong type, a value outside a closed set, a name, path or quantity of
+/// the wrong form, a number out of range, a missing required key, `null`). The others are wrong
+/// across keys or in ways only `fredgen validate` checks, and the schema must accept them (it is
+/// never stricter than the validator), or not read them at all (broken YAML).
+const REFUSED_BY_THE_SCHEMA: &[&str] = &[
+    "access-shapes.yaml",
+    "dns-provider-unknown.yaml",
+    "dns-zone.yaml",
+    "egress-destinations.yaml",
+    "env-name-invalid.yaml",
+    "env-shared-cluster.yaml",
+    "hostile-empty.yaml",
+    "missing-required.yaml",
+    "missing-target-keys.yaml",
+    "missing-targets.yaml",
+    "overlay-bad-value.yaml",
+    "overlay-name.yaml",
+    "overlay-null.yaml",
+    "overlay-unknown-env-name.yaml",
+    "rollout-steps.yaml",
+    "routes-shapes.yaml",
+    "scaling-cpu-range.yaml",
+    "secret-name-lowercase.yaml",
+    "services-shapes.yaml",
+    "static-shapes.yaml",
+    "syntax-top-level-list.yaml",
+    "syntax-top-level-scalar.yaml",
+    "type-and-semantic.yaml",
+    "type-command-string.yaml",
+    "type-env-null.yaml",
+    "type-ha-yes.yaml",
+    "type-many.yaml",
+    "type-port-float.yaml",
+    "type-port-string.yaml",
+    "type-replicas-list.yaml",
+    "type-workers-mapping.yaml",
+    "unknown-far-key.yaml",
+    "unknown-frontend-key.yaml",
+    "unknown-many.yaml",
+    "unknown-overlay-key.yaml",
+    "unknown-target-key.yaml",
+    "unknown-top-level.yaml",
+    "unknown-worker-key.yaml",
+    "value-cloud-name-gke.yaml",
+    "value-cloud-name-length.yaml",
+    "value-cpu.yaml",
+    "value-domain.yaml",
+    "value-egress.yaml",
+    "value-health-path.yaml",
+    "value-http-path-chars.yaml",
+    "value-kubernetes-old.yaml",
+    "value-memory.yaml",
+    "value-name-too-long.yaml",
+    "value-name-uppercase.yaml",
+    "value-port-range.yaml",
+    "value-port-zero.yaml",
+    "value-postgres-generation.yaml",
+    "value-quantity-sign.yaml",
+    "value-rabbitmq-even.yaml",
+    "value-region-typo.yaml",
+    "value-region.yaml",
+    "value-secret-name-edges.yaml",
+    "value-slack-channel.yaml",
+    "value-trojan-source.yaml",
+];
+
+#[test]
+fn the_schema_refuses_the_bad_specs_whose_mistake_one_key_shows() {
+    let mut refused = BTreeSet::new();
+    let mut report = String::new();
+    let mut files: Vec<_> = std::fs::read_dir(root().join("tests/bad-specs"))
+        .expect("tests/bad-specs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // not UTF-8: no schema applies
+        };
+        if let Some(Err(errors)) = schema_verdict(&text) {
+            report.push_str(&format!("{name}:\n  {}\n", errors.join("\n  ")));
+            refused.insert(name);
+        }
+    }
+    let expected: BTreeSet<String> = REFUSED_BY_THE_SCHEMA
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(refused, expected, "\n{report}");
+}
+
+/// A base spec may leave keys to its environments, and an overlay sets only what differs: what
+/// `fredgen validate` accepts there, the schema accepts; a spec without environments must be
+/// complete.
+#[test]
+fn required_keys_apply_to_a_spec_without_environments_only() {
+    let partial = "\
+name: mini
+frontend:
+  port: 8080
+targets:
+  eks: { region: us-east-2 }
+environments:
+  dev:
+    domain: dev.example.com
+    frontend: { image: \"ghcr.io/acme/mini:2.0.0\" }
+    targets: { eks: { kubernetes: \"1.35\" } }
+";
+    let loaded = fredgen::parse("partial.yaml", partial.to_string()).expect("parses");
+    assert!(loaded.validate_all().is_ok(), "the validator accepts it");
+    assert_eq!(schema_verdict(partial), Some(Ok(())));
+
+    let complete = partial.split("environments:").next().expect("base");
+    let Some(Err(errors)) = schema_verdict(complete) else {
+        panic!("a spec without environments must set `domain` and `frontend.image`");
+    };
+    assert_eq!(
+        errors,
+        [
+            "/: \"domain\" is a required property",
+            "/frontend: \"image\" is a required property"
+        ],
+        "{errors:?}"
     );
 }

@@ -30,6 +30,19 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The annotated spec of the README's spec reference: its longest YAML block.
+pub fn readme_annotated_spec() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let reference = &readme[readme.find("## The stack spec").expect("the spec section")..];
+    reference
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .max_by_key(|b| b.len())
+        .expect("an annotated spec")
+        .to_string()
+}
+
 /// The spec of one example.
 pub fn example_spec(example: &str) -> PathBuf {
     root().join("examples").join(example).join("fredgen.yaml")
