@@ -200,7 +200,7 @@ fn render_warns_when_it_overwrites_a_hand_edit_it_can_prove() {
     let manifest = fs::read_to_string(&path).expect("manifest");
     let old: String = manifest
         .lines()
-        .filter(|l| !l.starts_with("# sha256 ") && !l.starts_with("# The SHA-256"))
+        .filter(|l| !l.starts_with("# blake3 ") && !l.starts_with("# The BLAKE3"))
         .map(|l| format!("{l}\n"))
         .collect();
     fs::write(&path, old).expect("write");
@@ -214,7 +214,6 @@ fn render_warns_when_it_overwrites_a_hand_edit_it_can_prove() {
 
 #[test]
 fn the_manifest_records_the_digest_of_each_file_as_written() {
-    use sha2::Digest;
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     rendered_minimal(dir);
@@ -222,7 +221,7 @@ fn the_manifest_records_the_digest_of_each_file_as_written() {
     let paths: Vec<&str> = manifest.lines().filter(|l| !l.starts_with('#')).collect();
     let digests: Vec<(&str, &str)> = manifest
         .lines()
-        .filter_map(|l| l.strip_prefix("# sha256 ")?.split_once(' '))
+        .filter_map(|l| l.strip_prefix("# blake3 ")?.split_once(' '))
         .collect();
     assert_eq!(
         digests.iter().map(|(_, p)| *p).collect::<Vec<_>>(),
@@ -231,10 +230,7 @@ fn the_manifest_records_the_digest_of_each_file_as_written() {
     );
     for (hex, rel) in digests {
         let bytes = fs::read(dir.join("out").join(rel)).expect("read");
-        let want: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let want = blake3::hash(&bytes).to_hex().to_string();
         assert_eq!(hex, want, "{rel}");
     }
     // Byte-identical when rendered again from nothing (the headers name the directory, so the
