@@ -67,10 +67,19 @@ pub struct Loaded {
 /// from a stream without `--spec-name`.
 pub const DEFAULT_SPEC: &str = "fredgen.yaml";
 
-/// `sha256:` and the first 16 hex digits of the SHA-256 of `bytes`.
+/// `sha256:` and the first 16 hex digits of the SHA-256 of `bytes`, its line endings taken as
+/// `\n`: a checkout with `core.autocrlf` (CRLF) reads the same spec, so its headers must not
+/// differ.
 pub fn spec_hash(bytes: &[u8]) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
+    let mut hasher = sha2::Sha256::new();
+    let mut rest = bytes;
+    while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
+        hasher.update(&rest[..i]);
+        rest = &rest[i + 1..];
+    }
+    hasher.update(rest);
+    let digest = hasher.finalize();
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
@@ -992,7 +1001,18 @@ pub(crate) fn escape_file_name(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_file_name;
+    use super::{escape_file_name, spec_hash};
+
+    #[test]
+    fn a_spec_hash_reads_crlf_line_endings_as_lf() {
+        // `printf 'name: a\nx: 1\n' | sha256sum`
+        let lf = spec_hash(b"name: a\nx: 1\n");
+        assert_eq!(lf, "sha256:25f7e9226ca966a3");
+        assert_eq!(spec_hash(b"name: a\r\nx: 1\r\n"), lf);
+        // A lone CR is content, not a line ending.
+        assert_ne!(spec_hash(b"name: a\rx: 1\n"), lf);
+        assert_ne!(spec_hash(b"name: b\nx: 1\n"), lf);
+    }
 
     #[test]
     fn a_file_name_cannot_break_a_line_or_close_markup() {
