@@ -180,7 +180,8 @@ fn validate(args: &ValidateArgs, console: &Console) -> Result<u8> {
         Format::Human => {
             let cases = cases?;
             let mut text = format!(
-                "{shown}: valid for {} target × environment case(s)\n",
+                "{}: valid for {} target × environment case(s)\n",
+                shown_path(&shown),
                 cases.len()
             );
             for c in &cases {
@@ -550,7 +551,7 @@ fn prepare_all(
     let base = all_base(args);
     // The spec's folder names where every case goes: a stream has none.
     if loaded.folder.is_none() {
-        let file = args.file.display().to_string();
+        let file = shown_path(&args.file);
         return Err(Error::usage(
             format!(
                 "--all renders next to the spec, and {} is not a file",
@@ -607,7 +608,11 @@ fn prepare_all(
                 format!(
                     "{} holds workflows fredgen rendered for another stack ({})",
                     shown_path(&dir),
-                    foreign.join(", ")
+                    foreign
+                        .iter()
+                        .map(shown_path)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 "a repository's .github/workflows holds the workflows of one spec: render the other spec's without `delivery.github`, or move it to a repository of its own",
             ));

@@ -256,7 +256,7 @@ fn refuse_pending(dir: &Path) -> Result<()> {
         return Err(Error::usage(
             format!(
                 "a render into {} was interrupted before it finished",
-                dir.display()
+                crate::error::shown_path(dir)
             ),
             "run `fredgen render` (with any spec) to complete it; then compare again",
         ));
