@@ -281,11 +281,19 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     }
     let owned = owned(dir)?;
     let mut changes = Vec::new();
+    // The files on disk this render writes, by identity.
+    let mut written = BTreeSet::new();
     for (rel, text) in &out.files {
         check_parents(dir, rel)?;
         let path = dir.join(rel);
+        let meta = fs::symlink_metadata(&path);
+        if let Ok(m) = &meta
+            && m.is_file()
+        {
+            written.extend(identity(m));
+        }
         // A file of another length differs: no need to read it.
-        let modified = match fs::symlink_metadata(&path) {
+        let modified = match meta {
             Ok(m) if m.is_file() && m.len() != text.len() as u64 => true,
             _ => match read_if_file(&path)? {
                 None => {
@@ -302,16 +310,35 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
             changes.push(Change::Modified(rel.clone()));
         }
     }
-    // A second guard besides the manifest's canonical spelling: a path this render writes is
-    // never stale, however it is spelled.
+    // Guards besides the manifest's canonical spelling: a path this render writes is never stale,
+    // however it is spelled, nor is another name of a file it writes (`K8S/web.yaml` on a file
+    // system that ignores case, a hard link).
     let writes: BTreeSet<String> = out.files.keys().map(|rel| normal(rel)).collect();
     for rel in owned.iter().filter(|p| !writes.contains(&normal(p))) {
-        if removable(dir, rel) {
+        let same = fs::symlink_metadata(dir.join(rel))
+            .ok()
+            .and_then(|m| identity(&m))
+            .is_some_and(|id| written.contains(&id));
+        if !same && removable(dir, rel) {
             changes.push(Change::Removed(rel.clone()));
         }
     }
     changes.sort_by(|a, b| a.path().cmp(b.path()));
     Ok(changes)
+}
+
+/// A file's identity (device and inode), where the platform tells it.
+fn identity(m: &fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        None
+    }
 }
 
 /// The refusal of a file at a generated path that fredgen did not generate.

@@ -998,3 +998,14 @@ fn manifest_lines_that_name_no_file_fredgen_could_have_written_are_ignored() {
     }
     assert!(out.join("old").is_dir());
 }
+
+#[cfg(unix)]
+#[test]
+fn another_name_of_a_file_the_render_writes_is_never_stale() {
+    // What `K8S/web.yaml` is on a file system that ignores case: another name of the same file.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_, out) = minimal_rendered(tmp.path());
+    fs::hard_link(out.join("k8s/web.yaml"), out.join("k8s/alias.yaml")).expect("link");
+    ignored(tmp.path(), &out, b"k8s/alias.yaml");
+    assert!(out.join("k8s/alias.yaml").is_file());
+}
