@@ -315,7 +315,7 @@ pub struct InitArgs {
 /// Arguments of schema.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Write the schema to this file instead of stdout.
+    /// Write the schema to this file instead of stdout (replacing the file if it exists).
     #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub out: Option<PathBuf>,
 }
@@ -332,7 +332,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// Write fredgen.1 and a fredgen-<command>.1 per command into this directory (created when
-    /// missing) instead of printing fredgen.1.
+    /// missing) instead of printing fredgen.1. Pages of those names already there are replaced.
     #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out_dir: Option<PathBuf>,
 }
@@ -530,7 +530,7 @@ impl JsonError {
                 let hint = crate::error::NO_SPEC_HINT.to_string();
                 vec![other("io", Some(path), Some(&hint))]
             }
-            Error::Unsafe { path, .. } => vec![other("unsafe", Some(path), None)],
+            Error::Unsafe { path, hint, .. } => vec![other("unsafe", Some(path), hint.as_ref())],
             Error::Template { .. } | Error::ParseBack { .. } => vec![other("bug", None, None)],
         }
     }

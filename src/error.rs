@@ -76,7 +76,9 @@ impl Diagnostic {
             Some(pos) => {
                 out.push_str(&format!(
                     "  --> {}:{}:{}\n",
-                    self.file, pos.line, pos.column
+                    shown_path(&self.file),
+                    pos.line,
+                    pos.column
                 ));
                 if let Some(line) = source_line {
                     let (line, column) = window(line, pos.column);
@@ -96,7 +98,7 @@ impl Diagnostic {
                     ));
                 }
             }
-            None => out.push_str(&format!("  --> {}\n", self.file)),
+            None => out.push_str(&format!("  --> {}\n", shown_path(&self.file))),
         }
         if let Some(hint) = &self.hint {
             out.push_str(&format!(
@@ -120,6 +122,34 @@ fn shown(text: &str) -> String {
         })
         .collect()
 }
+
+/// A path as fredgen prints it for people (errors, warnings, `check`, `render -v`, `diff`'s
+/// headers): every control character (tab and newline too), line separator, bidirectional
+/// control or invisible character written as `\u{…}`, so that a file name cannot move the
+/// cursor, retitle the terminal or reorder the line; and a name longer than [`PATH_SHOWN`]
+/// characters cut in its middle (`…`). JSON output keeps the exact path.
+pub fn shown_path(path: impl AsRef<std::path::Path>) -> String {
+    let text = path.as_ref().to_string_lossy();
+    let chars: Vec<char> = text.chars().collect();
+    let escape = |c: &char| {
+        if c.is_control() || crate::spec::chars::special(*c).is_some() {
+            c.escape_unicode().to_string()
+        } else {
+            c.to_string()
+        }
+    };
+    if chars.len() <= PATH_SHOWN {
+        return chars.iter().map(escape).collect();
+    }
+    let (head, tail) = (PATH_SHOWN * 2 / 3, PATH_SHOWN / 3);
+    let mut out: String = chars[..head].iter().map(escape).collect();
+    out.push('…');
+    out.extend(chars[chars.len() - tail..].iter().map(escape));
+    out
+}
+
+/// The most characters of a path [`shown_path`] prints.
+pub const PATH_SHOWN: usize = 240;
 
 /// At most [`WINDOW`] characters of a long source line around `column`, marked with `…` where
 /// cut, and the column within what is shown.
@@ -186,7 +216,7 @@ pub enum Error {
         hint: Option<String>,
     },
     /// Reading or writing files.
-    #[error("{action} `{}`: {source}", path.display())]
+    #[error("{action} `{}`: {source}", shown_path(path))]
     Io {
         /// What fredgen was doing.
         action: &'static str,
@@ -196,18 +226,20 @@ pub enum Error {
         source: std::io::Error,
     },
     /// There is no spec file where the command looked.
-    #[error("no stack spec at `{}`", path.display())]
+    #[error("no stack spec at `{}`", shown_path(path))]
     NoSpec {
         /// The spec's path as given.
         path: PathBuf,
     },
     /// The output directory holds something fredgen must not touch.
-    #[error("refusing to touch `{}`: {reason}", path.display())]
+    #[error("refusing to touch `{}`: {reason}", shown_path(path))]
     Unsafe {
         /// The path.
         path: PathBuf,
         /// Why.
         reason: String,
+        /// What to do about it, where something helps.
+        hint: Option<String>,
     },
 }
 
@@ -217,6 +249,15 @@ impl Error {
         Error::Usage {
             message: message.into(),
             hint: Some(hint.into()),
+        }
+    }
+
+    /// A refusal to touch `path`, without a hint.
+    pub fn refuse(path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
+        Error::Unsafe {
+            path: path.into(),
+            reason: reason.into(),
+            hint: None,
         }
     }
 
@@ -259,6 +300,9 @@ impl Error {
             }
             Error::Usage {
                 hint: Some(hint), ..
+            }
+            | Error::Unsafe {
+                hint: Some(hint), ..
             } => format!("{error}: {self}\n  {hint_prefix} {hint}\n"),
             Error::NoSpec { .. } => format!("{error}: {self}\n  {hint_prefix} {NO_SPEC_HINT}\n"),
             _ => format!("{error}: {self}\n"),
@@ -282,6 +326,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_paths_escape_every_control_and_cut_long_names_in_the_middle() {
+        assert_eq!(
+            shown_path("k8s/a\u{1b}]0;X\u{7}\t\n\r\u{85}\u{2028}\u{2029}\u{202e}b.yaml"),
+            "k8s/a\\u{1b}]0;X\\u{7}\\u{9}\\u{a}\\u{d}\\u{85}\\u{2028}\\u{2029}\\u{202e}b.yaml"
+        );
+        assert_eq!(
+            shown_path("deploy/eks/k8s/web.yaml"),
+            "deploy/eks/k8s/web.yaml"
+        );
+        let long = format!("k8s/{}.yaml", "a".repeat(5 << 20));
+        let shown = shown_path(&long);
+        assert_eq!(shown.chars().count(), PATH_SHOWN + 1);
+        assert!(
+            shown.starts_with("k8s/aaa") && shown.ends_with("aaa.yaml"),
+            "{shown}"
+        );
+        assert!(shown.contains('…'));
+    }
 
     #[test]
     fn reports_write_characters_the_spec_may_not_hold_as_escapes_and_keep_the_caret() {

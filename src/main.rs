@@ -16,7 +16,7 @@ use fredgen::cli::{
     ValidateArgs,
 };
 use fredgen::console::{self, Console, paint};
-use fredgen::error::{Error, Result};
+use fredgen::error::{Error, Result, shown_path};
 use fredgen::output::{self, Change};
 
 fn main() -> ExitCode {
@@ -180,7 +180,8 @@ fn validate(args: &ValidateArgs, console: &Console) -> Result<u8> {
         Format::Human => {
             let cases = cases?;
             let mut text = format!(
-                "{shown}: valid for {} target × environment case(s)\n",
+                "{}: valid for {} target × environment case(s)\n",
+                shown_path(&shown),
                 cases.len()
             );
             for c in &cases {
@@ -239,7 +240,7 @@ fn render(command: &RenderCommand, console: &Console) -> Result<u8> {
         text.push_str(&format!(
             "rendered {} files into {} ({} changed)\n",
             out.files.len(),
-            dir.display(),
+            shown_path(dir),
             written.changes.len()
         ));
         if console.verbose {
@@ -256,7 +257,7 @@ fn warn_hand_edits(written: &output::Written, dir: &std::path::Path, console: &C
         console.warn(
             &format!(
                 "{} was edited by hand; the edit is overwritten",
-                dir.join(rel).display()
+                shown_path(dir.join(rel))
             ),
             "generated files are rewritten on every render: put the change in the spec, or in the spec's `overrides:` (see the README's Overrides section)",
         );
@@ -273,7 +274,7 @@ fn changed_files(changes: &[Change]) -> String {
                 Change::Modified(_) => "modified",
                 Change::Removed(_) => "removed ",
             };
-            format!("  {what} {}\n", c.path())
+            format!("  {what} {}\n", shown_path(c.path()))
         })
         .collect()
 }
@@ -288,7 +289,8 @@ enum Compare {
 fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
     // check -v says which differences are hand edits.
     let hand = mode == Compare::Check && console.verbose && args.format == Format::Human;
-    let found = changes(&args.render, mode == Compare::Diff, hand);
+    let diff = (mode == Compare::Diff).then_some(args.format);
+    let found = changes(&args.render, diff, hand);
     match args.format {
         Format::Human => {
             let (dir, changes, edited) = found?;
@@ -316,7 +318,7 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
                         } else {
                             ""
                         };
-                        text.push_str(&format!("{what} {}{note}\n", path.display()));
+                        text.push_str(&format!("{what} {}{note}\n", shown_path(&path)));
                     }
                 }
             }
@@ -325,10 +327,10 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
                 if args.render.all {
                     text.push_str(&format!(
                         "every case below {} is {up_to_date}\n",
-                        dir.display()
+                        shown_path(&dir)
                     ));
                 } else {
-                    text.push_str(&format!("{} is {up_to_date}\n", dir.display()));
+                    text.push_str(&format!("{} is {up_to_date}\n", shown_path(&dir)));
                 }
             }
             console.report(&text);
@@ -375,13 +377,14 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
 /// Every change, each with its unified diff (for `diff`).
 type Changes = Vec<(Change, Option<String>)>;
 
-/// The output directory, every change, each with its unified diff when `with_diff`, and when
+/// The output directory, every change, each with its unified diff when `diff` asks for one (its
+/// headers naming the file as `shown_path` prints it for [`Format::Human`]), and when
 /// `with_hand_edits` the paths of the modified files that were edited by hand. With `--all`, the
 /// directory is the one the cases go below, and each change's path is the file's path (relative
 /// to where fredgen runs), so the workflows' changes are listed too.
 fn changes(
     args: &RenderArgs,
-    with_diff: bool,
+    diff: Option<Format>,
     with_hand_edits: bool,
 ) -> Result<(PathBuf, Changes, BTreeSet<String>)> {
     let outputs = prepare(args)?;
@@ -396,26 +399,24 @@ fn changes(
         };
         for change in found {
             let by_hand = hand.iter().any(|rel| rel == change.path());
-            let diff = if with_diff {
-                Some(output::unified_diff(
-                    out,
-                    dir,
-                    std::slice::from_ref(&change),
-                )?)
+            let full = |p: &str| dir.join(p).display().to_string();
+            // With --all the diff names the file by its whole path too, so it applies as one patch.
+            let name = if args.all {
+                full(change.path())
             } else {
-                None
+                change.path().to_string()
             };
-            let (change, diff) = if args.all {
-                let full = |p: &str| dir.join(p).display().to_string();
-                let rel = change.path().to_string();
-                // The diff names the file by its whole path too, so it applies as one patch.
-                let diff = diff.map(|d| {
-                    d.replacen(&format!("--- a/{rel}"), &format!("--- a/{}", full(&rel)), 1)
-                        .replacen(&format!("+++ b/{rel}"), &format!("+++ b/{}", full(&rel)), 1)
-                });
-                (change.map_path(full), diff)
+            let diff = match diff {
+                Some(Format::Human) => {
+                    Some(output::unified_diff(out, dir, &change, &shown_path(&name))?)
+                }
+                Some(Format::Json) => Some(output::unified_diff(out, dir, &change, &name)?),
+                None => None,
+            };
+            let change = if args.all {
+                change.map_path(full)
             } else {
-                (change, diff)
+                change
             };
             if by_hand {
                 edited.insert(change.path().to_string());
@@ -438,8 +439,8 @@ fn schema(args: &SchemaArgs, console: &Console) -> Result<u8> {
     match &args.out {
         None => console.data(text.as_bytes()),
         Some(path) => {
-            std::fs::write(path, text).map_err(|e| Error::io("writing", path, e))?;
-            console.report(&format!("wrote {}\n", path.display()));
+            output::replace_files(&[(path.clone(), text.into_bytes())])?;
+            console.report(&format!("wrote {}\n", shown_path(path)));
         }
     }
     Ok(0)
@@ -460,17 +461,27 @@ fn man(args: &ManArgs, console: &Console) -> Result<u8> {
         console.data(&page);
         return Ok(0);
     };
+    // A link to a directory is a directory to write into.
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::usage(
+            format!("`{}` is not a directory", shown_path(dir)),
+            "give `man -o` a directory (created when missing), or omit -o to print fredgen.1",
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
     let mut pages = vec![man_page(cmd.clone(), "")?];
     for sub in cmd.get_subcommands() {
         pages.push(man_page(sub.clone(), sub.get_name())?);
     }
-    let mut written = String::new();
-    for (name, page) in pages {
-        let path = dir.join(name);
-        std::fs::write(&path, page).map_err(|e| Error::io("writing", &path, e))?;
-        written.push_str(&format!("wrote {}\n", path.display()));
-    }
+    let pages: Vec<(PathBuf, Vec<u8>)> = pages
+        .into_iter()
+        .map(|(name, page)| (dir.join(name), page))
+        .collect();
+    output::replace_files(&pages)?;
+    let written: String = pages
+        .iter()
+        .map(|(path, _)| format!("wrote {}\n", shown_path(path)))
+        .collect();
     console.report(&written);
     Ok(0)
 }
@@ -540,7 +551,7 @@ fn prepare_all(
     let base = all_base(args);
     // The spec's folder names where every case goes: a stream has none.
     if loaded.folder.is_none() {
-        let file = args.file.display().to_string();
+        let file = shown_path(&args.file);
         return Err(Error::usage(
             format!(
                 "--all renders next to the spec, and {} is not a file",
@@ -596,8 +607,12 @@ fn prepare_all(
             return Err(Error::usage(
                 format!(
                     "{} holds workflows fredgen rendered for another stack ({})",
-                    dir.display(),
-                    foreign.join(", ")
+                    shown_path(&dir),
+                    foreign
+                        .iter()
+                        .map(shown_path)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 "a repository's .github/workflows holds the workflows of one spec: render the other spec's without `delivery.github`, or move it to a repository of its own",
             ));

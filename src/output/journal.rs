@@ -18,7 +18,8 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 use super::{
-    MANIFEST, check_parents, is_reserved, is_safe_relative, owned, proven_generated, read_if_file,
+    MANIFEST, check_parents, is_canonical, is_reserved, normal, owned, proven_generated,
+    read_if_file, removable,
 };
 
 /// The journal of a committed, not yet completed update, relative to the output directory.
@@ -101,7 +102,8 @@ pub(super) fn recover(dir: &Path) -> Result<bool> {
         Ok(_) => {
             return Err(Error::Unsafe {
                 path: dir.join(JOURNAL),
-                reason: "fredgen's journal is not a regular file; remove it".into(),
+                reason: "fredgen's journal is not a regular file".into(),
+                hint: Some("remove it".into()),
             });
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -124,12 +126,10 @@ fn complete(dir: &Path) -> Result<()> {
     let ops: Vec<Op> = text
         .lines()
         .filter_map(|line| match line.split_once(' ') {
-            Some(("put", rel))
-                if is_safe_relative(rel) && (rel == MANIFEST || !is_reserved(rel)) =>
-            {
+            Some(("put", rel)) if is_canonical(rel) && (rel == MANIFEST || !is_reserved(rel)) => {
                 Some(Op::Put(rel))
             }
-            Some(("del", rel)) if is_safe_relative(rel) && !is_reserved(rel) => Some(Op::Del(rel)),
+            Some(("del", rel)) if is_canonical(rel) && !is_reserved(rel) => Some(Op::Del(rel)),
             _ => None,
         })
         .collect();
@@ -138,6 +138,14 @@ fn complete(dir: &Path) -> Result<()> {
     let staged = fs::symlink_metadata(&staging).is_ok_and(|m| m.is_dir());
     // Stale files are proven against the manifest that listed them, which is replaced last.
     let listed = owned(dir)?;
+    // A path the journal also puts is never removed, however a hand-written journal spells it.
+    let puts: std::collections::BTreeSet<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Put(rel) => Some(normal(rel)),
+            Op::Del(_) => None,
+        })
+        .collect();
     for op in &ops {
         match *op {
             Op::Put(rel) => {
@@ -164,8 +172,7 @@ fn complete(dir: &Path) -> Result<()> {
             }
             Op::Del(rel) => {
                 let to = dir.join(rel);
-                if listed.contains(rel) && check_parents(dir, rel).is_ok() && proven_generated(&to)?
-                {
+                if listed.contains(rel) && !puts.contains(&normal(rel)) && removable(dir, rel) {
                     fs::remove_file(&to).map_err(|e| Error::io("removing", &to, e))?;
                     remove_empty_parents(dir, &to);
                 }
@@ -268,6 +275,31 @@ mod tests {
         assert!(
             fs::symlink_metadata(dir.join(STAGING)).is_err(),
             "the link is removed"
+        );
+    }
+
+    #[test]
+    fn a_journal_never_removes_a_path_it_also_puts() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        fs::create_dir_all(dir.join(STAGING).join("k8s")).expect("mkdir");
+        fs::create_dir_all(dir.join("k8s")).expect("mkdir");
+        fs::write(dir.join("k8s/web.yaml"), format!("{HEADER}old")).expect("write");
+        fs::write(
+            dir.join(STAGING).join("k8s/web.yaml"),
+            format!("{HEADER}new"),
+        )
+        .expect("write");
+        fs::write(dir.join(MANIFEST), "k8s/web.yaml\n").expect("write");
+        fs::write(
+            dir.join(JOURNAL),
+            "put k8s/web.yaml\ndel k8s/web.yaml\ndel k8s//web.yaml\ndel ./k8s/web.yaml\n",
+        )
+        .expect("write");
+        assert!(recover(dir).expect("recover"));
+        assert_eq!(
+            fs::read_to_string(dir.join("k8s/web.yaml")).expect("kept"),
+            format!("{HEADER}new")
         );
     }
 

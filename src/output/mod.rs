@@ -66,17 +66,19 @@ impl Change {
     }
 }
 
-/// Paths listed in the directory's manifest (empty when there is none). Lines that are not a
-/// plain relative path (`..`, absolute) and the manifest's own name are ignored; a manifest that is
-/// a symbolic link or not a file is refused.
+/// Paths listed in the directory's manifest (empty when there is none). Only a line in the
+/// canonical form fredgen writes ([`is_canonical`]) counts: any other (`..`, absolute,
+/// `k8s//web.yaml`, `k8s/./web.yaml`, a trailing `/`, a name no file system accepts) and the
+/// manifest's own name are ignored, so that no spelling can name a file fredgen writes under
+/// another name. A manifest that is a symbolic link or not a file is refused.
 pub fn owned(dir: &Path) -> Result<BTreeSet<String>> {
     let path = dir.join(MANIFEST);
     match fs::symlink_metadata(&path) {
         Ok(m) if !m.is_file() => {
-            return Err(Error::Unsafe {
+            return Err(Error::refuse(
                 path,
-                reason: "fredgen's manifest is not a regular file".into(),
-            });
+                "fredgen's manifest is not a regular file",
+            ));
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
@@ -86,7 +88,7 @@ pub fn owned(dir: &Path) -> Result<BTreeSet<String>> {
     Ok(text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter(|l| is_safe_relative(l) && !is_reserved(l))
+        .filter(|l| is_canonical(l) && !is_reserved(l))
         .map(str::to_string)
         .collect())
 }
@@ -117,12 +119,44 @@ fn digests(dir: &Path) -> Result<std::collections::BTreeMap<String, String>> {
         .collect())
 }
 
-/// True for a relative path with no `..`, root or prefix component.
-pub fn is_safe_relative(p: &str) -> bool {
+/// The longest name of one file or directory fredgen takes from its manifest, in bytes (what
+/// Linux, macOS and Windows file systems accept).
+const MAX_NAME: usize = 255;
+/// The longest path fredgen takes from its manifest, in bytes (Linux's `PATH_MAX`).
+const MAX_PATH: usize = 4096;
+
+/// True for a relative path in the one spelling fredgen writes: components separated by single
+/// `/`, none empty, `.` or `..`, no leading or trailing `/`, no NUL, and a length every file
+/// system accepts. A manifest line in any other spelling is not one fredgen wrote.
+pub fn is_canonical(p: &str) -> bool {
     !p.is_empty()
+        && p.len() <= MAX_PATH
+        && !p.contains('\0')
+        && p.split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && c.len() <= MAX_NAME)
         && Path::new(p)
             .components()
             .all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// `rel` as its components, one `/` between each (`k8s//./web.yaml` → `k8s/web.yaml`): two
+/// spellings of one path compare equal.
+fn normal(rel: &str) -> String {
+    Path::new(rel)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether fredgen may remove the listed path `rel` of `dir` as stale: no link or file among its
+/// parents, and a regular file there whose content proves it fredgen's. A directory, a FIFO, a
+/// name the file system refuses or a file that cannot be read is not fredgen's: it is left
+/// alone, never an error (the manifest may name it by mistake).
+fn removable(dir: &Path, rel: &str) -> bool {
+    check_parents(dir, rel).is_ok()
+        && fs::symlink_metadata(dir.join(rel)).is_ok_and(|m| m.is_file())
+        && proven_generated(&dir.join(rel)).unwrap_or(false)
 }
 
 /// The largest file fredgen reads at a generated path: far above any file it generates, low
@@ -134,10 +168,7 @@ const MAX_FILE: u64 = 64 << 20;
 /// opening it, and a file larger than [`MAX_FILE`]. `limit` bytes at most are read (for a peek).
 fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let refuse = |reason: &str| Error::Unsafe {
-        path: path.into(),
-        reason: reason.into(),
-    };
+    let refuse = |reason: &str| Error::refuse(path, reason);
     let kind = |m: &fs::Metadata| {
         if m.file_type().is_symlink() {
             Err(refuse("it is a symbolic link"))
@@ -203,16 +234,16 @@ fn check_parents(dir: &Path, rel: &str) -> Result<()> {
         cur.push(c);
         if let Ok(m) = fs::symlink_metadata(&cur) {
             if m.file_type().is_symlink() {
-                return Err(Error::Unsafe {
-                    path: cur,
-                    reason: "it is a symbolic link inside the output directory".into(),
-                });
+                return Err(Error::refuse(
+                    cur,
+                    "it is a symbolic link inside the output directory",
+                ));
             }
             if !m.is_dir() {
-                return Err(Error::Unsafe {
-                    path: cur,
-                    reason: "a file is in the way of a generated directory".into(),
-                });
+                return Err(Error::refuse(
+                    cur,
+                    "a file is in the way of a generated directory",
+                ));
             }
         }
     }
@@ -225,7 +256,7 @@ fn refuse_pending(dir: &Path) -> Result<()> {
         return Err(Error::usage(
             format!(
                 "a render into {} was interrupted before it finished",
-                dir.display()
+                crate::error::shown_path(dir)
             ),
             "run `fredgen render` (with any spec) to complete it; then compare again",
         ));
@@ -250,11 +281,19 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     }
     let owned = owned(dir)?;
     let mut changes = Vec::new();
+    // The files on disk this render writes, by identity.
+    let mut written = BTreeSet::new();
     for (rel, text) in &out.files {
         check_parents(dir, rel)?;
         let path = dir.join(rel);
+        let meta = fs::symlink_metadata(&path);
+        if let Ok(m) = &meta
+            && m.is_file()
+        {
+            written.extend(identity(m));
+        }
         // A file of another length differs: no need to read it.
-        let modified = match fs::symlink_metadata(&path) {
+        let modified = match meta {
             Ok(m) if m.is_file() && m.len() != text.len() as u64 => true,
             _ => match read_if_file(&path)? {
                 None => {
@@ -271,9 +310,16 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
             changes.push(Change::Modified(rel.clone()));
         }
     }
-    for rel in owned.iter().filter(|p| !out.files.contains_key(*p)) {
-        // A listed path behind a symbolic link is not in the output directory: not fredgen's.
-        if check_parents(dir, rel).is_ok() && proven_generated(&dir.join(rel))? {
+    // Guards besides the manifest's canonical spelling: a path this render writes is never stale,
+    // however it is spelled, nor is another name of a file it writes (`K8S/web.yaml` on a file
+    // system that ignores case, a hard link).
+    let writes: BTreeSet<String> = out.files.keys().map(|rel| normal(rel)).collect();
+    for rel in owned.iter().filter(|p| !writes.contains(&normal(p))) {
+        let same = fs::symlink_metadata(dir.join(rel))
+            .ok()
+            .and_then(|m| identity(&m))
+            .is_some_and(|id| written.contains(&id));
+        if !same && removable(dir, rel) {
             changes.push(Change::Removed(rel.clone()));
         }
     }
@@ -281,20 +327,32 @@ pub fn changes(out: &Output, dir: &Path) -> Result<Vec<Change>> {
     Ok(changes)
 }
 
+/// A file's identity (device and inode), where the platform tells it.
+fn identity(m: &fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        None
+    }
+}
+
 /// The refusal of a file at a generated path that fredgen did not generate.
 fn not_generated(path: PathBuf) -> Error {
     Error::Unsafe {
         path,
-        reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory".into(),
+        reason: "the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header)".into(),
+        hint: Some("move it away or render to another directory".into()),
     }
 }
 
 /// The refusal of a file where the output directory should be.
 fn in_the_way(dir: &Path) -> Error {
-    Error::Unsafe {
-        path: dir.into(),
-        reason: "a file is in the way of the output directory".into(),
-    }
+    Error::refuse(dir, "a file is in the way of the output directory")
 }
 
 /// Refuses a generated path that leaves the output directory or is one fredgen reserves.
@@ -302,12 +360,12 @@ fn refuse_unsafe_paths(out: &Output, dir: &Path) -> Result<()> {
     match out
         .files
         .keys()
-        .find(|rel| !is_safe_relative(rel) || is_reserved(rel))
+        .find(|rel| !is_canonical(rel) || is_reserved(rel))
     {
-        Some(rel) => Err(Error::Unsafe {
-            path: dir.join(rel),
-            reason: "the path leaves the output directory or is one fredgen reserves".into(),
-        }),
+        Some(rel) => Err(Error::refuse(
+            dir.join(rel),
+            "the path leaves the output directory or is one fredgen reserves",
+        )),
         None => Ok(()),
     }
 }
@@ -330,28 +388,24 @@ pub fn hand_edited(dir: &Path, changes: &[Change]) -> Result<Vec<String>> {
     Ok(edited)
 }
 
-/// A unified diff of every change, as `diff -u a/<dir> b/<rendered>` would show it.
-pub fn unified_diff(out: &Output, dir: &Path, changes: &[Change]) -> Result<String> {
-    let mut text = String::new();
-    for change in changes {
-        let rel = change.path();
-        let old = read_if_file(&dir.join(rel))?.unwrap_or_default();
-        let new = out.files.get(rel).cloned().unwrap_or_default();
-        let (a, b) = match change {
-            Change::Added(_) => ("/dev/null".to_string(), format!("b/{rel}")),
-            Change::Removed(_) => (format!("a/{rel}"), "/dev/null".to_string()),
-            Change::Modified(_) => (format!("a/{rel}"), format!("b/{rel}")),
-        };
-        let diff = TextDiff::from_lines(&old, &new);
-        text.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&a, &b)
-                .to_string(),
-        );
-    }
-    Ok(text)
+/// The unified diff of one change, as `diff -u a/<dir> b/<rendered>` would show it, its headers
+/// naming the file `a/<name>` and `b/<name>` (the path relative to `dir`, or another spelling of
+/// it: `render --all` names the whole path, a terminal an escaped one).
+pub fn unified_diff(out: &Output, dir: &Path, change: &Change, name: &str) -> Result<String> {
+    let rel = change.path();
+    let old = read_if_file(&dir.join(rel))?.unwrap_or_default();
+    let new = out.files.get(rel).cloned().unwrap_or_default();
+    let (a, b) = match change {
+        Change::Added(_) => ("/dev/null".to_string(), format!("b/{name}")),
+        Change::Removed(_) => (format!("a/{name}"), "/dev/null".to_string()),
+        Change::Modified(_) => (format!("a/{name}"), format!("b/{name}")),
+    };
+    let diff = TextDiff::from_lines(&old, &new);
+    Ok(diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&a, &b)
+        .to_string())
 }
 
 /// True for a path fredgen reserves for its own bookkeeping in the output directory.
@@ -385,9 +439,10 @@ pub fn write(out: &Output, dir: &Path) -> Result<Written> {
     // as the user gave the directory, as `check` and `diff` do.
     let resolved = resolve(dir)?;
     write_resolved(out, &resolved).map_err(|e| match e {
-        Error::Unsafe { path, reason } => Error::Unsafe {
+        Error::Unsafe { path, reason, hint } => Error::Unsafe {
             path: as_given(path, &resolved, dir),
             reason,
+            hint,
         },
         Error::Io {
             action,
@@ -494,10 +549,10 @@ pub fn preflight(out: &Output, dir: &Path) -> Result<()> {
     }
     for d in dirs {
         if rustix::fs::access(&d, rustix::fs::Access::WRITE_OK).is_err() {
-            return Err(Error::Unsafe {
-                path: d,
-                reason: "fredgen cannot write there (permission denied)".into(),
-            });
+            return Err(Error::refuse(
+                d,
+                "fredgen cannot write there (permission denied)",
+            ));
         }
     }
     Ok(())
@@ -514,10 +569,10 @@ fn resolve(dir: &Path) -> Result<PathBuf> {
         abs = fs::canonicalize(&abs).map_err(|e| Error::io("resolving", dir, e))?;
     }
     let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
-        return Err(Error::Unsafe {
-            path: dir.into(),
-            reason: "the output directory must be a named directory, not the root".into(),
-        });
+        return Err(Error::refuse(
+            dir,
+            "the output directory must be a named directory, not the root",
+        ));
     };
     fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
     let parent = fs::canonicalize(parent).map_err(|e| Error::io("resolving", parent, e))?;
@@ -557,7 +612,9 @@ fn refuse_mount_points(dir: &Path, puts: &[(&str, &str)]) -> Result<()> {
                     if m.dev() != dev {
                         return Err(Error::Unsafe {
                             path: cur,
-                            reason: "it is a mount point, which fredgen cannot update atomically; render into a directory inside it".into(),
+                            reason: "it is a mount point, which fredgen cannot update atomically"
+                                .into(),
+                            hint: Some("render into a directory inside it".into()),
                         });
                     }
                     break;
@@ -594,6 +651,52 @@ fn manifest(out: &Output) -> String {
     manifest
 }
 
+/// Writes whole files that no output directory holds (`man -o`, `schema -o`), each replacing what
+/// is at its path. Every path is checked before the first file is written: a directory, FIFO,
+/// socket or device there is refused. Each file is written to a temporary file in its own
+/// directory and renamed over its path, so a symbolic link there is replaced, never written
+/// through, and a failure before the renames leaves every path as it was.
+pub fn replace_files(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
+    for (path, _) in files {
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => return Err(Error::refuse(path, "it is a directory")),
+            Ok(m) if !m.is_file() && !m.file_type().is_symlink() => {
+                return Err(Error::refuse(
+                    path,
+                    "it is not a regular file (a FIFO, socket or device)",
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("inspecting", path, e)),
+        }
+    }
+    let mut staged = Vec::new();
+    for (path, bytes) in files {
+        use std::io::Write;
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".fredgen-");
+        // What `fs::write` would create: 0666 less the umask, not the temporary file's 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder
+            .tempfile_in(parent)
+            .map_err(|e| Error::io("writing", path, e))?;
+        tmp.write_all(bytes)
+            .map_err(|e| Error::io("writing", path, e))?;
+        staged.push((tmp, path));
+    }
+    for (tmp, path) in staged {
+        tmp.persist(path)
+            .map_err(|e| Error::io("renaming into place", path, e.error))?;
+    }
+    Ok(())
+}
+
 fn refuse_symlink(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
         Ok(m) if m.file_type().is_symlink() => Err(symlinked(dir)),
@@ -603,8 +706,5 @@ fn refuse_symlink(dir: &Path) -> Result<()> {
 
 /// The refusal of a symbolic link in the output directory's place.
 fn symlinked(dir: &Path) -> Error {
-    Error::Unsafe {
-        path: dir.into(),
-        reason: "the output directory is a symbolic link".into(),
-    }
+    Error::refuse(dir, "the output directory is a symbolic link")
 }

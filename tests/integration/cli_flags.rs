@@ -363,7 +363,7 @@ fn check_and_diff_refuse_what_render_refuses() {
     // A hand-written file at a generated path.
     fs::create_dir_all(dir.join("out/k8s")).expect("mkdir");
     fs::write(dir.join("out/k8s/web.yaml"), "# my own web.yaml\n").expect("write");
-    let refusal = "error: refusing to touch `out/k8s/web.yaml`: the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header); move it away or render to another directory\n";
+    let refusal = "error: refusing to touch `out/k8s/web.yaml`: the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header)\n  = hint: move it away or render to another directory\n";
     assert_eq!(all_three(dir), vec![(Some(2), refusal.to_string()); 3]);
     assert_eq!(
         fs::read_to_string(dir.join("out/k8s/web.yaml")).expect("read"),
@@ -377,6 +377,15 @@ fn check_and_diff_refuse_what_render_refuses() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(v["errors"][0]["kind"], "unsafe", "{v:#}");
     assert_eq!(v["errors"][0]["file"], "out/k8s/web.yaml", "{v:#}");
+    assert_eq!(
+        v["errors"][0]["message"],
+        "refusing to touch `out/k8s/web.yaml`: the file exists and fredgen did not generate it (it is not in fredgen's manifest, or does not open with fredgen's generated-file header)",
+        "{v:#}"
+    );
+    assert_eq!(
+        v["errors"][0]["hint"], "move it away or render to another directory",
+        "{v:#}"
+    );
 
     // A generated file whose header was removed by hand, though the manifest lists it.
     fs::remove_dir_all(dir.join("out")).expect("rm");
@@ -634,4 +643,176 @@ fn version_and_render_help_are_snapshotted() {
     let help = fredgen_env(tmp.path(), &["render", "--help"], &[("COLUMNS", "100")]);
     assert_eq!(help.status.code(), Some(0));
     insta::assert_snapshot!("render_help", stdout(&help));
+}
+
+/// Every file below `dir` (not following links): relative path → bytes, or `->` and the
+/// target of a link.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .expect("below")
+                .display()
+                .to_string();
+            let bytes = if e.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(e.path()).expect("link").display()).into_bytes()
+            } else {
+                fs::read(e.path()).expect("read")
+            };
+            (rel, bytes)
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn man_and_schema_replace_a_symbolic_link_instead_of_writing_through_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let victim = dir.join("victim");
+    fs::write(&victim, "not a man page\n").expect("write");
+    fs::create_dir(dir.join("man1")).expect("mkdir");
+    std::os::unix::fs::symlink(&victim, dir.join("man1/fredgen.1")).expect("symlink");
+    std::os::unix::fs::symlink(&victim, dir.join("schema.json")).expect("symlink");
+
+    let man = fredgen(dir, &["man", "-o", "man1"]);
+    assert_eq!(man.status.code(), Some(0), "{}", stderr(&man));
+    let schema = fredgen(dir, &["schema", "-o", "schema.json"]);
+    assert_eq!(schema.status.code(), Some(0), "{}", stderr(&schema));
+    assert_eq!(stdout(&schema), "wrote schema.json\n");
+
+    assert_eq!(
+        fs::read_to_string(&victim).expect("read"),
+        "not a man page\n"
+    );
+    for (path, printed) in [
+        ("man1/fredgen.1", fredgen(dir, &["man"])),
+        ("schema.json", fredgen(dir, &["schema"])),
+    ] {
+        let meta = fs::symlink_metadata(dir.join(path)).expect("there");
+        assert!(meta.is_file(), "{path} is a file now, not a link");
+        assert_eq!(
+            fs::read(dir.join(path)).expect("read"),
+            printed.stdout,
+            "{path}"
+        );
+    }
+    // Nothing else was left in the directories (no temporary file).
+    let names: Vec<String> = tree(dir).into_keys().collect();
+    assert_eq!(names.len(), 13, "{names:?}");
+    assert!(names.iter().all(|n| !n.contains(".fredgen-")), "{names:?}");
+}
+
+#[test]
+fn man_checks_every_page_before_writing_the_first() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::create_dir_all(dir.join("d/fredgen-check.1")).expect("mkdir");
+    let r = fredgen(dir, &["man", "-o", "d"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(stdout(&r), "");
+    assert_eq!(
+        stderr(&r),
+        "error: refusing to touch `d/fredgen-check.1`: it is a directory\n"
+    );
+    let names: Vec<String> = fs::read_dir(dir.join("d"))
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["fredgen-check.1"], "no page was written");
+
+    let r = fredgen(dir, &["schema", "-o", "d"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        stderr(&r),
+        "error: refusing to touch `d`: it is a directory\n"
+    );
+}
+
+#[test]
+fn man_into_a_file_says_it_is_not_a_directory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::write(dir.join("afile"), "mine\n").expect("write");
+    let r = fredgen(dir, &["man", "-o", "afile"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        stderr(&r),
+        "error: `afile` is not a directory\n  = hint: give `man -o` a directory (created when missing), or omit -o to print fredgen.1\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("afile")).expect("read"),
+        "mine\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn control_characters_in_paths_are_printed_escaped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    rendered_minimal(dir);
+    // A generated file copied under a hostile name, listed in the manifest: stale.
+    let hostile = "k8s/e\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{202e}\u{2028}.yaml";
+    let shown = "k8s/e\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J\\u{202e}\\u{2028}.yaml";
+    fs::copy(dir.join("out/k8s/web.yaml"), dir.join("out").join(hostile)).expect("copy");
+    let manifest = dir.join("out/.fredgen-manifest");
+    let listed = fs::read_to_string(&manifest).expect("read");
+    fs::write(&manifest, format!("{listed}{hostile}\n")).expect("write");
+
+    let check = fredgen(dir, &["check", "-t", "gke", "-o", "out"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert_eq!(stdout(&check), format!("stale    out/{shown}\n"));
+    let diff = fredgen(dir, &["diff", "-t", "gke", "-o", "out"]);
+    assert_eq!(diff.status.code(), Some(1));
+    assert!(
+        stdout(&diff).starts_with(&format!("--- a/{shown}\n+++ /dev/null\n")),
+        "{}",
+        stdout(&diff)
+    );
+    // JSON keeps the exact path (serde_json escapes it).
+    let json = fredgen(dir, &["diff", "-t", "gke", "-o", "out", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["changes"][0]["path"], hostile, "{v:#}");
+    assert!(!String::from_utf8_lossy(&json.stdout).contains('\u{1b}'));
+    let render = fredgen(dir, &["render", "-t", "gke", "-o", "out", "-v"]);
+    assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
+    assert!(
+        stdout(&render).ends_with(&format!("  removed  {shown}\n")),
+        "{}",
+        stdout(&render)
+    );
+
+    // A warning and an error naming an output directory with control characters.
+    let out = "o\u{1b}[2J\t\n";
+    let out_shown = "o\\u{1b}[2J\\u{9}\\u{a}";
+    let r = fredgen(dir, &["render", "-t", "gke", "-o", out, "-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let web = dir.join(out).join("k8s/web.yaml");
+    let text = fs::read_to_string(&web).expect("read");
+    fs::write(&web, format!("{text}# my edit\n")).expect("write");
+    let r = fredgen(dir, &["render", "-t", "gke", "-o", out]);
+    assert_eq!(
+        stderr(&r).lines().next().unwrap_or_default(),
+        format!("warning: {out_shown}/k8s/web.yaml was edited by hand; the edit is overwritten")
+    );
+    assert_eq!(
+        stdout(&r),
+        format!("rendered 48 files into {out_shown} (1 changed)\n")
+    );
+    fs::remove_dir_all(dir.join(out)).expect("rm");
+    fs::write(dir.join(out), "mine\n").expect("write");
+    let r = fredgen(dir, &["check", "-t", "gke", "-o", out]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        stderr(&r),
+        format!(
+            "error: refusing to touch `{out_shown}`: a file is in the way of the output directory\n"
+        )
+    );
 }

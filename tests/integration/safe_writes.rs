@@ -912,3 +912,100 @@ fn directories_keep_their_inodes_modes_and_extended_attributes_and_links_stay_li
     assert!(leftovers(&out).is_empty());
     fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).expect("chmod");
 }
+
+/// The minimal example rendered for EKS into `<tmp>/out`: the spec's and the directory's paths.
+fn minimal_rendered(tmp: &Path) -> (PathBuf, PathBuf) {
+    let spec = tmp.join("fredgen.yaml");
+    fs::copy(example_spec("minimal"), &spec).expect("copy");
+    let out = tmp.join("out");
+    let r = fredgen(tmp, &["render", "-t", "eks", "-o", "out", "-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    (spec, out)
+}
+
+/// `line` appended to the manifest of `out`; then check, diff and render (`-v`) of the minimal
+/// spec all succeed, report nothing to change, and leave every file but the manifest as it was.
+fn ignored(tmp: &Path, out: &Path, line: &[u8]) {
+    let manifest = out.join(".fredgen-manifest");
+    let mut listed = fs::read(&manifest).expect("read");
+    listed.extend_from_slice(line);
+    listed.push(b'\n');
+    fs::write(&manifest, listed).expect("write");
+    let mut before = files(out);
+    before.remove(".fredgen-manifest");
+    let shown = String::from_utf8_lossy(&line[..line.len().min(80)]).into_owned();
+    for (cmd, expected) in [
+        ("check", "out is up to date\n"),
+        ("diff", ""),
+        ("render", "rendered 54 files into out (0 changed)\n"),
+    ] {
+        let r = fredgen(tmp, &[cmd, "-t", "eks", "-o", "out", "-v"]);
+        assert_eq!(
+            r.status.code(),
+            Some(0),
+            "{cmd} with {shown:?}: {}",
+            text(&r)
+        );
+        assert_eq!(text(&r), expected, "{cmd} with {shown:?}");
+        let mut after = files(out);
+        after.remove(".fredgen-manifest");
+        assert_eq!(after, before, "{cmd} with {shown:?}");
+    }
+}
+
+#[test]
+fn a_manifest_line_spelled_differently_never_removes_a_generated_file() {
+    for line in [
+        "k8s//web.yaml",
+        "k8s/./web.yaml",
+        "./k8s/web.yaml",
+        "k8s/web.yaml/",
+        "k8s/web.yaml/.",
+        "k8s/../k8s/web.yaml",
+        "terraform/10-network/./main.tf",
+        "terraform//10-network/main.tf",
+    ] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (_, out) = minimal_rendered(tmp.path());
+        ignored(tmp.path(), &out, line.as_bytes());
+        // The manifest a render writes lists the canonical spelling only.
+        let manifest = fs::read_to_string(out.join(".fredgen-manifest")).expect("read");
+        assert!(!manifest.lines().any(|l| l == line), "{manifest}");
+        assert!(manifest.lines().any(|l| l == "k8s/web.yaml"), "{manifest}");
+    }
+}
+
+#[test]
+fn manifest_lines_that_name_no_file_fredgen_could_have_written_are_ignored() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_, out) = minimal_rendered(tmp.path());
+    fs::create_dir(out.join("old")).expect("mkdir");
+    let long_name = format!("k8s/{}.yaml", "a".repeat(300));
+    let huge = "b".repeat(5 << 20);
+    let lines: [&[u8]; 9] = [
+        b"k8s",
+        b"terraform",
+        b"old",
+        b"old/",
+        b"k8s/web.yaml/",
+        b"k8s/web.yaml/inner",
+        long_name.as_bytes(),
+        b"k8s/we\0b.yaml",
+        huge.as_bytes(),
+    ];
+    for line in lines {
+        ignored(tmp.path(), &out, line);
+    }
+    assert!(out.join("old").is_dir());
+}
+
+#[cfg(unix)]
+#[test]
+fn another_name_of_a_file_the_render_writes_is_never_stale() {
+    // What `K8S/web.yaml` is on a file system that ignores case: another name of the same file.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_, out) = minimal_rendered(tmp.path());
+    fs::hard_link(out.join("k8s/web.yaml"), out.join("k8s/alias.yaml")).expect("link");
+    ignored(tmp.path(), &out, b"k8s/alias.yaml");
+    assert!(out.join("k8s/alias.yaml").is_file());
+}
