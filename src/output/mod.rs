@@ -388,6 +388,30 @@ pub fn hand_edited(dir: &Path, changes: &[Change]) -> Result<Vec<String>> {
     Ok(edited)
 }
 
+/// The `Modified` files in `dir` that differ from what `out` renders in their first line alone
+/// (the generated header), each with that line as it is on disk: what `check` tells apart when
+/// only the fredgen version or the spec's hash changed.
+pub fn headers_only(out: &Output, dir: &Path, changes: &[Change]) -> Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    for change in changes {
+        let Change::Modified(rel) = change else {
+            continue;
+        };
+        let (Some(disk), Some(new)) = (read_if_file(&dir.join(rel))?, out.files.get(rel)) else {
+            continue;
+        };
+        let split = |t: &str| {
+            let (first, rest) = t.split_once('\n').unwrap_or((t, ""));
+            (first.to_string(), rest.to_string())
+        };
+        let ((old_head, old_rest), (_, new_rest)) = (split(&disk), split(new));
+        if old_rest == new_rest {
+            found.push((rel.clone(), old_head));
+        }
+    }
+    Ok(found)
+}
+
 /// The unified diff of one change, as `diff -u a/<dir> b/<rendered>` would show it, its headers
 /// naming the file `a/<name>` and `b/<name>` (the path relative to `dir`, or another spelling of
 /// it: `render --all` names the whole path, a terminal an escaped one).
