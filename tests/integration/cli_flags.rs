@@ -435,10 +435,12 @@ const COMMANDS: [&str; 10] = [
 #[test]
 fn every_help_has_examples_and_exit_codes_and_fits_80_columns() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    for command in std::iter::once("").chain(COMMANDS) {
+    let nested = ["templates list", "templates show"];
+    for command in std::iter::once("").chain(COMMANDS).chain(nested) {
         for flag in ["-h", "--help"] {
-            let args: Vec<&str> = [command, flag]
-                .into_iter()
+            let args: Vec<&str> = command
+                .split(' ')
+                .chain([flag])
                 .filter(|a| !a.is_empty())
                 .collect();
             let r = fredgen_env(tmp.path(), &args, &[("COLUMNS", "80")]);
