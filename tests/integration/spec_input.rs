@@ -439,6 +439,14 @@ fn a_spec_name_is_a_plain_file_name_and_a_file_keeps_its_own() {
             "a spec name holds no control character or line break",
         ),
         ("..", "a spec name is a file name such as `fredgen.yaml`"),
+        (
+            "   ",
+            "a spec name is a file name such as `fredgen.yaml`, not only spaces",
+        ),
+        (
+            &"x".repeat(5000),
+            "a spec name is a file name, at most 255 bytes long; this one has 5000",
+        ),
     ] {
         let r = piped(
             tmp.path(),
@@ -603,7 +611,11 @@ fn render_stdout_is_the_files_render_writes_as_one_stream() {
     );
     for (cmd, first) in [
         (
-            &["render", "--stdout", "-o", "x", "--target", "eks"][..],
+            &["render", "--stdout", "--only", "", "--target", "eks"][..],
+            "error: invalid value '' for '--only <PREFIX>': a path prefix such as `k8s/`; an empty one would match every file",
+        ),
+        (
+            &["render", "--stdout", "-o", "x", "--target", "eks"],
             "error: the argument '--stdout' cannot be used with '--out <DIR>'",
         ),
         (
@@ -744,4 +756,32 @@ fn a_name_a_header_line_cannot_hold_refuses_the_render() {
         );
         assert!(!tmp.path().join("out").exists() && !tmp.path().join(bad).exists());
     }
+}
+
+/// A file holding a line `---` then a line `# Source: ` (a Terraform heredoc, an added
+/// manifest) would fake a file of a `--stdout` stream: refused, naming the file.
+#[test]
+fn render_stdout_refuses_a_file_that_would_fake_a_separator() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut spec = fs::read_to_string(root().join("examples/minimal/fredgen.yaml")).expect("read");
+    spec.push_str("overrides:\n  - terraform: overrides/note.tf\n    root: 40-addons\n");
+    fs::write(tmp.path().join("fredgen.yaml"), spec).expect("write");
+    fs::create_dir(tmp.path().join("overrides")).expect("mkdir");
+    fs::write(
+        tmp.path().join("overrides/note.tf"),
+        "output \"note\" {\n  value = <<EOT\n---\n# Source: k8s/fake.yaml\nEOT\n}\n",
+    )
+    .expect("write");
+    let r = fredgen(tmp.path(), &["render", "--stdout", "-t", "gke"]);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    assert!(r.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&r.stderr),
+        "error: terraform/40-addons/note.tf holds a line `---` followed by a line starting `# Source: `, which a --stdout stream would read as the start of another file\n  = hint: render into a directory (without --stdout), or leave the file out with --only\n"
+    );
+    // Without that file the stream is fine, and a render into a directory too.
+    let r = fredgen(tmp.path(), &["render", "--stdout", "-t", "gke", "--only", "k8s/"]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    let r = fredgen(tmp.path(), &["render", "-t", "gke"]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
 }
