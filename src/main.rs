@@ -49,8 +49,13 @@ fn run(command: Command, console: &Console) -> Result<u8> {
         Command::Validate(args) => validate(&args, console),
         Command::Targets(args) => targets(&args, console),
         Command::Templates(args) => templates(&args, console),
-        Command::Init(args) if console.quiet => init::run(&args, &mut std::io::sink()),
-        Command::Init(args) => init::run(&args, &mut std::io::stdout().lock()),
+        Command::Init(args) => {
+            // What it wrote, said (unless -q) even when a later step failed.
+            let mut said = Vec::new();
+            let done = init::run(&args, &mut said);
+            console.report(&String::from_utf8_lossy(&said))?;
+            done
+        }
         Command::Schema(args) => schema(&args, console),
         Command::Completions(args) => completions(args.shell, console),
         Command::Man(args) => man(&args, console),

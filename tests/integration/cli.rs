@@ -592,7 +592,9 @@ fn a_hostile_spec_file_name_cannot_inject_anything_into_the_output() {
             // No header's command could name it exactly on one line: refused, nothing written.
             assert_eq!(r.status.code(), Some(2), "{name:?}: {}", text(&r));
             assert!(
-                text(&r).contains("holds a control character, a line separator or a bidirectional control"),
+                text(&r).contains(
+                    "holds a control character, a line separator or a bidirectional control"
+                ),
                 "{name:?}: {}",
                 text(&r)
             );

@@ -343,7 +343,11 @@ fn color_paints_reports_as_asked_and_never_files_or_json() {
     }
     for (value, escapes) in [("1", true), ("0", false)] {
         let r = fredgen_env(dir, &["render", "--help"], &[("CLICOLOR_FORCE", value)]);
-        assert_eq!(stdout(&r).contains('\u{1b}'), escapes, "CLICOLOR_FORCE={value}");
+        assert_eq!(
+            stdout(&r).contains('\u{1b}'),
+            escapes,
+            "CLICOLOR_FORCE={value}"
+        );
     }
     let bad = fredgen_env(dir, &["--color", "always", "render", "--bogus"], &[]);
     assert_eq!(bad.status.code(), Some(2));
@@ -586,7 +590,10 @@ fn completions_offer_target_ids_for_target_and_no_files_for_env() {
     for case in bash.match_indices("                --spec-name)\n") {
         let body = &bash[case.0..];
         let body = &body[..body.find(";;").expect("end")];
-        assert!(body.contains("COMPREPLY=(\"${cur}\")") && !body.contains("compgen -f"), "{body}");
+        assert!(
+            body.contains("COMPREPLY=(\"${cur}\")") && !body.contains("compgen -f"),
+            "{body}"
+        );
     }
     let show = &bash[bash
         .find("        fredgen__subcmd__templates__subcmd__show)\n")
@@ -596,11 +603,11 @@ fn completions_offer_target_ids_for_target_and_no_files_for_env() {
         show.contains(" eks/apply.yaml.j2 ") && show.contains(" shared/"),
         "{show}"
     );
+    assert!(zsh.contains(":PREFIX:(k8s/ terraform/ argocd/)'"), "{zsh}");
     assert!(
-        zsh.contains(":PREFIX:(k8s/ terraform/ argocd/)'"),
-        "{zsh}"
+        zsh.lines()
+            .any(|l| l.starts_with("':id -- ") && l.contains(" eks/apply.yaml.j2 "))
     );
-    assert!(zsh.lines().any(|l| l.starts_with("':id -- ") && l.contains(" eks/apply.yaml.j2 ")));
 
     // Any id is still accepted: fredgen itself says which exist, not clap.
     let r = fredgen(
@@ -719,4 +726,16 @@ fn a_failed_write_to_stdout_exits_2_and_a_closed_pipe_does_not() {
         assert_eq!(r.status.code(), Some(0), "{args:?}: {}", stderr(&r));
         assert_eq!(stderr(&r), "", "{args:?}");
     }
+    // init writes its files, then says it cannot say so.
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let r = run(&["init", "-f", "new.yaml"], full.into());
+    assert_eq!(
+        stderr(&r),
+        "error: writing `<stdout>`: No space left on device (os error 28)\n"
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert!(tmp.path().join("new.yaml").is_file());
 }

@@ -707,7 +707,10 @@ fn the_header_command_run_by_a_shell_renders_the_same_directory_for_awkward_name
             .and_then(|(_, rest)| rest.rsplit_once("` in its folder."))
             .map(|(command, _)| command)
             .unwrap_or_else(|| panic!("{name:?}: no command in {first}"));
-        assert!(command.starts_with("fredgen render --target gke --file "), "{command}");
+        assert!(
+            command.starts_with("fredgen render --target gke --file "),
+            "{command}"
+        );
         let run = Command::new("sh")
             .args(["-c", command])
             .current_dir(&stack)
@@ -715,7 +718,12 @@ fn the_header_command_run_by_a_shell_renders_the_same_directory_for_awkward_name
             .env("HOME", tmp.path().join("home"))
             .output()
             .expect("sh");
-        assert_eq!(run.status.code(), Some(0), "{name:?} `{command}`: {}", text(&run));
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{name:?} `{command}`: {}",
+            text(&run)
+        );
         assert!(
             String::from_utf8_lossy(&run.stdout).ends_with(" (0 changed)\n"),
             "{name:?} `{command}`: {}",
@@ -724,7 +732,15 @@ fn the_header_command_run_by_a_shell_renders_the_same_directory_for_awkward_name
         assert_eq!(entries(), before, "{name:?}: `{command}` wrote elsewhere");
         let check = fredgen(
             &stack,
-            &["check", "-t", "gke", "-f", &format!("./{file}"), "-o", &format!("./{name}")],
+            &[
+                "check",
+                "-t",
+                "gke",
+                "-f",
+                &format!("./{file}"),
+                "-o",
+                &format!("./{name}"),
+            ],
         );
         assert_eq!(check.status.code(), Some(0), "{name:?}: {}", text(&check));
     }
@@ -741,7 +757,10 @@ fn a_name_a_header_line_cannot_hold_refuses_the_render() {
     for bad in ["a\tb", "a\u{2028}b", "a\u{85}b", "a\u{202e}b"] {
         let file = format!("{bad}.yaml");
         fs::write(tmp.path().join(&file), &spec).expect("write");
-        let r = fredgen(tmp.path(), &["render", "-t", "gke", "-f", &file, "-o", "out"]);
+        let r = fredgen(
+            tmp.path(),
+            &["render", "-t", "gke", "-f", &file, "-o", "out"],
+        );
         assert_eq!(r.status.code(), Some(2), "{bad:?}: {}", text(&r));
         assert!(
             String::from_utf8_lossy(&r.stderr).starts_with("error: the spec's file name `a"),
@@ -780,7 +799,10 @@ fn render_stdout_refuses_a_file_that_would_fake_a_separator() {
         "error: terraform/40-addons/note.tf holds a line `---` followed by a line starting `# Source: `, which a --stdout stream would read as the start of another file\n  = hint: render into a directory (without --stdout), or leave the file out with --only\n"
     );
     // Without that file the stream is fine, and a render into a directory too.
-    let r = fredgen(tmp.path(), &["render", "--stdout", "-t", "gke", "--only", "k8s/"]);
+    let r = fredgen(
+        tmp.path(),
+        &["render", "--stdout", "-t", "gke", "--only", "k8s/"],
+    );
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
     let r = fredgen(tmp.path(), &["render", "-t", "gke"]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));
