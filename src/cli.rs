@@ -156,7 +156,7 @@ pub struct SpecArgs {
     pub file: PathBuf,
     /// The file name of a spec read from stdin or a pipe, as headers, the README and errors name
     /// it [default: fredgen.yaml in headers, <stdin> in errors].
-    #[arg(long, value_name = "NAME", value_parser = stream::spec_name)]
+    #[arg(long, value_name = "NAME", value_parser = stream::spec_name, value_hint = ValueHint::Other)]
     pub spec_name: Option<String>,
 }
 
@@ -206,10 +206,13 @@ pub struct TemplatesArgs {
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
     /// Print every template id, one per line.
+    #[command(after_help = guide::TEMPLATES_LIST.help())]
     List,
     /// Print one template's text.
+    #[command(after_help = guide::TEMPLATES_SHOW.help())]
     Show {
         /// The template id, as `list` prints it.
+        #[arg(value_parser = TEMPLATE_ID, hide_possible_values = true)]
         id: String,
     },
 }
@@ -236,7 +239,7 @@ pub struct RenderArgs {
         short,
         long,
         required_unless_present = "all",
-        value_parser = TargetId,
+        value_parser = TARGET_ID,
         hide_possible_values = true
     )]
     pub target: Option<String>,
@@ -259,11 +262,11 @@ pub struct RenderArgs {
     pub file: PathBuf,
     /// The file name of a spec read from stdin or a pipe, as headers, the README and errors name
     /// it [default: fredgen.yaml in headers, <stdin> in errors].
-    #[arg(long, value_name = "NAME", value_parser = stream::spec_name)]
+    #[arg(long, value_name = "NAME", value_parser = stream::spec_name, value_hint = ValueHint::Other)]
     pub spec_name: Option<String>,
     /// The output directory [default: deploy/<target>/<env>, or deploy/<target> without
-    /// environments]; with --all, the directory the cases go below [default: deploy next to the
-    /// spec].
+    /// environments, next to the spec (a spec read from stdin: in the current directory)]; with
+    /// --all, the directory the cases go below [default: deploy next to the spec].
     #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<PathBuf>,
     /// Folder targets and templates.
@@ -283,7 +286,13 @@ pub struct RenderCommand {
     #[arg(long, conflicts_with_all = ["out", "all"])]
     pub stdout: bool,
     /// With --stdout: only the files whose path starts with PREFIX (`k8s/`); repeatable.
-    #[arg(long, value_name = "PREFIX", requires = "stdout")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        requires = "stdout",
+        value_parser = ONLY_PREFIX,
+        hide_possible_values = true
+    )]
     pub only: Vec<String>,
 }
 
@@ -337,13 +346,55 @@ pub struct ManArgs {
     pub out_dir: Option<PathBuf>,
 }
 
-/// The value parser of `--target`: any id is accepted (a folder target given with --target-dir
-/// has its own), and the built-in targets and the folder targets shipped with fredgen are its
-/// possible values, which shell completions offer.
+/// A value parser that accepts what `parse` does and offers `values` as its possible values,
+/// which shell completions offer (hidden from help with `hide_possible_values`): `--target`,
+/// `--only` and `templates show`'s id.
 #[derive(Debug, Clone, Copy)]
-pub struct TargetId;
+pub struct Offered {
+    /// What completions offer.
+    values: fn() -> Vec<clap::builder::PossibleValue>,
+    /// What is accepted.
+    parse: fn(&str) -> Result<String, String>,
+}
 
-impl clap::builder::TypedValueParser for TargetId {
+/// `--target`: any id is accepted (a folder target given with --target-dir has its own); the
+/// built-in targets and the folder targets shipped with fredgen are offered.
+pub const TARGET_ID: Offered = Offered {
+    values: || {
+        crate::backend::Registry::builtin()
+            .all()
+            .iter()
+            .map(|t| clap::builder::PossibleValue::new(t.id()).help(t.describe()))
+            .collect()
+    },
+    parse: |id| Ok(id.to_string()),
+};
+
+/// `--only`: any non-empty prefix ([`stream::only_prefix`]); the top-level folders of a render
+/// are offered.
+pub const ONLY_PREFIX: Offered = Offered {
+    values: || {
+        ["k8s/", "terraform/", "argocd/"]
+            .into_iter()
+            .map(clap::builder::PossibleValue::new)
+            .collect()
+    },
+    parse: stream::only_prefix,
+};
+
+/// `templates show`: any id is accepted (a folder target's templates have theirs); the built-in
+/// templates' ids are offered.
+pub const TEMPLATE_ID: Offered = Offered {
+    values: || {
+        crate::render::TemplateSet::builtin()
+            .ids()
+            .map(clap::builder::PossibleValue::new)
+            .collect()
+    },
+    parse: |id| Ok(id.to_string()),
+};
+
+impl clap::builder::TypedValueParser for Offered {
     type Value = String;
 
     fn parse_ref(
@@ -352,27 +403,26 @@ impl clap::builder::TypedValueParser for TargetId {
         arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<String, clap::Error> {
-        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+        self.parse.parse_ref(cmd, arg, value)
     }
 
     fn possible_values(
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            crate::backend::Registry::builtin()
-                .all()
-                .iter()
-                .map(|t| clap::builder::PossibleValue::new(t.id()).help(t.describe())),
-        ))
+        Some(Box::new((self.values)().into_iter()))
     }
 }
 
 impl RenderArgs {
-    /// The output directory, defaulted from target and environment.
-    pub fn out_dir(&self, target: &str, env: Option<&str>) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| default_out_dir(target, env))
+    /// The output directory: `--out`, else [`default_out_dir`] next to the spec (for a spec
+    /// read from a stream, in the current directory), as `--all` and the headers' command have it.
+    /// `folder` is the spec's ([`crate::Loaded::folder`]).
+    pub fn out_dir(&self, folder: Option<&Path>, target: &str, env: Option<&str>) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            folder
+                .unwrap_or(Path::new(""))
+                .join(default_out_dir(target, env))
+        })
     }
 }
 

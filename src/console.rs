@@ -4,7 +4,7 @@
 //!
 //! Colour follows cargo and ripgrep, by anstream's rules: `--color auto` (the default) paints a
 //! stream only when it is a terminal, `NO_COLOR` is unset or empty (<https://no-color.org>) and
-//! `TERM` is not `dumb`; a non-empty `CLICOLOR_FORCE` paints it anyway. Only reports are painted:
+//! `TERM` is not `dumb`; a `CLICOLOR_FORCE` that is neither empty nor `0` paints it anyway. Only reports are painted:
 //! generated files, `--format json` and the other outputs meant for files or pipes (schema, man
 //! pages, completions, templates) never are.
 
@@ -85,9 +85,17 @@ pub enum ColorWhen {
 }
 
 impl ColorWhen {
-    /// The same choice, as clap's own help and errors take it.
+    /// The same choice, as clap's own help and errors take it (with `CLICOLOR_FORCE=0`, the
+    /// choice for stdout, where help goes).
     pub fn clap(self) -> clap::ColorChoice {
         match self {
+            ColorWhen::Auto if clicolor_force_off() => {
+                if self.paints(&std::io::stdout()) {
+                    clap::ColorChoice::Always
+                } else {
+                    clap::ColorChoice::Never
+                }
+            }
             ColorWhen::Auto => clap::ColorChoice::Auto,
             ColorWhen::Always => clap::ColorChoice::Always,
             ColorWhen::Never => clap::ColorChoice::Never,
@@ -99,9 +107,25 @@ impl ColorWhen {
         match self {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
+            // anstream forces colour for any non-empty `CLICOLOR_FORCE`, `0` too: without it,
+            // its other rules.
+            ColorWhen::Auto if clicolor_force_off() => {
+                let clicolor = anstyle_query::clicolor();
+                !anstyle_query::no_color()
+                    && clicolor != Some(false)
+                    && stream.is_terminal()
+                    && (anstyle_query::term_supports_color()
+                        || clicolor == Some(true)
+                        || anstyle_query::is_ci())
+            }
             ColorWhen::Auto => anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never,
         }
     }
+}
+
+/// `CLICOLOR_FORCE=0`, which does not force colour (<https://bixense.com/clicolors/>).
+fn clicolor_force_off() -> bool {
+    std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v == "0")
 }
 
 /// Where a command's text goes: reports on stdout (silenced by `-q`), data on stdout (never
@@ -130,16 +154,17 @@ impl Console {
     }
 
     /// A report for people on stdout (a summary, a diff, check's list); nothing with `-q`.
-    pub fn report(&self, text: &str) {
-        if !self.quiet {
-            self.data(text.as_bytes());
+    pub fn report(&self, text: &str) -> Result<(), Error> {
+        if self.quiet {
+            return Ok(());
         }
+        self.data(text.as_bytes())
     }
 
     /// What the command exists to print (JSON, a schema, a man page): printed whatever `-q`
-    /// says. A closed pipe (`fredgen man | head`) is not an error.
-    pub fn data(&self, bytes: &[u8]) {
-        let _ = std::io::stdout().lock().write_all(bytes);
+    /// says ([`to_stdout`]).
+    pub fn data(&self, bytes: &[u8]) -> Result<(), Error> {
+        to_stdout(|out| out.write_all(bytes))
     }
 
     /// A warning on stderr, with a hint; nothing with `-q`.
@@ -162,6 +187,22 @@ impl Console {
             .write_all(err.report_painted(self.color_err).as_bytes());
     }
 }
+
+/// `write` to stdout, flushed: an error such as a full disk (`> /dev/full`) is an error, but a
+/// closed pipe (`fredgen man | head`) is not (Rust ignores SIGPIPE, so the write fails with
+/// `BrokenPipe` instead of ending the process).
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("writing", STDOUT, e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// How errors name stdout.
+pub const STDOUT: &str = "<stdout>";
 
 #[cfg(test)]
 mod tests {

@@ -49,8 +49,13 @@ fn run(command: Command, console: &Console) -> Result<u8> {
         Command::Validate(args) => validate(&args, console),
         Command::Targets(args) => targets(&args, console),
         Command::Templates(args) => templates(&args, console),
-        Command::Init(args) if console.quiet => init::run(&args, &mut std::io::sink()),
-        Command::Init(args) => init::run(&args, &mut std::io::stdout().lock()),
+        Command::Init(args) => {
+            // What it wrote, said (unless -q) even when a later step failed.
+            let mut said = Vec::new();
+            let done = init::run(&args, &mut said);
+            console.report(&String::from_utf8_lossy(&said))?;
+            done
+        }
         Command::Schema(args) => schema(&args, console),
         Command::Completions(args) => completions(args.shell, console),
         Command::Man(args) => man(&args, console),
@@ -59,7 +64,7 @@ fn run(command: Command, console: &Console) -> Result<u8> {
 
 /// Prints a `--format json` report (whatever `-q` says) and returns its exit code.
 fn emit(report: &JsonReport, console: &Console) -> Result<u8> {
-    console.data(report.to_json().as_bytes());
+    console.data(report.to_json().as_bytes())?;
     Ok(report.exit_code)
 }
 
@@ -70,7 +75,17 @@ fn argument_error(err: clap::Error) -> ExitCode {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let Some(command) = json_command(&args).filter(|_| err.use_stderr()) else {
+    if !err.use_stderr() {
+        // Help or the version, on stdout: exit 0, or 2 when stdout cannot take it.
+        return match console::to_stdout(|_| err.print()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                Console::default().error(&e);
+                ExitCode::from(2)
+            }
+        };
+    }
+    let Some(command) = json_command(&args) else {
         err.exit()
     };
     // clap's text: "error: <message>" (perhaps over several lines), then paragraphs such as
@@ -95,7 +110,9 @@ fn argument_error(err: clap::Error) -> ExitCode {
         result: None,
         errors: vec![JsonError::usage(message, Some(hint))],
     };
-    Console::default().data(report.to_json().as_bytes());
+    if let Err(e) = Console::default().data(report.to_json().as_bytes()) {
+        Console::default().error(&e);
+    }
     ExitCode::from(2)
 }
 
@@ -138,7 +155,7 @@ fn targets(args: &TargetsArgs, console: &Console) -> Result<u8> {
         }
         text.push('\n');
     }
-    console.data(text.as_bytes());
+    console.data(text.as_bytes())?;
     Ok(0)
 }
 
@@ -152,10 +169,10 @@ fn templates(args: &TemplatesArgs, console: &Console) -> Result<u8> {
                 text.push_str(id);
                 text.push('\n');
             }
-            console.data(text.as_bytes());
+            console.data(text.as_bytes())?;
         }
         TemplatesCommand::Show { id } => match set.get(id) {
-            Some(text) => console.data(text.as_bytes()),
+            Some(text) => console.data(text.as_bytes())?,
             None => {
                 let ids: Vec<&str> = set.ids().collect();
                 return Err(Error::usage(
@@ -192,7 +209,7 @@ fn validate(args: &ValidateArgs, console: &Console) -> Result<u8> {
                     c.kubernetes
                 ));
             }
-            console.report(&text);
+            console.report(&text)?;
             Ok(0)
         }
         Format::Json => emit(
@@ -224,7 +241,7 @@ fn render(command: &RenderCommand, console: &Console) -> Result<u8> {
     if command.stdout {
         // One output (--stdout conflicts with --all), printed, never written.
         for (out, _) in &all {
-            console.data(stream::stream(out, &command.only)?.as_bytes());
+            console.data(stream::stream(out, &command.only)?.as_bytes())?;
         }
         return Ok(0);
     }
@@ -247,7 +264,7 @@ fn render(command: &RenderCommand, console: &Console) -> Result<u8> {
             text.push_str(&changed_files(&written.changes));
         }
     }
-    console.report(&text);
+    console.report(&text)?;
     Ok(0)
 }
 
@@ -333,7 +350,7 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
                     text.push_str(&format!("{} is {up_to_date}\n", shown_path(&dir)));
                 }
             }
-            console.report(&text);
+            console.report(&text)?;
             Ok(u8::from(!changes.is_empty()))
         }
         Format::Json => {
@@ -437,10 +454,10 @@ fn changes(
 fn schema(args: &SchemaArgs, console: &Console) -> Result<u8> {
     let text = fredgen::spec::schema_json();
     match &args.out {
-        None => console.data(text.as_bytes()),
+        None => console.data(text.as_bytes())?,
         Some(path) => {
             output::replace_files(&[(path.clone(), text.into_bytes())])?;
-            console.report(&format!("wrote {}\n", shown_path(path)));
+            console.report(&format!("wrote {}\n", shown_path(path)))?;
         }
     }
     Ok(0)
@@ -449,7 +466,7 @@ fn schema(args: &SchemaArgs, console: &Console) -> Result<u8> {
 fn completions(shell: clap_complete::Shell, console: &Console) -> Result<u8> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "fredgen", &mut script);
-    console.data(&script);
+    console.data(&script)?;
     Ok(0)
 }
 
@@ -458,7 +475,7 @@ fn man(args: &ManArgs, console: &Console) -> Result<u8> {
     cmd.build();
     let Some(dir) = &args.out_dir else {
         let (_, page) = man_page(cmd, "")?;
-        console.data(&page);
+        console.data(&page)?;
         return Ok(0);
     };
     // A link to a directory is a directory to write into.
@@ -482,7 +499,7 @@ fn man(args: &ManArgs, console: &Console) -> Result<u8> {
         .iter()
         .map(|(path, _)| format!("wrote {}\n", shown_path(path)))
         .collect();
-    console.report(&written);
+    console.report(&written)?;
     Ok(0)
 }
 
@@ -515,7 +532,7 @@ fn prepare(args: &RenderArgs) -> Result<Vec<(fredgen::render::Output, PathBuf)>>
     };
     let target = loaded.find_target(target)?;
     let env = loaded.resolve_env(args.env.as_deref())?;
-    let dir = args.out_dir(target.id(), env.as_deref());
+    let dir = args.out_dir(loaded.folder.as_deref(), target.id(), env.as_deref());
     let out = render_into(&loaded, target, env.as_deref(), &dir)?;
     Ok(vec![(out, dir)])
 }
@@ -529,6 +546,22 @@ fn render_into(
 ) -> Result<fredgen::render::Output> {
     let default = fredgen::cli::default_out_dir(target.id(), env);
     let named = stream::out_arg(dir, loaded.folder.as_deref(), &default)?;
+    // The headers' command names both exactly, on one line.
+    if !named.as_deref().is_none_or(fredgen::render::one_line) {
+        return Err(Error::usage(
+            "the output directory's path holds a control character, a line separator or a bidirectional control, which no header's command can show on one line",
+            "give --out a directory whose path has none",
+        ));
+    }
+    if !fredgen::render::one_line(&loaded.name) {
+        return Err(Error::usage(
+            format!(
+                "the spec's file name `{}` holds a control character, a line separator or a bidirectional control, which no header's command can show on one line",
+                loaded.file_name()
+            ),
+            "rename the spec, or pipe it in with `-f -` and a plain --spec-name",
+        ));
+    }
     loaded.render_to(target, env, named.as_deref())
 }
 

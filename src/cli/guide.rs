@@ -163,6 +163,38 @@ pub const TEMPLATES: Guide = Guide {
     exit_codes: &DONE,
 };
 
+/// `fredgen templates list`.
+pub const TEMPLATES_LIST: Guide = Guide {
+    command: "templates list",
+    examples: &[
+        ("Every template id", "fredgen templates list"),
+        (
+            "With a folder target's templates",
+            "fredgen templates list --target-dir targets/k3s",
+        ),
+    ],
+    exit_codes: &DONE,
+};
+
+/// `fredgen templates show`.
+pub const TEMPLATES_SHOW: Guide = Guide {
+    command: "templates show",
+    examples: &[
+        ("Read one", "fredgen templates show eks/apply.yaml.j2"),
+        (
+            "Start a replacement of it",
+            "fredgen templates show eks/apply.yaml.j2 > mine/eks/apply.yaml.j2",
+        ),
+    ],
+    exit_codes: &[
+        ("0", "printed"),
+        (
+            "2",
+            "error: no template has the id, or stdout cannot be written",
+        ),
+    ],
+};
+
 /// `fredgen init`.
 pub const INIT: Guide = Guide {
     command: "init",
@@ -225,8 +257,9 @@ pub const MAN: Guide = Guide {
     exit_codes: &DONE,
 };
 
-/// Every guide, fredgen's own first.
-pub const ALL: [&Guide; 11] = [
+/// Every guide, fredgen's own first (`templates list` and `templates show` have no man page of
+/// their own: `fredgen-templates.1` covers them).
+pub const ALL: [&Guide; 13] = [
     &TOP,
     &RENDER,
     &DIFF,
@@ -234,6 +267,8 @@ pub const ALL: [&Guide; 11] = [
     &VALIDATE,
     &TARGETS,
     &TEMPLATES,
+    &TEMPLATES_LIST,
+    &TEMPLATES_SHOW,
     &INIT,
     &SCHEMA,
     &COMPLETIONS,

@@ -12,6 +12,15 @@ pub fn spec_name(name: &str) -> std::result::Result<String, String> {
     if name.is_empty() || name == "." || name == ".." {
         return Err("a spec name is a file name such as `fredgen.yaml`".into());
     }
+    if name.trim().is_empty() {
+        return Err("a spec name is a file name such as `fredgen.yaml`, not only spaces".into());
+    }
+    if name.len() > 255 {
+        return Err(format!(
+            "a spec name is a file name, at most 255 bytes long; this one has {}",
+            name.len()
+        ));
+    }
     if name.contains(['/', '\\']) {
         return Err("a spec name is a file name, without `/` or `\\`".into());
     }
@@ -22,6 +31,14 @@ pub fn spec_name(name: &str) -> std::result::Result<String, String> {
         return Err("a spec name holds no control character or line break".into());
     }
     Ok(name.to_string())
+}
+
+/// Parses `--only`: a path prefix such as `k8s/`; an empty one would match every file.
+pub fn only_prefix(prefix: &str) -> std::result::Result<String, String> {
+    if prefix.is_empty() {
+        return Err("a path prefix such as `k8s/`; an empty one would match every file".into());
+    }
+    Ok(prefix.to_string())
 }
 
 /// `path` from `base` (both absolute), lexically: `.` and `..` resolved without reading the file
@@ -101,8 +118,11 @@ pub fn out_arg(dir: &Path, folder: Option<&Path>, default: &Path) -> Result<Opti
 /// The separator before each file of a `--stdout` stream, as `helm template` writes it: a YAML
 /// document start and a comment naming the file.
 pub fn separator(path: &str) -> String {
-    format!("---\n# Source: {path}\n")
+    format!("{SEPARATOR}{path}\n")
 }
+
+/// How every [`separator`] begins.
+const SEPARATOR: &str = "---\n# Source: ";
 
 /// `render --stdout`: every file of `out` whose path starts with one of `only` (every file when
 /// `only` is empty), in path order, each after its [`separator`]. Every file ends with a newline,
@@ -117,6 +137,16 @@ pub fn stream(out: &Output, only: &[String]) -> Result<String> {
             continue;
         }
         found += 1;
+        // A line `---` then a line `# Source: ` inside a file (a heredoc, an override's second
+        // document) would read as the start of another file.
+        if file.starts_with(SEPARATOR) || file.contains(&format!("\n{SEPARATOR}")) {
+            return Err(Error::usage(
+                format!(
+                    "{path} holds a line `---` followed by a line starting `# Source: `, which a --stdout stream would read as the start of another file"
+                ),
+                "render into a directory (without --stdout), or leave the file out with --only",
+            ));
+        }
         text.push_str(&separator(path));
         text.push_str(file);
         if !file.ends_with('\n') {
@@ -166,6 +196,7 @@ mod tests {
     fn a_spec_name_is_a_plain_file_name() {
         assert_eq!(spec_name("stack.yaml"), Ok("stack.yaml".into()));
         assert_eq!(spec_name("a-->b`c.yaml"), Ok("a-->b`c.yaml".into()));
+        assert!(spec_name(&"x".repeat(255)).is_ok());
         for bad in [
             "",
             ".",
@@ -177,6 +208,10 @@ mod tests {
             "a\u{85}b",
             "a\u{2028}b",
             "a\0b",
+            " ",
+            "  \u{3000}",
+            &"x".repeat(256),
+            &"é".repeat(128),
         ] {
             assert!(spec_name(bad).is_err(), "{bad:?}");
         }

@@ -275,30 +275,61 @@ pub fn regenerate_command(args: &[(&str, Option<&str>)]) -> String {
     command
 }
 
-/// `word` as one word of a header's command: as it is when it holds only letters, digits and
-/// `._-+@=,~/` (`./` before a leading `-`), else in single quotes. Every character but those and
-/// spaces is written `\u{…}` ([`crate::Loaded::file_name`]), so the header stays one line that
-/// no markup or code span ends early.
+/// `word` as one word of a header's command, exactly as a POSIX shell reads it back: as it is
+/// when it holds only ASCII letters, digits and `._-+@,:/=` and starts with none of `-` and `=`
+/// (`./` goes before a leading `-`, so it is no flag), else in single quotes, a `'` written `'\''`.
+/// Inside quotes a `>` or `!` right after a `-` comes after `''`, so no `-->` or `--!>` closes
+/// the HTML comment of a Markdown file's header early. A word holding a character that cannot
+/// stand on one header line ([`one_line`]) is refused before a render gets here.
 pub fn shell_word(word: &str) -> String {
-    let escaped = word
-        .split('/')
-        .map(crate::escape_file_name)
-        .collect::<Vec<_>>()
-        .join("/");
-    let escaped = if escaped.starts_with('-') {
-        format!("./{escaped}")
+    let word = if word.starts_with('-') {
+        format!("./{word}")
     } else {
-        escaped
+        word.to_string()
     };
-    let plain = !escaped.is_empty()
-        && escaped
+    let plain = !word.is_empty()
+        && !word.starts_with('=')
+        && word
             .chars()
-            .all(|c| c.is_alphanumeric() || "._-+@=,~/".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "._-+@,:/=".contains(c));
     if plain {
-        escaped
-    } else {
-        format!("'{escaped}'")
+        return word;
     }
+    let mut quoted = String::with_capacity(word.len() + 2);
+    quoted.push('\'');
+    let mut last = '\0';
+    for c in word.chars() {
+        match c {
+            '\'' => quoted.push_str("'\\''"),
+            '>' | '!' if last == '-' => {
+                quoted.push_str("''");
+                quoted.push(c);
+            }
+            c => quoted.push(c),
+        }
+        last = c;
+    }
+    quoted.push('\'');
+    quoted
+}
+
+/// Whether `text` can be written on one header line as it is: no control character, no line or
+/// paragraph separator (U+0085, U+2028, U+2029) and no bidirectional control, which would show
+/// the line in another order than a shell reads it.
+pub fn one_line(text: &str) -> bool {
+    !text.chars().any(|c| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{061c}'
+                    | '\u{200e}'
+                    | '\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2066}'..='\u{2069}'
+            )
+    })
 }
 
 /// The comment that opens every generated file ([`Provenance::line`]).
@@ -651,8 +682,16 @@ mod tests {
         );
         assert_eq!(shell_word("my stack.yaml"), "'my stack.yaml'");
         assert_eq!(shell_word("-x.yaml"), "./-x.yaml");
-        assert_eq!(shell_word("it's"), "'it\\u{27}s'");
-        assert_eq!(shell_word("a`b-->\nc/d"), "'a\\u{60}b--\\u{3e}\\u{a}c/d'");
+        assert_eq!(shell_word("-x y"), "'./-x y'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("o$x"), "'o$x'");
+        assert_eq!(shell_word("~"), "'~'");
+        assert_eq!(shell_word("~root/x"), "'~root/x'");
+        assert_eq!(shell_word("=ls"), "'=ls'");
+        assert_eq!(shell_word("a=b"), "a=b");
+        assert_eq!(shell_word("stäck.yaml"), "'stäck.yaml'");
+        assert_eq!(shell_word("a-->b`c"), "'a--''>b`c'");
+        assert_eq!(shell_word("a--!>b"), "'a--''!>b'");
         assert_eq!(shell_word(""), "''");
     }
 

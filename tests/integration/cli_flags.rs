@@ -269,6 +269,9 @@ fn color_paints_reports_as_asked_and_never_files_or_json() {
         (&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], plain),
         // An empty NO_COLOR is unset.
         (&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")], painted),
+        // CLICOLOR_FORCE=0 (or empty) forces nothing (https://bixense.com/clicolors/).
+        (&[], &[("CLICOLOR_FORCE", "0")], plain),
+        (&[], &[("CLICOLOR_FORCE", "")], plain),
     ] {
         let r = fredgen_env(dir, &[&check[..], args].concat(), env);
         assert_eq!(r.status.code(), Some(1));
@@ -337,6 +340,14 @@ fn color_paints_reports_as_asked_and_never_files_or_json() {
     ] {
         let r = fredgen_env(dir, args, &[]);
         assert_eq!(stdout(&r).contains('\u{1b}'), escapes, "{args:?}");
+    }
+    for (value, escapes) in [("1", true), ("0", false)] {
+        let r = fredgen_env(dir, &["render", "--help"], &[("CLICOLOR_FORCE", value)]);
+        assert_eq!(
+            stdout(&r).contains('\u{1b}'),
+            escapes,
+            "CLICOLOR_FORCE={value}"
+        );
     }
     let bad = fredgen_env(dir, &["--color", "always", "render", "--bogus"], &[]);
     assert_eq!(bad.status.code(), Some(2));
@@ -444,10 +455,12 @@ const COMMANDS: [&str; 10] = [
 #[test]
 fn every_help_has_examples_and_exit_codes_and_fits_80_columns() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    for command in std::iter::once("").chain(COMMANDS) {
+    let nested = ["templates list", "templates show"];
+    for command in std::iter::once("").chain(COMMANDS).chain(nested) {
         for flag in ["-h", "--help"] {
-            let args: Vec<&str> = [command, flag]
-                .into_iter()
+            let args: Vec<&str> = command
+                .split(' ')
+                .chain([flag])
                 .filter(|a| !a.is_empty())
                 .collect();
             let r = fredgen_env(tmp.path(), &args, &[("COLUMNS", "80")]);
@@ -575,6 +588,35 @@ fn completions_offer_target_ids_for_target_and_no_files_for_env() {
     for line in env {
         assert!(line.ends_with(":ENV:' \\"), "{line}");
     }
+
+    // --only offers the render's top folders, --spec-name no file, `templates show` the ids.
+    let only = &bash[bash.find("                --only)\n").expect("--only")..];
+    let only = &only[..only.find(";;").expect("end")];
+    assert!(
+        only.contains("COMPREPLY=($(compgen -W \"k8s/ terraform/ argocd/\" -- \"${cur}\"))"),
+        "{only}"
+    );
+    for case in bash.match_indices("                --spec-name)\n") {
+        let body = &bash[case.0..];
+        let body = &body[..body.find(";;").expect("end")];
+        assert!(
+            body.contains("COMPREPLY=(\"${cur}\")") && !body.contains("compgen -f"),
+            "{body}"
+        );
+    }
+    let show = &bash[bash
+        .find("        fredgen__subcmd__templates__subcmd__show)\n")
+        .expect("templates show")..];
+    let show = show.lines().nth(1).expect("opts");
+    assert!(
+        show.contains(" eks/apply.yaml.j2 ") && show.contains(" shared/"),
+        "{show}"
+    );
+    assert!(zsh.contains(":PREFIX:(k8s/ terraform/ argocd/)'"), "{zsh}");
+    assert!(
+        zsh.lines()
+            .any(|l| l.starts_with("':id -- ") && l.contains(" eks/apply.yaml.j2 "))
+    );
 
     // Any id is still accepted: fredgen itself says which exist, not clap.
     let r = fredgen(
@@ -788,31 +830,76 @@ fn control_characters_in_paths_are_printed_escaped() {
         stdout(&render)
     );
 
-    // A warning and an error naming an output directory with control characters.
+    // An output directory with control characters is refused before anything is written: the
+    // command in every header could not name it on one line.
     let out = "o\u{1b}[2J\t\n";
-    let out_shown = "o\\u{1b}[2J\\u{9}\\u{a}";
     let r = fredgen(dir, &["render", "-t", "gke", "-o", out, "-q"]);
-    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let web = dir.join(out).join("k8s/web.yaml");
-    let text = fs::read_to_string(&web).expect("read");
-    fs::write(&web, format!("{text}# my edit\n")).expect("write");
-    let r = fredgen(dir, &["render", "-t", "gke", "-o", out]);
-    assert_eq!(
-        stderr(&r).lines().next().unwrap_or_default(),
-        format!("warning: {out_shown}/k8s/web.yaml was edited by hand; the edit is overwritten")
-    );
-    assert_eq!(
-        stdout(&r),
-        format!("rendered 48 files into {out_shown} (1 changed)\n")
-    );
-    fs::remove_dir_all(dir.join(out)).expect("rm");
-    fs::write(dir.join(out), "mine\n").expect("write");
-    let r = fredgen(dir, &["check", "-t", "gke", "-o", out]);
     assert_eq!(r.status.code(), Some(2));
     assert_eq!(
         stderr(&r),
-        format!(
-            "error: refusing to touch `{out_shown}`: a file is in the way of the output directory\n"
-        )
+        "error: the output directory's path holds a control character, a line separator or a bidirectional control, which no header's command can show on one line\n  = hint: give --out a directory whose path has none\n"
     );
+    assert!(!dir.join(out).exists());
+}
+
+/// A full disk on stdout is an error (exit 2, said on stderr) for every command that prints;
+/// a closed pipe (`fredgen man | head -1`) is not.
+#[cfg(unix)]
+#[test]
+fn a_failed_write_to_stdout_exits_2_and_a_closed_pipe_does_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::copy(example_spec("minimal"), tmp.path().join("fredgen.yaml")).expect("copy");
+    let run = |args: &[&str], out: std::process::Stdio| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fredgen"))
+            .current_dir(tmp.path())
+            .args(args)
+            .stdout(out)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("fredgen runs")
+    };
+    for args in [
+        &["render", "--stdout", "-t", "gke"][..],
+        &["render", "-t", "gke", "-o", "out"],
+        &["schema"],
+        &["man"],
+        &["completions", "bash"],
+        &["validate", "--format", "json"],
+        &["check", "-t", "gke", "-o", "out", "--format", "json"],
+        &["templates", "list"],
+        &["templates", "show", "eks/apply.yaml.j2"],
+        &["targets"],
+        &["--help"],
+        &["render", "--help"],
+        &["--version"],
+    ] {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let r = run(args, full.into());
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr(&r));
+        assert_eq!(
+            stderr(&r),
+            "error: writing `<stdout>`: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let r = run(args, writer.into());
+        assert_eq!(r.status.code(), Some(0), "{args:?}: {}", stderr(&r));
+        assert_eq!(stderr(&r), "", "{args:?}");
+    }
+    // init writes its files, then says it cannot say so.
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let r = run(&["init", "-f", "new.yaml"], full.into());
+    assert_eq!(
+        stderr(&r),
+        "error: writing `<stdout>`: No space left on device (os error 28)\n"
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert!(tmp.path().join("new.yaml").is_file());
 }

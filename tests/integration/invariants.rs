@@ -32,6 +32,20 @@ fn every_file_has_a_generated_header_and_no_timestamp() {
     }
 }
 
+/// apply.sh opens with its header, not a shebang, and is written without the executable bit:
+/// every generated README runs it as `bash apply.sh`, never `./apply.sh`.
+#[test]
+fn every_readme_runs_apply_sh_with_bash() {
+    for case in cases() {
+        let out = render(&case);
+        let readme = &out.files["README.md"];
+        assert!(readme.contains("`bash apply.sh"), "{}", case.name());
+        for (path, text) in &out.files {
+            assert!(!text.contains("./apply.sh"), "{}: {path}", case.name());
+        }
+    }
+}
+
 #[test]
 fn every_yaml_document_parses_and_names_itself() {
     for case in cases() {
