@@ -169,12 +169,20 @@ impl Console {
 
     /// A warning on stderr, with a hint; nothing with `-q`.
     pub fn warn(&self, message: &str, hint: &str) {
+        self.say(paint("warning", WARNING, self.color_err), message, hint);
+    }
+
+    /// A note on stderr (why a report says what it says), with a hint; nothing with `-q`.
+    pub fn note(&self, message: &str, hint: &str) {
+        self.say(paint("note", HINT, self.color_err), message, hint);
+    }
+
+    fn say(&self, label: String, message: &str, hint: &str) {
         if self.quiet {
             return;
         }
         let text = format!(
-            "{}: {message}\n  {} {hint}\n",
-            paint("warning", WARNING, self.color_err),
+            "{label}: {message}\n  {} {hint}\n",
             paint("= hint:", HINT, self.color_err),
         );
         let _ = std::io::stderr().lock().write_all(text.as_bytes());

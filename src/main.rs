@@ -310,7 +310,7 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
     let found = changes(&args.render, diff, hand);
     match args.format {
         Format::Human => {
-            let (dir, changes, edited) = found?;
+            let (dir, changes, edited, headers) = found?;
             let mut text = String::new();
             for (change, diff) in &changes {
                 match (mode, diff) {
@@ -351,6 +351,11 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
                 }
             }
             console.report(&text)?;
+            if mode == Compare::Check
+                && let Some((message, hint)) = skew_note(&headers)
+            {
+                console.note(&message, &hint);
+            }
             Ok(u8::from(!changes.is_empty()))
         }
         Format::Json => {
@@ -366,7 +371,7 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
             };
             emit(
                 &match found {
-                    Ok((dir, changes, _)) => JsonReport::new(
+                    Ok((dir, changes, _, _)) => JsonReport::new(
                         command,
                         u8::from(!changes.is_empty()),
                         &args.render.file,
@@ -403,10 +408,11 @@ fn changes(
     args: &RenderArgs,
     diff: Option<Format>,
     with_hand_edits: bool,
-) -> Result<(PathBuf, Changes, BTreeSet<String>)> {
+) -> Result<(PathBuf, Changes, BTreeSet<String>, Vec<(String, String)>)> {
     let outputs = prepare(args)?;
     let mut all = Vec::new();
     let mut edited = BTreeSet::new();
+    let mut headers = Vec::new();
     for (out, dir) in &outputs {
         let found = output::changes(out, dir)?;
         let hand = if with_hand_edits {
@@ -414,6 +420,13 @@ fn changes(
         } else {
             Vec::new()
         };
+        // check: the files that differ in their header alone ([`skew_note`]).
+        if diff.is_none() {
+            for (rel, old) in output::headers_only(out, dir, &found)? {
+                let new = out.files[&rel].lines().next().unwrap_or_default();
+                headers.push((old, new.to_string()));
+            }
+        }
         for change in found {
             let by_hand = hand.iter().any(|rel| rel == change.path());
             let full = |p: &str| dir.join(p).display().to_string();
@@ -448,7 +461,52 @@ fn changes(
         (false, Some((_, dir))) => dir.clone(),
         _ => all_base(args),
     };
-    Ok((dir, all, edited))
+    Ok((dir, all, edited, headers))
+}
+
+/// `check`'s note when some modified files differ only in their header: which fredgen version or
+/// spec rendered them, against this one, so a version skew between a workstation and CI (or a
+/// spec edited without a render) says so instead of listing every file as modified.
+fn skew_note(headers: &[(String, String)]) -> Option<(String, String)> {
+    let (_, new) = headers.first()?;
+    let (version, hash) = fredgen::render::provenance_of(new)?;
+    let version = version.unwrap_or_default();
+    let hash = hash.unwrap_or_default();
+    let mut old_versions = BTreeSet::new();
+    let mut old_hashes = BTreeSet::new();
+    for (old, _) in headers {
+        let (v, h) = fredgen::render::provenance_of(old).unwrap_or((None, None));
+        old_versions.insert(v.unwrap_or_else(|| "older than 0.1.0".to_string()));
+        old_hashes.insert(h.unwrap_or_else(|| "unknown".to_string()));
+    }
+    let n = headers.len();
+    let files = if n == 1 {
+        "file differs"
+    } else {
+        "files differ"
+    };
+    let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+    if old_versions.iter().any(|v| *v != version) {
+        Some((
+            format!(
+                "{n} modified {files} only in the header: rendered by fredgen {}, checked by fredgen {version}",
+                list(&old_versions)
+            ),
+            format!(
+                "render with fredgen {version} and commit, or check with the fredgen that rendered them: pin one fredgen for workstations and CI"
+            ),
+        ))
+    } else if old_hashes.iter().any(|h| *h != hash) {
+        Some((
+            format!(
+                "{n} modified {files} only in the header: rendered from the spec at {}, which is {hash} now",
+                list(&old_hashes)
+            ),
+            "the spec changed since the last render (every header names its hash): render again and commit".to_string(),
+        ))
+    } else {
+        None
+    }
 }
 
 fn schema(args: &SchemaArgs, console: &Console) -> Result<u8> {

@@ -903,3 +903,64 @@ fn a_failed_write_to_stdout_exits_2_and_a_closed_pipe_does_not() {
     assert_eq!(r.status.code(), Some(2));
     assert!(tmp.path().join("new.yaml").is_file());
 }
+
+/// `check` says why files differ only in their header: another fredgen version rendered them,
+/// or the spec changed since.
+#[test]
+fn check_names_the_version_or_spec_that_rendered_files_differing_in_their_header_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    rendered_minimal(dir);
+    let version = env!("CARGO_PKG_VERSION");
+    // Another fredgen's headers on two files.
+    for rel in ["k8s/web.yaml", "terraform/10-network/main.tf"] {
+        let path = dir.join("out").join(rel);
+        let text = fs::read_to_string(&path).expect("read");
+        let older = text.replacen(&format!("fredgen {version} from"), "fredgen 0.0.9 from", 1);
+        assert_ne!(older, text);
+        fs::write(&path, older).expect("write");
+    }
+    let r = fredgen(dir, &["check", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(
+        stdout(&r),
+        "modified out/k8s/web.yaml\nmodified out/terraform/10-network/main.tf\n"
+    );
+    assert_eq!(
+        stderr(&r),
+        format!(
+            "note: 2 modified files differ only in the header: rendered by fredgen 0.0.9, checked by fredgen {version}\n  = hint: render with fredgen {version} and commit, or check with the fredgen that rendered them: pin one fredgen for workstations and CI\n"
+        )
+    );
+    // -q says nothing, and the exit code stays.
+    let r = fredgen(dir, &["check", "-q", "-t", "gke", "-o", "out"]);
+    assert_eq!((r.status.code(), stderr(&r).as_str()), (Some(1), ""));
+
+    // A spec edited without a render: every file differs in its header's hash.
+    let r = fredgen(dir, &["render", "-q", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0));
+    let spec = dir.join("fredgen.yaml");
+    let old_hash = fredgen::spec_hash(&fs::read(&spec).expect("read"));
+    let text = fs::read_to_string(&spec).expect("read");
+    fs::write(&spec, format!("{text}# a comment\n")).expect("write");
+    let new_hash = fredgen::spec_hash(&fs::read(&spec).expect("read"));
+    let r = fredgen(dir, &["check", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(1));
+    let files = stdout(&r).lines().count();
+    assert!(files > 10, "{}", stdout(&r));
+    assert_eq!(
+        stderr(&r),
+        format!(
+            "note: {files} modified files differ only in the header: rendered from the spec at {old_hash}, which is {new_hash} now\n  = hint: the spec changed since the last render (every header names its hash): render again and commit\n"
+        )
+    );
+    // A change beyond the header is not explained away.
+    let web = dir.join("out/k8s/web.yaml");
+    let r = fredgen(dir, &["render", "-q", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0));
+    let text = fs::read_to_string(&web).expect("read");
+    fs::write(&web, format!("{text}# my edit\n")).expect("write");
+    let r = fredgen(dir, &["check", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(stderr(&r), "");
+}
