@@ -310,7 +310,12 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
     let found = changes(&args.render, diff, hand);
     match args.format {
         Format::Human => {
-            let (dir, changes, edited, headers) = found?;
+            let Found {
+                dir,
+                changes,
+                edited,
+                headers,
+            } = found?;
             let mut text = String::new();
             for (change, diff) in &changes {
                 match (mode, diff) {
@@ -371,7 +376,7 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
             };
             emit(
                 &match found {
-                    Ok((dir, changes, _, _)) => JsonReport::new(
+                    Ok(Found { dir, changes, .. }) => JsonReport::new(
                         command,
                         u8::from(!changes.is_empty()),
                         &args.render.file,
@@ -404,11 +409,7 @@ type Changes = Vec<(Change, Option<String>)>;
 /// `with_hand_edits` the paths of the modified files that were edited by hand. With `--all`, the
 /// directory is the one the cases go below, and each change's path is the file's path (relative
 /// to where fredgen runs), so the workflows' changes are listed too.
-fn changes(
-    args: &RenderArgs,
-    diff: Option<Format>,
-    with_hand_edits: bool,
-) -> Result<(PathBuf, Changes, BTreeSet<String>, Vec<(String, String)>)> {
+fn changes(args: &RenderArgs, diff: Option<Format>, with_hand_edits: bool) -> Result<Found> {
     let outputs = prepare(args)?;
     let mut all = Vec::new();
     let mut edited = BTreeSet::new();
@@ -461,7 +462,24 @@ fn changes(
         (false, Some((_, dir))) => dir.clone(),
         _ => all_base(args),
     };
-    Ok((dir, all, edited, headers))
+    Ok(Found {
+        dir,
+        changes: all,
+        edited,
+        headers,
+    })
+}
+
+/// What `diff` and `check` found.
+struct Found {
+    /// The output directory (with `--all`, the one the cases go below).
+    dir: PathBuf,
+    /// Every change, with its diff for `diff`.
+    changes: Changes,
+    /// `check -v`: the changed files edited by hand.
+    edited: BTreeSet<String>,
+    /// `check`: each file that differs in its header alone, as (header on disk, rendered header).
+    headers: Vec<(String, String)>,
 }
 
 /// `check`'s note when some modified files differ only in their header: which fredgen version or
