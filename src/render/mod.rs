@@ -250,8 +250,14 @@ impl Provenance {
     /// The header's text (without comment markers) for `what` the output is: `target eks,
     /// environment prod`, `GitHub workflows`. One line, the same whatever the spec was passed as.
     pub fn line(&self, what: &str) -> String {
+        self.line_at(what, "in its folder")
+    }
+
+    /// [`Provenance::line`], with the command run `at` another place than the spec's folder
+    /// (`at the repository root`).
+    pub fn line_at(&self, what: &str, at: &str) -> String {
         format!(
-            "{GENERATED_BY}{} from {} ({}, {what}). Do not edit: change the spec and run `{}` in its folder.",
+            "{GENERATED_BY}{} from {} ({}, {what}). Do not edit: change the spec and run `{}` {at}.",
             env!("CARGO_PKG_VERSION"),
             self.spec_file,
             self.spec_hash,

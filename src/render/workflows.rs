@@ -202,9 +202,19 @@ pub fn render(
         terraform: crate::versions::TERRAFORM_CLI,
     };
     let env = environment(loaded.engine.set());
+    // The workflows sit at the repository's root: their header names the spec and the command
+    // from there.
+    let mut provenance = loaded.provenance(None, None);
+    provenance.spec_file = in_repo(&loaded.file_name());
+    let spec_arg = in_repo(&loaded.name);
+    let mut args = vec![("--all", None)];
+    if spec_arg != crate::DEFAULT_SPEC {
+        args.push(("--file", Some(spec_arg.as_str())));
+    }
+    provenance.command = super::regenerate_command(&args);
     let header = format!(
         "# {}",
-        loaded.provenance(None, None).line("GitHub workflows")
+        provenance.line_at("GitHub workflows", "at the repository root")
     );
     let mut files = BTreeMap::new();
     let mut roots: Vec<String> = cases
