@@ -690,6 +690,18 @@ pub fn replace_files(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
                     "it is not a regular file (a FIFO, socket or device)",
                 ));
             }
+            // A link is replaced, not written through; but one that leads to something other
+            // than a regular file (`/dev/stdout`, a terminal, a pipe, a directory) is no file
+            // to replace.
+            Ok(m) if m.file_type().is_symlink() => match fs::metadata(path) {
+                Ok(target) if !target.is_file() => {
+                    return Err(Error::refuse(
+                        path,
+                        "it is a symbolic link to something other than a regular file (a stream, device or directory)",
+                    ));
+                }
+                _ => {}
+            },
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("inspecting", path, e)),

@@ -964,3 +964,29 @@ fn check_names_the_version_or_spec_that_rendered_files_differing_in_their_header
     assert_eq!(r.status.code(), Some(1));
     assert_eq!(stderr(&r), "");
 }
+
+/// A link to a stream (`/dev/stdout` is one) is no file `schema -o` or `man -o` may replace.
+#[cfg(unix)]
+#[test]
+fn schema_and_man_refuse_a_link_to_a_stream() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    std::os::unix::fs::symlink("/proc/self/fd/1", dir.join("myout")).expect("symlink");
+    let r = fredgen(dir, &["schema", "-o", "myout"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        stderr(&r),
+        "error: refusing to touch `myout`: it is a symbolic link to something other than a regular file (a stream, device or directory)\n"
+    );
+    assert!(
+        fs::symlink_metadata(dir.join("myout"))
+            .expect("there")
+            .file_type()
+            .is_symlink()
+    );
+    fs::create_dir(dir.join("man1")).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/null", dir.join("man1/fredgen.1")).expect("symlink");
+    let r = fredgen(dir, &["man", "-o", "man1"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(fs::read_dir(dir.join("man1")).expect("ls").count(), 1);
+}
