@@ -625,14 +625,14 @@ fn render_into(
     // The headers' command names both exactly, on one line.
     if !named.as_deref().is_none_or(fredgen::render::one_line) {
         return Err(Error::usage(
-            "the output directory's path holds a control character, a line separator or a bidirectional control, which no header's command can show on one line",
+            "the output directory's path holds a control character, a line separator, a bidirectional control or an invisible character, which no header's command can show on one line",
             "give --out a directory whose path has none",
         ));
     }
     if !fredgen::render::one_line(&loaded.name) {
         return Err(Error::usage(
             format!(
-                "the spec's file name `{}` holds a control character, a line separator or a bidirectional control, which no header's command can show on one line",
+                "the spec's file name `{}` holds a control character, a line separator, a bidirectional control or an invisible character, which no header's command can show on one line",
                 loaded.file_name()
             ),
             "rename the spec, or pipe it in with `-f -` and a plain --spec-name",

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::render::Output;
 
-/// Parses `--spec-name`: a plain file name (no `/`, no control character or line break), as
+/// Parses `--spec-name`: a plain file name (no `/`, nothing [`crate::render::one_line`] refuses), as
 /// generated headers and the README name the spec.
 pub fn spec_name(name: &str) -> std::result::Result<String, String> {
     if name.is_empty() || name == "." || name == ".." {
@@ -24,11 +24,10 @@ pub fn spec_name(name: &str) -> std::result::Result<String, String> {
     if name.contains(['/', '\\']) {
         return Err("a spec name is a file name, without `/` or `\\`".into());
     }
-    if name
-        .chars()
-        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
-    {
-        return Err("a spec name holds no control character or line break".into());
+    if !crate::render::one_line(name) {
+        return Err(
+            "a spec name holds no control character, line break, bidirectional control or invisible character".into(),
+        );
     }
     Ok(name.to_string())
 }

@@ -593,7 +593,7 @@ fn a_hostile_spec_file_name_cannot_inject_anything_into_the_output() {
             assert_eq!(r.status.code(), Some(2), "{name:?}: {}", text(&r));
             assert!(
                 text(&r).contains(
-                    "holds a control character, a line separator or a bidirectional control"
+                    "holds a control character, a line separator, a bidirectional control or an invisible character"
                 ),
                 "{name:?}: {}",
                 text(&r)

@@ -837,7 +837,7 @@ fn control_characters_in_paths_are_printed_escaped() {
     assert_eq!(r.status.code(), Some(2));
     assert_eq!(
         stderr(&r),
-        "error: the output directory's path holds a control character, a line separator or a bidirectional control, which no header's command can show on one line\n  = hint: give --out a directory whose path has none\n"
+        "error: the output directory's path holds a control character, a line separator, a bidirectional control or an invisible character, which no header's command can show on one line\n  = hint: give --out a directory whose path has none\n"
     );
     assert!(!dir.join(out).exists());
 }

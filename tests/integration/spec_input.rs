@@ -436,7 +436,7 @@ fn a_spec_name_is_a_plain_file_name_and_a_file_keeps_its_own() {
         ),
         (
             "a\nb.yaml",
-            "a spec name holds no control character or line break",
+            "a spec name holds no control character, line break, bidirectional control or invisible character",
         ),
         ("..", "a spec name is a file name such as `fredgen.yaml`"),
         (
@@ -754,7 +754,16 @@ fn a_name_a_header_line_cannot_hold_refuses_the_render() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let spec = fs::read(root().join("examples/minimal/fredgen.yaml")).expect("read");
     fs::write(tmp.path().join("fredgen.yaml"), &spec).expect("write");
-    for bad in ["a\tb", "a\u{2028}b", "a\u{85}b", "a\u{202e}b"] {
+    for bad in [
+        "a\tb",
+        "a\u{2028}b",
+        "a\u{85}b",
+        "a\u{202e}b",
+        "a\u{200b}b",
+        "a\u{feff}b",
+        "a\u{ad}b",
+        "a\u{3164}b",
+    ] {
         let file = format!("{bad}.yaml");
         fs::write(tmp.path().join(&file), &spec).expect("write");
         let r = fredgen(
@@ -771,7 +780,7 @@ fn a_name_a_header_line_cannot_hold_refuses_the_render() {
         assert_eq!(r.status.code(), Some(2), "{bad:?}: {}", text(&r));
         assert_eq!(
             String::from_utf8_lossy(&r.stderr),
-            "error: the output directory's path holds a control character, a line separator or a bidirectional control, which no header's command can show on one line\n  = hint: give --out a directory whose path has none\n",
+            "error: the output directory's path holds a control character, a line separator, a bidirectional control or an invisible character, which no header's command can show on one line\n  = hint: give --out a directory whose path has none\n",
         );
         assert!(!tmp.path().join("out").exists() && !tmp.path().join(bad).exists());
     }
