@@ -356,10 +356,10 @@ fn compare(args: &CompareArgs, mode: Compare, console: &Console) -> Result<u8> {
                 }
             }
             console.report(&text)?;
-            if mode == Compare::Check
-                && let Some((message, hint)) = skew_note(&headers)
-            {
-                console.note(&message, &hint);
+            if mode == Compare::Check {
+                for (message, hint) in skew_notes(&headers) {
+                    console.note(&message, &hint);
+                }
             }
             Ok(u8::from(!changes.is_empty()))
         }
@@ -421,11 +421,19 @@ fn changes(args: &RenderArgs, diff: Option<Format>, with_hand_edits: bool) -> Re
         } else {
             Vec::new()
         };
-        // check: the files that differ in their header alone ([`skew_note`]).
+        // check: the files that differ in their header alone ([`skew_notes`]).
         if diff.is_none() {
+            // A header the digest shows was edited by hand is no render's.
+            let by_hand = if with_hand_edits {
+                hand.clone()
+            } else {
+                output::hand_edited(dir, &found)?
+            };
             for (rel, old) in output::headers_only(out, dir, &found)? {
-                let new = out.files[&rel].lines().next().unwrap_or_default();
-                headers.push((old, new.to_string()));
+                if !by_hand.contains(&rel) {
+                    let new = out.files[&rel].lines().next().unwrap_or_default();
+                    headers.push((old, new.to_string()));
+                }
             }
         }
         for change in found {
@@ -482,49 +490,74 @@ struct Found {
     headers: Vec<(String, String)>,
 }
 
-/// `check`'s note when some modified files differ only in their header: which fredgen version or
-/// spec rendered them, against this one, so a version skew between a workstation and CI (or a
-/// spec edited without a render) says so instead of listing every file as modified.
-fn skew_note(headers: &[(String, String)]) -> Option<(String, String)> {
-    let (_, new) = headers.first()?;
-    let (version, hash) = fredgen::render::provenance_of(new)?;
-    let version = version.unwrap_or_default();
-    let hash = hash.unwrap_or_default();
-    let mut old_versions = BTreeSet::new();
-    let mut old_hashes = BTreeSet::new();
-    for (old, _) in headers {
-        let (v, h) = fredgen::render::provenance_of(old).unwrap_or((None, None));
-        old_versions.insert(v.unwrap_or_else(|| "older than 0.1.0".to_string()));
-        old_hashes.insert(h.unwrap_or_else(|| "unknown".to_string()));
-    }
-    let n = headers.len();
-    let files = if n == 1 {
-        "file differs"
-    } else {
-        "files differ"
+/// `check`'s notes when some modified files differ only in their header (none edited by hand):
+/// which fredgen version rendered them against this one, or which spec hash, or which command
+/// (another spec name or output directory), each counting only the files it is about. So a
+/// version skew between a workstation and CI, a spec edited without a render, or a check run with
+/// another `--spec-name` says so instead of only listing every file as modified.
+fn skew_notes(headers: &[(String, String)]) -> Vec<(String, String)> {
+    use fredgen::render::{header_command, provenance_of};
+    let facts = |line: &str| {
+        let (version, hash) = provenance_of(line).unwrap_or((None, None));
+        (
+            version.unwrap_or_else(|| "older than 0.1.0".to_string()),
+            hash.unwrap_or_else(|| "unknown".to_string()),
+            header_command(line).unwrap_or_default().to_string(),
+        )
     };
-    let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
-    if old_versions.iter().any(|v| *v != version) {
-        Some((
-            format!(
-                "{n} modified {files} only in the header: rendered by fredgen {}, checked by fredgen {version}",
-                list(&old_versions)
-            ),
-            format!(
-                "render with fredgen {version} and commit, or check with the fredgen that rendered them: pin one fredgen for workstations and CI"
-            ),
-        ))
-    } else if old_hashes.iter().any(|h| *h != hash) {
-        Some((
-            format!(
-                "{n} modified {files} only in the header: rendered from the spec at {}, which is {hash} now",
-                list(&old_hashes)
-            ),
-            "the spec changed since the last render (every header names its hash): render again and commit".to_string(),
-        ))
-    } else {
-        None
+    let (mut versions, mut hashes, mut commands) = (Vec::new(), Vec::new(), Vec::new());
+    for (old, new) in headers {
+        let (old, new) = (facts(old), facts(new));
+        if old.0 != new.0 {
+            versions.push((old.0, new.0));
+        } else if old.1 != new.1 {
+            hashes.push((old.1, new.1));
+        } else if old.2 != new.2 {
+            commands.push((old.2, new.2));
+        }
     }
+    let files = |n: usize| {
+        if n == 1 {
+            "1 modified file differs".to_string()
+        } else {
+            format!("{n} modified files differ")
+        }
+    };
+    let mut notes = Vec::new();
+    // One note per kind of difference found: the old values (quoted), and the current one.
+    let mut note =
+        |found: &[(String, String)], quote: &str, say: &dyn Fn(&str, &str) -> (String, String)| {
+            if let Some((_, now)) = found.first() {
+                let olds: BTreeSet<String> = found
+                    .iter()
+                    .map(|(o, _)| format!("{quote}{o}{quote}"))
+                    .collect();
+                let olds = olds.into_iter().collect::<Vec<_>>().join(", ");
+                let (what, hint) = say(&olds, now);
+                notes.push((format!("{} {what}", files(found.len())), hint));
+            }
+        };
+    note(&versions, "", &|olds, now| {
+        (
+            format!("only in the header: rendered by fredgen {olds}, checked by fredgen {now}"),
+            format!(
+                "render with fredgen {now} and commit, or check with the fredgen that rendered them: pin one fredgen for workstations and CI"
+            ),
+        )
+    });
+    note(&hashes, "", &|olds, now| {
+        (
+            format!("only in the header: rendered from the spec at {olds}, which is {now} now"),
+            "the spec changed since the last render (every header names its hash): render again and commit".to_string(),
+        )
+    });
+    note(&commands, "`", &|olds, now| {
+        (
+            format!("only in the header's command: rendered as {olds}, checked as `{now}`"),
+            "check with the spec name (--spec-name for a spec from stdin) and the output directory the header's command names".to_string(),
+        )
+    });
+    notes
 }
 
 fn schema(args: &SchemaArgs, console: &Console) -> Result<u8> {

@@ -123,6 +123,27 @@ pub fn separator(path: &str) -> String {
 /// How every [`separator`] begins.
 const SEPARATOR: &str = "---\n# Source: ";
 
+/// Whether `file` holds what a reader of a stream would take for a [`separator`]: a YAML
+/// document start (`---`, alone or before a space, a tab or a comment) and then a comment
+/// `Source:` however spaced (Helm's own splitter reads `---\s*` and `#\s*Source:`).
+fn fakes_separator(file: &str) -> bool {
+    let start = |line: &str| {
+        line.strip_prefix("---")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+    };
+    let source = |line: &str| {
+        line.strip_prefix('#')
+            .is_some_and(|rest| rest.trim_start().starts_with("Source:"))
+    };
+    let mut lines = file.lines().peekable();
+    while let Some(line) = lines.next() {
+        if start(line) && lines.peek().is_some_and(|next| source(next)) {
+            return true;
+        }
+    }
+    false
+}
+
 /// `render --stdout`: every file of `out` whose path starts with one of `only` (every file when
 /// `only` is empty), in path order, each after its [`separator`]. Every file ends with a newline,
 /// so a file is exactly the text between its separator and the next. With YAML files only the
@@ -138,10 +159,10 @@ pub fn stream(out: &Output, only: &[String]) -> Result<String> {
         found += 1;
         // A line `---` then a line `# Source: ` inside a file (a heredoc, an override's second
         // document) would read as the start of another file.
-        if file.starts_with(SEPARATOR) || file.contains(&format!("\n{SEPARATOR}")) {
+        if fakes_separator(file) {
             return Err(Error::usage(
                 format!(
-                    "{path} holds a line `---` followed by a line starting `# Source: `, which a --stdout stream would read as the start of another file"
+                    "{path} holds a line `---` followed by a line starting `# Source:`, which a --stdout stream would read as the start of another file"
                 ),
                 "render into a directory (without --stdout), or leave the file out with --only",
             ));
@@ -173,6 +194,28 @@ pub fn stream(out: &Output, only: &[String]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_a_stream_reader_takes_for_a_separator_is_found_however_spaced() {
+        for fake in [
+            "---\n# Source: k8s/x.yaml\n",
+            "a\n---\n# Source: k8s/x.yaml\n",
+            "a\n--- \n#  Source: x\n",
+            "a\n---\t# doc\n#Source: x\n",
+            "a\n---\r\n# Source:\tx\r\n",
+        ] {
+            assert!(fakes_separator(fake), "{fake:?}");
+        }
+        for fine in [
+            "---\napiVersion: v1\n",
+            "a\n----\n# Source: x\n",
+            "a\n---\n\n# Source: x\n",
+            "a\n ---\n# Source: x\n",
+            "a\n---\n# Sources: x\n# the Source: x\n",
+        ] {
+            assert!(!fakes_separator(fine), "{fine:?}");
+        }
+    }
 
     #[test]
     fn a_path_is_taken_from_a_folder_lexically() {

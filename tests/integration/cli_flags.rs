@@ -912,14 +912,24 @@ fn check_names_the_version_or_spec_that_rendered_files_differing_in_their_header
     let dir = tmp.path();
     rendered_minimal(dir);
     let version = env!("CARGO_PKG_VERSION");
-    // Another fredgen's headers on two files.
+    // Another fredgen's headers on two files, with the digests it would have recorded.
+    let manifest = dir.join("out/.fredgen-manifest");
+    let mut listed = fs::read_to_string(&manifest).expect("manifest");
     for rel in ["k8s/web.yaml", "terraform/10-network/main.tf"] {
         let path = dir.join("out").join(rel);
         let text = fs::read_to_string(&path).expect("read");
         let older = text.replacen(&format!("fredgen {version} from"), "fredgen 0.0.9 from", 1);
         assert_ne!(older, text);
-        fs::write(&path, older).expect("write");
+        fs::write(&path, &older).expect("write");
+        let (was, now) = (
+            blake3::hash(text.as_bytes()),
+            blake3::hash(older.as_bytes()),
+        );
+        let line = format!("# blake3 {} {rel}\n", was.to_hex());
+        assert!(listed.contains(&line), "{line}");
+        listed = listed.replace(&line, &format!("# blake3 {} {rel}\n", now.to_hex()));
     }
+    fs::write(&manifest, listed).expect("write");
     let r = fredgen(dir, &["check", "-t", "gke", "-o", "out"]);
     assert_eq!(r.status.code(), Some(1));
     assert_eq!(
@@ -954,6 +964,43 @@ fn check_names_the_version_or_spec_that_rendered_files_differing_in_their_header
             "note: {files} modified files differ only in the header: rendered from the spec at {old_hash}, which is {new_hash} now\n  = hint: the spec changed since the last render (every header names its hash): render again and commit\n"
         )
     );
+    // A header edited by hand (the manifest's digest says so) is no render's: no note.
+    let r = fredgen(dir, &["render", "-q", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0));
+    let web = dir.join("out/k8s/web.yaml");
+    let text = fs::read_to_string(&web).expect("read");
+    fs::write(
+        &web,
+        text.replacen(&format!("fredgen {version} from"), "fredgen 0.0.1 from", 1),
+    )
+    .expect("write");
+    let r = fredgen(dir, &["check", "-t", "gke", "-o", "out"]);
+    assert_eq!(
+        (r.status.code(), stdout(&r).as_str(), stderr(&r).as_str()),
+        (Some(1), "modified out/k8s/web.yaml\n", "")
+    );
+
+    // A check with another spec name than the render's: the command differs, and says how.
+    let r = fredgen(dir, &["render", "-q", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(0));
+    fs::copy(&spec, dir.join("stack.yaml")).expect("copy");
+    let r = fredgen(
+        dir,
+        &["render", "-q", "-t", "gke", "-o", "out", "-f", "stack.yaml"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let r = fredgen(dir, &["check", "-t", "gke", "-o", "out"]);
+    assert_eq!(r.status.code(), Some(1));
+    // Every file but the README, which names the spec in its text too.
+    let files = stdout(&r).lines().count() - 1;
+    assert!(stdout(&r).contains("modified out/README.md\n"));
+    assert_eq!(
+        stderr(&r),
+        format!(
+            "note: {files} modified files differ only in the header's command: rendered as `fredgen render --target gke --file stack.yaml --out out`, checked as `fredgen render --target gke --out out`\n  = hint: check with the spec name (--spec-name for a spec from stdin) and the output directory the header's command names\n"
+        )
+    );
+
     // A change beyond the header is not explained away.
     let web = dir.join("out/k8s/web.yaml");
     let r = fredgen(dir, &["render", "-q", "-t", "gke", "-o", "out"]);

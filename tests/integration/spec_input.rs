@@ -805,7 +805,7 @@ fn render_stdout_refuses_a_file_that_would_fake_a_separator() {
     assert!(r.stdout.is_empty());
     assert_eq!(
         String::from_utf8_lossy(&r.stderr),
-        "error: terraform/40-addons/note.tf holds a line `---` followed by a line starting `# Source: `, which a --stdout stream would read as the start of another file\n  = hint: render into a directory (without --stdout), or leave the file out with --only\n"
+        "error: terraform/40-addons/note.tf holds a line `---` followed by a line starting `# Source:`, which a --stdout stream would read as the start of another file\n  = hint: render into a directory (without --stdout), or leave the file out with --only\n"
     );
     // Without that file the stream is fine, and a render into a directory too.
     let r = fredgen(
