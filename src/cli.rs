@@ -573,11 +573,11 @@ impl JsonError {
             hint: hint.cloned(),
         };
         match err {
-            Error::Spec { diagnostics, .. } => diagnostics.iter().map(JsonError::from).collect(),
+            Error::Spec { diagnostics, .. } | Error::Folder { diagnostics, .. } => diagnostics.iter().map(JsonError::from).collect(),
             Error::Usage { hint, .. } => vec![other("usage", None, hint.as_ref())],
             Error::Io { path, .. } => vec![other("io", Some(path), None)],
             Error::NoSpec { path } => {
-                let hint = crate::error::NO_SPEC_HINT.to_string();
+                let hint = crate::error::no_spec_hint(path);
                 vec![other("io", Some(path), Some(&hint))]
             }
             Error::Unsafe { path, hint, .. } => vec![other("unsafe", Some(path), hint.as_ref())],

@@ -657,8 +657,24 @@ fn a_missing_or_empty_spec_points_at_fredgen_init() {
     assert_eq!(
         stderr(&r),
         "error: no stack spec at `stacks/shop.yaml`
-  = hint: run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>
+  = hint: run `fredgen init -f stacks/shop.yaml` to write a starter spec there, or check the path
 "
+    );
+    let r = fredgen(dir, &["check", "-t", "eks", "-f", "my stacks/it's.yaml"]);
+    assert_eq!(
+        stderr(&r),
+        "error: no stack spec at `my stacks/it's.yaml`
+  = hint: run `fredgen init -f 'my stacks/it'\\''s.yaml'` to write a starter spec there, or check the path
+"
+    );
+    // The hint's command does what it says, in a folder that does not exist yet.
+    let r = fredgen(dir, &["init", "-f", "stacks/shop.yaml"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(dir.join("stacks/shop.yaml").is_file());
+    assert!(dir.join("stacks/fredgen.schema.json").is_file());
+    assert_eq!(
+        fredgen(dir, &["validate", "-f", "stacks/shop.yaml"]).status.code(),
+        Some(0)
     );
 
     fs::write(dir.join("fredgen.yaml"), "# nothing yet\n").expect("write");
@@ -670,7 +686,7 @@ fn a_missing_or_empty_spec_points_at_fredgen_init() {
   --> fredgen.yaml
   = hint: `fredgen init` writes a commented starter spec, and `fredgen schema` prints the JSON Schema of every key
 
-1 problem(s) in the stack spec
+1 problem in the stack spec
 "
     );
     assert!(!dir.join("deploy").exists());
