@@ -641,6 +641,45 @@ fn completions_offer_target_ids_for_target_and_no_files_for_env() {
 }
 
 #[test]
+fn a_mistyped_target_or_environment_gets_the_nearest_declared_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::copy(example_spec("fred"), tmp.path().join("fredgen.yaml")).expect("copy");
+    let run = |target: &str, env: &str| {
+        let r = fredgen(tmp.path(), &["render", "-t", target, "-e", env]);
+        assert_eq!(r.status.code(), Some(2));
+        assert_eq!(stdout(&r), "");
+        stderr(&r)
+    };
+    let targets = "available targets: eks, gke, hetzner, kubernetes";
+    assert_eq!(
+        run("aks", "prod"),
+        format!("error: unknown target `aks`\n  = hint: did you mean `eks`? {targets}\n")
+    );
+    assert_eq!(
+        run("kube", "prod"),
+        format!("error: unknown target `kube`\n  = hint: did you mean `kubernetes`? {targets}\n")
+    );
+    assert_eq!(
+        run("azure", "prod"),
+        format!("error: unknown target `azure`\n  = hint: {targets}\n")
+    );
+    let envs = "declared environments: pr-142, prod, staging";
+    for (typed, meant) in [("production", "prod"), ("PROD", "prod"), ("stagin", "staging")] {
+        assert_eq!(
+            run("eks", typed),
+            format!(
+                "error: environment `{typed}` is not declared\n  = hint: did you mean `{meant}`? {envs}\n"
+            )
+        );
+    }
+    assert_eq!(
+        run("eks", "dev"),
+        format!("error: environment `dev` is not declared\n  = hint: {envs}\n")
+    );
+    assert!(!tmp.path().join("deploy").exists());
+}
+
+#[test]
 fn a_missing_or_empty_spec_points_at_fredgen_init() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
