@@ -495,6 +495,54 @@ fn every_help_has_examples_and_exit_codes_and_fits_80_columns() {
     assert!(!check.contains("see the README"), "{check}");
 }
 
+/// The paragraph under `flag` in `help` (up to the next blank line), on one line.
+fn help_of(help: &str, flag: &str) -> String {
+    let from = &help[help.find(flag).unwrap_or_else(|| panic!("{flag}: {help}"))..];
+    let paragraph = from.split("\n\n").next().expect("paragraph");
+    paragraph.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn help_says_what_each_command_writes_and_the_targets_it_serves() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let help = |args: &[&str]| stdout(&fredgen_env(tmp.path(), args, &[("COLUMNS", "200")]));
+    let render_all = "--all Every target × environment the spec declares, each into \
+                      `<DIR>/<target>/<env>` (DIR: `--out`, default `deploy` next to the spec), \
+                      and the GitHub workflows of `delivery.github` into the repository's \
+                      `.github/workflows/`";
+    assert_eq!(help_of(&help(&["render", "--help"]), "--all\n"), render_all);
+    for command in ["diff", "check"] {
+        assert_eq!(
+            help_of(&help(&[command, "--help"]), "--all\n"),
+            "--all Every target × environment the spec declares, each compared with \
+             `<DIR>/<target>/<env>` (DIR: `--out`, default `deploy` next to the spec), and the \
+             GitHub workflows of `delivery.github` with the repository's `.github/workflows/`; \
+             writes nothing",
+            "{command}"
+        );
+    }
+    let validate = help(&["validate", "--help"]);
+    assert!(
+        validate.contains("\n  2  error: a bad spec or argument, or a file that cannot be read\n"),
+        "{validate}"
+    );
+    assert!(!validate.contains("touch"), "{validate}");
+    let top = help(&["--help"]);
+    assert!(top.starts_with("fredgen compiles"), "{top}");
+    assert_eq!(
+        help_of(&top, "fredgen compiles"),
+        "fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes \
+         manifests that stand the stack up on AWS EKS, Google GKE, Hetzner Cloud or an existing \
+         Kubernetes cluster (the `kubernetes` folder target)"
+    );
+    // The examples name a folder the reader makes, not one fredgen does not ship.
+    for args in [&["targets", "--help"][..], &["templates", "list", "--help"]] {
+        let text = help(args);
+        assert!(text.contains("--target-dir ./my-target\n"), "{text}");
+        assert!(!text.contains("targets/k3s"), "{text}");
+    }
+}
+
 #[test]
 fn every_man_page_has_a_name_examples_and_exit_status() {
     let tmp = tempfile::tempdir().expect("tempdir");
