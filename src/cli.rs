@@ -581,7 +581,9 @@ impl JsonError {
             hint: hint.cloned(),
         };
         match err {
-            Error::Spec { diagnostics, .. } | Error::Folder { diagnostics, .. } => diagnostics.iter().map(JsonError::from).collect(),
+            Error::Spec { diagnostics, .. } | Error::Folder { diagnostics, .. } => {
+                diagnostics.iter().map(JsonError::from).collect()
+            }
             Error::Usage { hint, .. } => vec![other("usage", None, hint.as_ref())],
             Error::Io { path, .. } => vec![other("io", Some(path), None)],
             Error::NoSpec { path } => {

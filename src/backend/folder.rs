@@ -335,18 +335,25 @@ fn read_regular(path: &Path) -> Result<Option<Cow<'static, str>>> {
 
 /// Loads the folder target in `dir` (`shown` as the user wrote it).
 pub fn load(dir: &Path, shown: &str) -> Result<FolderTarget> {
-    const HINT: &str = "a folder target is a folder with target.yaml, platform.yaml.j2 and templates/";
+    const HINT: &str =
+        "a folder target is a folder with target.yaml, platform.yaml.j2 and templates/";
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::usage(
-                format!("the target folder `{}` does not exist", crate::error::shown_path(shown)),
+                format!(
+                    "the target folder `{}` does not exist",
+                    crate::error::shown_path(shown)
+                ),
                 HINT,
             ));
         }
         Err(e) => return Err(Error::io("reading", dir, e)),
         Ok(m) if !m.is_dir() => {
             return Err(Error::usage(
-                format!("the target folder `{}` is not a folder", crate::error::shown_path(shown)),
+                format!(
+                    "the target folder `{}` is not a folder",
+                    crate::error::shown_path(shown)
+                ),
                 HINT,
             ));
         }

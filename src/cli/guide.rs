@@ -136,7 +136,10 @@ pub const VALIDATE: Guide = Guide {
     ],
     exit_codes: &[
         ("0", "the spec is valid for every case"),
-        ("2", "error: a bad spec or argument, or a file that cannot be read"),
+        (
+            "2",
+            "error: a bad spec or argument, or a file that cannot be read",
+        ),
     ],
 };
 

@@ -712,7 +712,11 @@ fn a_mistyped_target_or_environment_gets_the_nearest_declared_one() {
         format!("error: unknown target `azure`\n  = hint: {targets}\n")
     );
     let envs = "declared environments: pr-142, prod, staging";
-    for (typed, meant) in [("production", "prod"), ("PROD", "prod"), ("stagin", "staging")] {
+    for (typed, meant) in [
+        ("production", "prod"),
+        ("PROD", "prod"),
+        ("stagin", "staging"),
+    ] {
         assert_eq!(
             run("eks", typed),
             format!(
@@ -760,7 +764,9 @@ fn a_missing_or_empty_spec_points_at_fredgen_init() {
     assert!(dir.join("stacks/shop.yaml").is_file());
     assert!(dir.join("stacks/fredgen.schema.json").is_file());
     assert_eq!(
-        fredgen(dir, &["validate", "-f", "stacks/shop.yaml"]).status.code(),
+        fredgen(dir, &["validate", "-f", "stacks/shop.yaml"])
+            .status
+            .code(),
         Some(0)
     );
 

@@ -178,7 +178,8 @@ fn a_target_dir_that_is_missing_or_no_folder_target_says_so_without_blaming_a_sp
     let tmp = tempfile::tempdir().expect("tempdir");
     fs::create_dir(tmp.path().join("empty")).expect("mkdir");
     fs::write(tmp.path().join("file"), "").expect("write");
-    let hint = "  = hint: a folder target is a folder with target.yaml, platform.yaml.j2 and templates/\n";
+    let hint =
+        "  = hint: a folder target is a folder with target.yaml, platform.yaml.j2 and templates/\n";
     for (dir, expected) in [
         (
             "my-target",
