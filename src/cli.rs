@@ -15,14 +15,15 @@ use crate::output::Change;
 pub mod stream;
 
 /// fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes manifests that
-/// stand the stack up on AWS EKS, Google GKE or Hetzner Cloud.
+/// stand the stack up on AWS EKS, Google GKE, Hetzner Cloud or an existing Kubernetes cluster.
 #[derive(Debug, Parser)]
 #[command(
     name = "fredgen",
     version,
     about = "Compile one stack spec into Terraform, Helm values and Kubernetes manifests",
     long_about = "fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes manifests \
-                  that stand the stack up on AWS EKS, Google GKE or Hetzner Cloud",
+                  that stand the stack up on AWS EKS, Google GKE, Hetzner Cloud or an existing \
+                  Kubernetes cluster (the `kubernetes` folder target)",
     after_help = guide::TOP.help()
 )]
 pub struct Cli {
@@ -99,10 +100,10 @@ pub enum Command {
     #[command(after_help = guide::RENDER.help())]
     Render(RenderCommand),
     /// Show a unified diff between the directory and what would be rendered; writes nothing.
-    #[command(after_help = guide::DIFF.help())]
+    #[command(after_help = guide::DIFF.help(), mut_arg("all", |a| a.help(COMPARE_ALL)))]
     Diff(CompareArgs),
     /// For CI: list files that differ from what would be rendered, exit 1 if any.
-    #[command(after_help = guide::CHECK.help())]
+    #[command(after_help = guide::CHECK.help(), mut_arg("all", |a| a.help(COMPARE_ALL)))]
     Check(CompareArgs),
     /// Validate the spec for every target and environment it declares.
     #[command(after_help = guide::VALIDATE.help())]
@@ -127,6 +128,13 @@ pub enum Command {
     #[command(after_help = guide::MAN.help())]
     Man(ManArgs),
 }
+
+/// `--all` as diff and check take it: they compare what render --all would write, and write
+/// nothing (render's own help says where it writes).
+const COMPARE_ALL: &str = "Every target × environment the spec declares, each compared with \
+                           `<DIR>/<target>/<env>` (DIR: `--out`, default `deploy` next to the \
+                           spec), and the GitHub workflows of `delivery.github` with the \
+                           repository's `.github/workflows/`; writes nothing";
 
 /// How `validate`, `diff` and `check` report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -573,11 +581,13 @@ impl JsonError {
             hint: hint.cloned(),
         };
         match err {
-            Error::Spec { diagnostics, .. } => diagnostics.iter().map(JsonError::from).collect(),
+            Error::Spec { diagnostics, .. } | Error::Folder { diagnostics, .. } => {
+                diagnostics.iter().map(JsonError::from).collect()
+            }
             Error::Usage { hint, .. } => vec![other("usage", None, hint.as_ref())],
             Error::Io { path, .. } => vec![other("io", Some(path), None)],
             Error::NoSpec { path } => {
-                let hint = crate::error::NO_SPEC_HINT.to_string();
+                let hint = crate::error::no_spec_hint(path);
                 vec![other("io", Some(path), Some(&hint))]
             }
             Error::Unsafe { path, hint, .. } => vec![other("unsafe", Some(path), hint.as_ref())],

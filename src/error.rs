@@ -178,9 +178,18 @@ const WINDOW: usize = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The spec has problems; all of them are listed.
-    #[error("{} problem(s) in the stack spec", diagnostics.len())]
+    #[error("{} in the stack spec", problems(diagnostics.len()))]
     Spec {
         /// The spec text, for showing lines.
+        source_text: Option<String>,
+        /// Every problem found.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// A folder fredgen reads besides the spec (a folder target, a folder of replaced templates)
+    /// has problems; all of them are listed, reported like the spec's.
+    #[error("{}", problems(diagnostics.len()))]
+    Folder {
+        /// The file's text, for showing lines.
         source_text: Option<String>,
         /// Every problem found.
         diagnostics: Vec<Diagnostic>,
@@ -283,6 +292,10 @@ impl Error {
             Error::Spec {
                 source_text,
                 diagnostics,
+            }
+            | Error::Folder {
+                source_text,
+                diagnostics,
             } => {
                 let mut out = String::new();
                 let lines: Vec<&str> = source_text
@@ -304,7 +317,9 @@ impl Error {
             | Error::Unsafe {
                 hint: Some(hint), ..
             } => format!("{error}: {self}\n  {hint_prefix} {hint}\n"),
-            Error::NoSpec { .. } => format!("{error}: {self}\n  {hint_prefix} {NO_SPEC_HINT}\n"),
+            Error::NoSpec { path } => {
+                format!("{error}: {self}\n  {hint_prefix} {}\n", no_spec_hint(path))
+            }
             _ => format!("{error}: {self}\n"),
         }
     }
@@ -316,9 +331,36 @@ impl fmt::Display for Pos {
     }
 }
 
-/// The hint under [`Error::NoSpec`].
+/// `1 problem`, `2 problems`: the last line of a report of diagnostics.
+fn problems(count: usize) -> String {
+    match count {
+        1 => "1 problem".to_string(),
+        n => format!("{n} problems"),
+    }
+}
+
+/// The hint under [`Error::NoSpec`] for the default spec, `fredgen.yaml`.
 pub const NO_SPEC_HINT: &str =
     "run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>";
+
+/// The hint under [`Error::NoSpec`]: for a spec named with `-f`, the `fredgen init -f` that
+/// writes a starter spec at that path (quoted for a POSIX shell where it needs it).
+pub fn no_spec_hint(path: &std::path::Path) -> String {
+    if path == std::path::Path::new(crate::DEFAULT_SPEC) {
+        return NO_SPEC_HINT.to_string();
+    }
+    let shown = shown_path(path);
+    let plain = shown
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./+@:,=".contains(c))
+        && !shown.starts_with('-');
+    let arg = if plain {
+        shown
+    } else {
+        format!("'{}'", shown.replace('\'', r"'\''"))
+    };
+    format!("run `fredgen init -f {arg}` to write a starter spec there, or check the path")
+}
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -17,6 +17,10 @@ const SCHEMA_FILE: &str = "fredgen.schema.json";
 /// Runs `fredgen init`, telling `out` what was written.
 pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<u8> {
     let spec = &args.file;
+    // `init -f stacks/shop.yaml` in a fresh directory: its folder is created, as `man -o` does.
+    if let Some(dir) = spec.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    }
     match create_new(spec, STARTER) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {

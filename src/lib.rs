@@ -375,10 +375,17 @@ impl Loaded {
                 format!("--env {e}: the spec declares no environments"),
                 "omit --env",
             )),
-            (Some(e), false) if !envs.iter().any(|x| x == e) => Err(Error::usage(
-                format!("environment `{e}` is not declared"),
-                format!("declared environments: {}", envs.join(", ")),
-            )),
+            (Some(e), false) if !envs.iter().any(|x| x == e) => {
+                let names: Vec<&str> = envs.iter().map(String::as_str).collect();
+                Err(Error::usage(
+                    format!("environment `{e}` is not declared"),
+                    spec::did_you_mean(
+                        e,
+                        &names,
+                        format!("declared environments: {}", envs.join(", ")),
+                    ),
+                ))
+            }
             (Some(e), false) => Ok(Some(e.to_string())),
         }
     }

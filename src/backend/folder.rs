@@ -335,6 +335,30 @@ fn read_regular(path: &Path) -> Result<Option<Cow<'static, str>>> {
 
 /// Loads the folder target in `dir` (`shown` as the user wrote it).
 pub fn load(dir: &Path, shown: &str) -> Result<FolderTarget> {
+    const HINT: &str =
+        "a folder target is a folder with target.yaml, platform.yaml.j2 and templates/";
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::usage(
+                format!(
+                    "the target folder `{}` does not exist",
+                    crate::error::shown_path(shown)
+                ),
+                HINT,
+            ));
+        }
+        Err(e) => return Err(Error::io("reading", dir, e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::usage(
+                format!(
+                    "the target folder `{}` is not a folder",
+                    crate::error::shown_path(shown)
+                ),
+                HINT,
+            ));
+        }
+        Ok(_) => {}
+    }
     let mut found = Vec::new();
     let templates_dir = dir.join("templates");
     match std::fs::symlink_metadata(&templates_dir) {
@@ -373,7 +397,7 @@ fn build(
     source: Option<String>,
 ) -> Result<FolderTarget> {
     let file = format!("{shown}/{MANIFEST}");
-    let problem = |message: String, hint: &str| Error::Spec {
+    let problem = |message: String, hint: &str| Error::Folder {
         source_text: None,
         diagnostics: vec![Diagnostic::new(&file, None, "", message).hint(hint.to_string())],
     };
@@ -383,7 +407,7 @@ fn build(
             "a folder target is a folder with target.yaml, platform.yaml.j2 and templates/",
         ));
     };
-    let m: Manifest = serde_saphyr::from_str(&text).map_err(|e| Error::Spec {
+    let m: Manifest = serde_saphyr::from_str(&text).map_err(|e| Error::Folder {
         source_text: Some(text.to_string()),
         diagnostics: vec![crate::spec::diagnose(&file, &text, &e)],
     })?;
@@ -596,7 +620,7 @@ fn build(
     }
     let diagnostics = v.finish();
     if !diagnostics.is_empty() {
-        return Err(Error::Spec {
+        return Err(Error::Folder {
             source_text: Some(text.to_string()),
             diagnostics,
         });

@@ -232,9 +232,14 @@ impl Registry {
             .copied()
             .find(|t| t.id() == id)
             .ok_or_else(|| {
+                let ids = self.ids();
                 Error::usage(
                     format!("unknown target `{id}`"),
-                    format!("available targets: {}", self.ids().join(", ")),
+                    crate::spec::did_you_mean(
+                        id,
+                        &ids,
+                        format!("available targets: {}", ids.join(", ")),
+                    ),
                 )
             })
     }

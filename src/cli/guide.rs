@@ -134,7 +134,13 @@ pub const VALIDATE: Guide = Guide {
             "fredgen validate -f stacks/shop.yaml --format json",
         ),
     ],
-    exit_codes: &[("0", "the spec is valid for every case"), ERROR],
+    exit_codes: &[
+        ("0", "the spec is valid for every case"),
+        (
+            "2",
+            "error: a bad spec or argument, or a file that cannot be read",
+        ),
+    ],
 };
 
 /// `fredgen targets`.
@@ -143,8 +149,8 @@ pub const TARGETS: Guide = Guide {
     examples: &[
         ("The targets fredgen knows", "fredgen targets"),
         (
-            "With a target of your own",
-            "fredgen targets --target-dir targets/k3s",
+            "With a target of your own (a folder with target.yaml, platform.yaml.j2, templates/)",
+            "fredgen targets --target-dir ./my-target",
         ),
     ],
     exit_codes: &DONE,
@@ -170,7 +176,7 @@ pub const TEMPLATES_LIST: Guide = Guide {
         ("Every template id", "fredgen templates list"),
         (
             "With a folder target's templates",
-            "fredgen templates list --target-dir targets/k3s",
+            "fredgen templates list --target-dir ./my-target",
         ),
     ],
     exit_codes: &DONE,

@@ -145,7 +145,7 @@ pub fn build(
                         "environments",
                         format!("environment `{env}` is not declared"),
                     )
-                    .hint = Some(declared_envs(raw));
+                    .hint = Some(declared_envs(raw, env));
                     return Err(v.finish());
                 }
             }
@@ -517,11 +517,12 @@ fn guest(
     });
 }
 
-fn declared_envs(raw: &RawStack) -> String {
+fn declared_envs(raw: &RawStack, env: &str) -> String {
     match &raw.environments {
         Some(envs) if !envs.is_empty() => {
             let names: Vec<&str> = envs.keys().map(String::as_str).collect();
-            format!("declared environments: {}", names.join(", "))
+            let list = format!("declared environments: {}", names.join(", "));
+            crate::spec::did_you_mean(env, &names, list)
         }
         _ => "the spec declares no `environments`; omit --env".to_string(),
     }

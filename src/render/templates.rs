@@ -142,7 +142,7 @@ impl TemplateSet {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(Error::Spec {
+            Err(Error::Folder {
                 source_text: None,
                 diagnostics: problems,
             })

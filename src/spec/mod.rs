@@ -1223,13 +1223,43 @@ fn budget_breached(breach: &serde_saphyr::budget::BudgetBreach) -> (String, Opti
 
 /// "did you mean `x`?" when one known key is close to `unknown`, else the list of known keys.
 pub fn suggest(unknown: &str, known: &[&str]) -> String {
-    let best = known
+    match closest(unknown, known) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None => format!("expected one of: {}", known.join(", ")),
+    }
+}
+
+/// The known name within a few edits of `unknown` (the nearest; the first of equals), if any.
+pub fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    let (d, k) = known
         .iter()
         .map(|k| (strsim::levenshtein(unknown, k), *k))
-        .min();
-    match best {
-        Some((d, k)) if d <= 2.max(unknown.len() / 3) => format!("did you mean `{k}`?"),
-        _ => format!("expected one of: {}", known.join(", ")),
+        .min()?;
+    (d <= 2.max(unknown.len() / 3)).then_some(k)
+}
+
+/// The hint for a name given on the command line (`--target`, `--env`) that is none of `known`:
+/// "did you mean `x`? " when one is close ([`closest`], ignoring case, or the only one that
+/// starts the name or that the name starts: `production` for `prod`), then `list`.
+pub fn did_you_mean(unknown: &str, known: &[&str], list: String) -> String {
+    let lower = unknown.to_lowercase();
+    let lowered: Vec<String> = known.iter().map(|k| k.to_lowercase()).collect();
+    let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
+    let prefixed: Vec<usize> = (0..known.len())
+        .filter(|&i| {
+            let k = lowered[i];
+            !k.is_empty() && !lower.is_empty() && (lower.starts_with(k) || k.starts_with(&lower))
+        })
+        .collect();
+    let near = closest(&lower, &lowered)
+        .and_then(|k| lowered.iter().position(|l| *l == k))
+        .or(match prefixed[..] {
+            [i] => Some(i),
+            _ => None,
+        });
+    match near {
+        Some(i) => format!("did you mean `{}`? {list}", known[i]),
+        None => list,
     }
 }
 

@@ -98,7 +98,10 @@ fn a_thousand_environments_sharing_a_host_are_one_problem_not_a_million() {
     }
     std::fs::write(dir.path().join("many.yaml"), &text).expect("write");
     let report = validate(dir.path(), "many.yaml");
-    assert!(report.contains("1 problem(s)"), "{report}");
+    assert!(
+        report.contains("\n1 problem in the stack spec\n"),
+        "{report}"
+    );
     assert!(
         report.contains(
             "environments `e0`, `e1`, `e10`, `e100`, `e101` and 995 more all use `domain:"

@@ -286,7 +286,7 @@ targets: { eks: { region: eu-west-1 } }
     assert_eq!(v["errors"][0]["line"], serde_json::Value::Null);
     assert_eq!(
         v["errors"][0]["hint"],
-        "run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>"
+        "run `fredgen init -f nope.yaml` to write a starter spec there, or check the path"
     );
 
     let human = fredgen(tmp.path(), &["validate", "-f", "bad.yaml"]);

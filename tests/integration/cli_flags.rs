@@ -495,6 +495,54 @@ fn every_help_has_examples_and_exit_codes_and_fits_80_columns() {
     assert!(!check.contains("see the README"), "{check}");
 }
 
+/// The paragraph under `flag` in `help` (up to the next blank line), on one line.
+fn help_of(help: &str, flag: &str) -> String {
+    let from = &help[help.find(flag).unwrap_or_else(|| panic!("{flag}: {help}"))..];
+    let paragraph = from.split("\n\n").next().expect("paragraph");
+    paragraph.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn help_says_what_each_command_writes_and_the_targets_it_serves() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let help = |args: &[&str]| stdout(&fredgen_env(tmp.path(), args, &[("COLUMNS", "200")]));
+    let render_all = "--all Every target × environment the spec declares, each into \
+                      `<DIR>/<target>/<env>` (DIR: `--out`, default `deploy` next to the spec), \
+                      and the GitHub workflows of `delivery.github` into the repository's \
+                      `.github/workflows/`";
+    assert_eq!(help_of(&help(&["render", "--help"]), "--all\n"), render_all);
+    for command in ["diff", "check"] {
+        assert_eq!(
+            help_of(&help(&[command, "--help"]), "--all\n"),
+            "--all Every target × environment the spec declares, each compared with \
+             `<DIR>/<target>/<env>` (DIR: `--out`, default `deploy` next to the spec), and the \
+             GitHub workflows of `delivery.github` with the repository's `.github/workflows/`; \
+             writes nothing",
+            "{command}"
+        );
+    }
+    let validate = help(&["validate", "--help"]);
+    assert!(
+        validate.contains("\n  2  error: a bad spec or argument, or a file that cannot be read\n"),
+        "{validate}"
+    );
+    assert!(!validate.contains("touch"), "{validate}");
+    let top = help(&["--help"]);
+    assert!(top.starts_with("fredgen compiles"), "{top}");
+    assert_eq!(
+        help_of(&top, "fredgen compiles"),
+        "fredgen compiles one stack spec into the Terraform, Helm values and Kubernetes \
+         manifests that stand the stack up on AWS EKS, Google GKE, Hetzner Cloud or an existing \
+         Kubernetes cluster (the `kubernetes` folder target)"
+    );
+    // The examples name a folder the reader makes, not one fredgen does not ship.
+    for args in [&["targets", "--help"][..], &["templates", "list", "--help"]] {
+        let text = help(args);
+        assert!(text.contains("--target-dir ./my-target\n"), "{text}");
+        assert!(!text.contains("targets/k3s"), "{text}");
+    }
+}
+
 #[test]
 fn every_man_page_has_a_name_examples_and_exit_status() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -641,6 +689,49 @@ fn completions_offer_target_ids_for_target_and_no_files_for_env() {
 }
 
 #[test]
+fn a_mistyped_target_or_environment_gets_the_nearest_declared_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::copy(example_spec("fred"), tmp.path().join("fredgen.yaml")).expect("copy");
+    let run = |target: &str, env: &str| {
+        let r = fredgen(tmp.path(), &["render", "-t", target, "-e", env]);
+        assert_eq!(r.status.code(), Some(2));
+        assert_eq!(stdout(&r), "");
+        stderr(&r)
+    };
+    let targets = "available targets: eks, gke, hetzner, kubernetes";
+    assert_eq!(
+        run("aks", "prod"),
+        format!("error: unknown target `aks`\n  = hint: did you mean `eks`? {targets}\n")
+    );
+    assert_eq!(
+        run("kube", "prod"),
+        format!("error: unknown target `kube`\n  = hint: did you mean `kubernetes`? {targets}\n")
+    );
+    assert_eq!(
+        run("azure", "prod"),
+        format!("error: unknown target `azure`\n  = hint: {targets}\n")
+    );
+    let envs = "declared environments: pr-142, prod, staging";
+    for (typed, meant) in [
+        ("production", "prod"),
+        ("PROD", "prod"),
+        ("stagin", "staging"),
+    ] {
+        assert_eq!(
+            run("eks", typed),
+            format!(
+                "error: environment `{typed}` is not declared\n  = hint: did you mean `{meant}`? {envs}\n"
+            )
+        );
+    }
+    assert_eq!(
+        run("eks", "dev"),
+        format!("error: environment `dev` is not declared\n  = hint: {envs}\n")
+    );
+    assert!(!tmp.path().join("deploy").exists());
+}
+
+#[test]
 fn a_missing_or_empty_spec_points_at_fredgen_init() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
@@ -657,8 +748,26 @@ fn a_missing_or_empty_spec_points_at_fredgen_init() {
     assert_eq!(
         stderr(&r),
         "error: no stack spec at `stacks/shop.yaml`
-  = hint: run `fredgen init` to write a starter spec there, or name the spec with -f <SPEC>
+  = hint: run `fredgen init -f stacks/shop.yaml` to write a starter spec there, or check the path
 "
+    );
+    let r = fredgen(dir, &["check", "-t", "eks", "-f", "my stacks/it's.yaml"]);
+    assert_eq!(
+        stderr(&r),
+        "error: no stack spec at `my stacks/it's.yaml`
+  = hint: run `fredgen init -f 'my stacks/it'\\''s.yaml'` to write a starter spec there, or check the path
+"
+    );
+    // The hint's command does what it says, in a folder that does not exist yet.
+    let r = fredgen(dir, &["init", "-f", "stacks/shop.yaml"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(dir.join("stacks/shop.yaml").is_file());
+    assert!(dir.join("stacks/fredgen.schema.json").is_file());
+    assert_eq!(
+        fredgen(dir, &["validate", "-f", "stacks/shop.yaml"])
+            .status
+            .code(),
+        Some(0)
     );
 
     fs::write(dir.join("fredgen.yaml"), "# nothing yet\n").expect("write");
@@ -670,7 +779,7 @@ fn a_missing_or_empty_spec_points_at_fredgen_init() {
   --> fredgen.yaml
   = hint: `fredgen init` writes a commented starter spec, and `fredgen schema` prints the JSON Schema of every key
 
-1 problem(s) in the stack spec
+1 problem in the stack spec
 "
     );
     assert!(!dir.join("deploy").exists());

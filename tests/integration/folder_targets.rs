@@ -174,6 +174,36 @@ fn a_users_folder_target_renders_as_the_shipped_one_does() {
 }
 
 #[test]
+fn a_target_dir_that_is_missing_or_no_folder_target_says_so_without_blaming_a_spec() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(tmp.path().join("empty")).expect("mkdir");
+    fs::write(tmp.path().join("file"), "").expect("write");
+    let hint =
+        "  = hint: a folder target is a folder with target.yaml, platform.yaml.j2 and templates/\n";
+    for (dir, expected) in [
+        (
+            "my-target",
+            format!("error: the target folder `my-target` does not exist\n{hint}"),
+        ),
+        (
+            "file",
+            format!("error: the target folder `file` is not a folder\n{hint}"),
+        ),
+        (
+            "empty",
+            format!(
+                "error: `empty` has no target.yaml\n  --> empty/target.yaml\n{hint}\n1 problem\n"
+            ),
+        ),
+    ] {
+        let out = fredgen(tmp.path(), &["targets", "--target-dir", dir]);
+        assert_eq!(out.status.code(), Some(2), "{dir}");
+        assert_eq!(out.stdout, b"", "{dir}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{dir}");
+    }
+}
+
+#[test]
 fn a_broken_folder_target_or_block_is_refused_with_its_position() {
     let tmp = tempfile::tempdir().expect("tempdir");
     copy_as(

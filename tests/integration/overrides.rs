@@ -483,7 +483,7 @@ fn validate_finds_an_override_file_that_cannot_be_read() {
     assert!(
         stderr.contains("error at `overrides[2].manifest`: cannot read `overrides/limitz.yaml`")
             && stderr.contains("--> fredgen.yaml:70:15")
-            && stderr.contains("1 problem(s)"),
+            && stderr.contains("\n1 problem in the stack spec\n"),
         "{stderr}"
     );
 }

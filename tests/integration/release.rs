@@ -84,7 +84,7 @@ fn the_changelog_has_a_section_for_this_version() {
 /// through the lockfile) declares a `rust-version` no newer than fredgen's, so the README's
 /// minimum is the real one. The test dependencies are not part of an install.
 #[test]
-fn every_dependency_builds_on_the_msrv() {
+fn every_dependency_declares_a_rust_version_within_the_msrv() {
     // The crates this machine builds (cargo would fetch the other platforms' to list them).
     let rustc = std::process::Command::new("rustc")
         .arg("-vV")

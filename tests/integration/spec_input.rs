@@ -396,7 +396,7 @@ fn errors_name_stdin_or_the_spec_name_and_a_stream_stays_bounded() {
     assert_eq!(empty.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&empty.stderr),
-        "error: the spec is empty\n  --> <stdin>\n  = hint: `fredgen init` writes a commented starter spec, and `fredgen schema` prints the JSON Schema of every key\n\n1 problem(s) in the stack spec\n"
+        "error: the spec is empty\n  --> <stdin>\n  = hint: `fredgen init` writes a commented starter spec, and `fredgen schema` prints the JSON Schema of every key\n\n1 problem in the stack spec\n"
     );
 
     // Closed stdin reads as empty (the Rust runtime opens /dev/null in its place).
