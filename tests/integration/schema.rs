@@ -312,6 +312,23 @@ fn the_schema_requires_a_key_in_the_base_or_in_every_environment() {
                 ),
             ],
         ),
+        (
+            "a target only staging declares, without its region",
+            &[(
+                "  gke: { project: my-gcp-project, region: europe-west1 }",
+                "",
+            )],
+            &[
+                (
+                    "  gke: { project: my-gcp-project, region: europe-west1 }",
+                    "",
+                ),
+                (
+                    "{ project: my-gcp-project-staging }",
+                    "{ project: my-gcp-project-staging, region: europe-west1 }",
+                ),
+            ],
+        ),
     ];
     for (what, bad, near) in cases {
         assert_eq!(
