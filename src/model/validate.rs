@@ -1984,7 +1984,7 @@ fn non_canonical_cidr(cidr: &str) -> Option<String> {
     (network.to_string() != ip).then(|| format!("{network}/{bits}"))
 }
 
-fn is_ipv4_cidr(s: &str) -> bool {
+pub(crate) fn is_ipv4_cidr(s: &str) -> bool {
     let Some((ip, bits)) = s.split_once('/') else {
         return false;
     };
@@ -2411,32 +2411,43 @@ fn image(v: &mut Validator, img: &Option<Sp<String>>, path: &str) -> String {
         );
         return String::new();
     };
-    let s = &img.value;
+    if let Some((message, hint)) = image_problem(&img.value) {
+        v.error_at(img, path, message).hint = Some(hint);
+    }
+    img.value.clone()
+}
+
+/// Why `s` is not an image reference with an exact tag or digest (the error and its hint);
+/// `None` when it is one.
+pub(crate) fn image_problem(s: &str) -> Option<(String, String)> {
     let (rest, digest) = match s.split_once('@') {
         Some((n, d)) => (n, Some(d)),
-        None => (s.as_str(), None),
+        None => (s, None),
     };
     if let Err(why) = check_image_name(rest) {
-        v.error_at(img, path, format!("`{s}` is not an image reference"))
-            .hint = Some(format!(
-            "{why}; an image reference is `[registry[:port]/]path[:tag][@digest]` with a \
-             lowercase path, e.g. `ghcr.io/acme/app:1.4.2`"
-        ));
+        Some((
+            format!("`{s}` is not an image reference"),
+            format!(
+                "{why}; an image reference is `[registry[:port]/]path[:tag][@digest]` with a \
+                 lowercase path, e.g. `ghcr.io/acme/app:1.4.2`"
+            ),
+        ))
     } else if let Some(d) = digest {
-        if !is_digest(d) {
-            v.error_at(img, path, format!("`{s}` has an invalid digest"))
-                .hint = Some(
+        (!is_digest(d)).then(|| {
+            (
+                format!("`{s}` has an invalid digest"),
                 "a digest is `@sha256:` and 64 lowercase hex digits, or `@sha512:` and 128".into(),
-            );
-        }
+            )
+        })
     } else if image_tag(rest).is_none_or(|t| t == "latest") {
-        v.error_at(img, path, format!("`{s}` has no exact tag"))
-            .hint = Some(
+        Some((
+            format!("`{s}` has no exact tag"),
             "pin an exact version (`:1.4.2`) or a digest, so renders and rollouts are reproducible"
                 .into(),
-        );
+        ))
+    } else {
+        None
     }
-    s.clone()
 }
 
 /// The tag of an image reference without its digest: what follows the first `:` after the last
@@ -2762,7 +2773,7 @@ fn egress(v: &mut Validator, raw: &Option<Sp<RawEgress>>, path: &str) -> (bool, 
 }
 
 /// One `host:port` egress entry, or why it is refused (message, hint).
-fn destination(entry: &str) -> Result<Destination, (String, String)> {
+pub(crate) fn destination(entry: &str) -> Result<Destination, (String, String)> {
     let example = "write `host:port`, e.g. `api.stripe.com:443` or `203.0.113.7:5432`";
     let Some((host, port)) = entry.rsplit_once(':') else {
         return Err((format!("`{entry}` is not `host:port`"), example.into()));

@@ -4,9 +4,9 @@
 //!
 //! It checks what a single key can be checked for: the keys a spec must set, closed sets of values
 //! (target ids, regions, locations, Kubernetes minors, egress words, DNS providers...), the forms
-//! of names, paths and quantities, and the ranges of numbers. Each enum is built from the constant
-//! the validator checks against, and each pattern mirrors one of the validator's functions (the
-//! tests below compare them on generated strings). Where a rule cannot be written as a pattern the
+//! of names, paths, images and quantities, and the ranges of numbers. Each enum is built from the
+//! constant the validator checks against, and each pattern mirrors one of the validator's
+//! functions (the tests below compare them on generated strings). Where a rule cannot be written as a pattern the
 //! schema is looser than `fredgen validate`, never stricter: rules across keys (references,
 //! uniqueness, `min` ≤ `max`, what a target supports) are the validator's alone.
 //!
@@ -15,8 +15,10 @@
 //! - A spec without `environments` is complete and must set every required key, while an
 //!   environment overlay (and a base spec whose environments fill in the rest) may leave any of
 //!   them out. The derived definitions therefore hold no `required`; the required keys are
-//!   gathered into one definition, [`COMPLETE`], that the root applies only when the spec
-//!   declares no `environments`.
+//!   gathered into one definition, [`COMPLETE`], that the root applies when the spec declares no
+//!   `environments`; when it does, [`COMPLETE_ACROSS`] asks for each key reached through
+//!   mappings in the base or in every environment (the keys of list items are left to the
+//!   validator there: an overlay merges them by name).
 //! - In the base spec a key set to nothing (`delivery:`, `postgres: ~`) is a key not set, so an
 //!   optional key's schema admits `null` there; an overlay refuses it (it would silently keep the
 //!   base's value, [`super::merge::overlay_nulls`]), which [`NO_NULL`] states for overlays.
@@ -36,6 +38,10 @@ pub const SCHEMA_ID: &str = "urn:fredgen:stack-spec:1";
 
 /// The definition that holds every key a complete spec must set.
 pub const COMPLETE: &str = "CompleteStack";
+
+/// The definition that holds the keys of [`COMPLETE`] for a spec with `environments`: each is
+/// set in the base or in every environment ([`complete_across`]).
+pub const COMPLETE_ACROSS: &str = "CompleteAcrossEnvironments";
 
 /// The definition of one environment overlay.
 pub const OVERLAY: &str = "EnvironmentOverlay";
@@ -93,8 +99,35 @@ pub const REPOSITORY: &str = "^[A-Za-z0-9]([-A-Za-z0-9]{0,37}[A-Za-z0-9])?/[A-Za
 /// `is_pinned_action`, looser on the path).
 pub const PINNED_ACTION: &str = "^[A-Za-z0-9]([-A-Za-z0-9]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]{1,100}(/[A-Za-z0-9._/-]+)?@[0-9a-f]{40}$";
 
-/// An IPv4 address or CIDR, loosely (the validator checks each octet and the prefix length).
-pub const IPV4_CIDR: &str = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}(/[0-9]{1,2})?$";
+/// An IPv4 CIDR (`is_ipv4_cidr` in the validator), loosely: the validator also checks each
+/// octet and that the prefix length (which it reads as an unsigned integer) is at most 32.
+pub const IPV4_CIDR: &str = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/\+?[0-9]+$";
+
+/// An image reference with an exact tag or digest ([`crate::model::validate::image_problem`]):
+/// `[registry[:port]/]path[:tag][@digest]` as distribution/reference parses it, with a tag or a
+/// digest. Looser than the validator on a bracketed IPv6 registry and on lengths (the name at
+/// most 255 characters); `:latest` without a digest is [`LATEST_IMAGE`].
+pub const IMAGE: &str = concat!(
+    r"^(([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*",
+    r"|\[[0-9A-Fa-f:.]+\])(:[0-9]+)?/)?",
+    r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*",
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}))?",
+    r"|@(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}))$",
+);
+
+/// An image whose tag is `latest` and that has no digest: the validator refuses it.
+pub const LATEST_IMAGE: &str = "^[^@]*:latest$";
+
+/// A quantity that is zero however it is written (`0`, `-0.0`, `0Mi`, `0e3`): neither a CPU
+/// request (at least `1m`) nor a memory request (at least `16Mi`).
+pub const ZERO_QUANTITY: &str = r"^[-+]?(0+(\.0*)?|\.0+)([KMGTPE]i|[numkMGTPE]|[eE][-+]?[0-9]+)?$";
+
+/// A PostgreSQL volume: at least 10 GiB (`quantity_gi` with its lower bound for `postgres`).
+pub const POSTGRES_GIBIBYTES: &str = "^[1-9][0-9]+Gi$";
+
+/// An egress destination ends in `:port` (`destination` in the validator, which reads the port
+/// after the last `:` as an unsigned integer and checks the rest).
+pub const EGRESS_ITEM: &str = r":\+?[0-9]+$";
 
 /// The JSON Schema of the spec, as [`schema_json`] prints it (draft-07, which editors' YAML
 /// language servers support best).
@@ -172,6 +205,9 @@ fn assemble(root: &mut Schema) {
             props.values_mut().for_each(scalar_text_fields);
         }
     }
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        refine(props, &mut definitions);
+    }
     let mut complete = Map::new();
     gather_required(obj, &mut definitions, &mut complete);
     // A complete spec declares a target (an environment may declare one for itself).
@@ -181,6 +217,7 @@ fn assemble(root: &mut Schema) {
         targets.insert("minProperties".into(), 1.into());
     }
     let complete = Value::Object(complete);
+    definitions.insert(COMPLETE_ACROSS.into(), complete_across(&complete));
 
     // An overlay: the spec's keys less those set once in the base, and nothing required.
     let mut overlay = obj.clone();
@@ -245,11 +282,205 @@ fn assemble(root: &mut Schema) {
     out.append(obj);
     out.insert("if".into(), json!({ "required": ["environments"] }));
     out.insert(
+        "then".into(),
+        json!({ "$ref": format!("#/definitions/{COMPLETE_ACROSS}") }),
+    );
+    out.insert(
         "else".into(),
         json!({ "$ref": format!("#/definitions/{COMPLETE}") }),
     );
     out.insert("definitions".into(), Value::Object(definitions));
     *root = Schema::from(out);
+}
+
+/// The validator's rules on single keys the derived schema does not state: exact images,
+/// PostgreSQL's versions and volume floor, non-zero requests, at least one replica of the
+/// frontend and of a service, no secret listed twice, `host:port` egress destinations.
+fn refine(root: &mut Map<String, Value>, defs: &mut Map<String, Value>) {
+    for (holder, key, rule) in [
+        ("frontend", "image", Rule::Image),
+        ("RawWorker", "image", Rule::Image),
+        ("RawService", "image", Rule::Image),
+        ("frontend", "replicas", Rule::AtLeastOneReplica),
+        ("RawService", "replicas", Rule::AtLeastOneReplica),
+        ("frontend", "secrets", Rule::Unique),
+        ("RawWorker", "secrets", Rule::Unique),
+        ("RawService", "secrets", Rule::Unique),
+        ("RawPostgres", "version", Rule::PostgresVersion),
+        ("RawPostgres", "storage", Rule::Pattern(POSTGRES_GIBIBYTES)),
+        ("RawResources", "cpu", Rule::NotZero),
+        ("RawResources", "memory", Rule::NotZero),
+    ] {
+        let holder = match holder {
+            "frontend" => root.get_mut(holder),
+            _ => defs.get_mut(holder),
+        };
+        if let Some(schema) = holder
+            .and_then(|h| h.get_mut("properties"))
+            .and_then(|p| p.get_mut(key))
+        {
+            rule.apply(schema);
+        }
+    }
+    // The list form of egress: its items are text only.
+    if let Some(Value::Array(forms)) = defs.get_mut("RawEgress").and_then(|e| e.get_mut("anyOf")) {
+        for items in forms.iter_mut().filter_map(|f| f.get_mut("items")) {
+            items["pattern"] = EGRESS_ITEM.into();
+        }
+    }
+}
+
+/// One of [`refine`]'s rules.
+enum Rule {
+    /// [`IMAGE`], and not [`LATEST_IMAGE`].
+    Image,
+    /// `min` at least 1 (the replicas' definition, shared with workers, allows 0).
+    AtLeastOneReplica,
+    /// No item twice.
+    Unique,
+    /// A major some target supports.
+    PostgresVersion,
+    /// Not [`ZERO_QUANTITY`].
+    NotZero,
+    /// A pattern in place of the derived one.
+    Pattern(&'static str),
+}
+
+impl Rule {
+    fn apply(&self, schema: &mut Value) {
+        let Some(obj) = schema.as_object_mut() else {
+            return;
+        };
+        match self {
+            Rule::Image => {
+                obj.insert("pattern".into(), IMAGE.into());
+                obj.insert(
+                    "not".into(),
+                    json!({ "type": "string", "pattern": LATEST_IMAGE }),
+                );
+            }
+            Rule::NotZero => {
+                obj.insert(
+                    "not".into(),
+                    json!({ "type": "string", "pattern": ZERO_QUANTITY }),
+                );
+            }
+            Rule::Unique => {
+                obj.insert("uniqueItems".into(), true.into());
+            }
+            Rule::Pattern(pattern) => {
+                obj.insert("pattern".into(), (*pattern).into());
+            }
+            Rule::AtLeastOneReplica => {
+                let description = obj.remove("description");
+                let derived = Value::Object(std::mem::take(obj));
+                if let Some(d) = description {
+                    obj.insert("description".into(), d);
+                }
+                obj.insert(
+                    "allOf".into(),
+                    json!([derived, { "properties": { "min": { "minimum": 1 } } }]),
+                );
+            }
+            Rule::PostgresVersion => {
+                // Every target reads the majors of `supported_postgres`; a spec may name any
+                // target's.
+                let mut majors: Vec<&str> = Vec::new();
+                for target in backend::Registry::builtin().all() {
+                    for (major, _) in target.supported_postgres() {
+                        if !majors.contains(major) {
+                            majors.push(major);
+                        }
+                    }
+                }
+                let mut values: Vec<Value> = majors.into_iter().map(Value::from).collect();
+                values.push(Value::Null);
+                obj.insert("enum".into(), Value::Array(values));
+                scalar_text(schema);
+            }
+        }
+    }
+}
+
+/// The keys [`COMPLETE`] requires through mappings (not the items of lists, which an overlay
+/// merges by name), each as what every environment's merged spec needs: mappings merge key by
+/// key, so the merged spec of each environment sets `P.k` wherever its mapping `P` is set
+/// exactly when the base sets `P.k`, or every environment does, or the base does not set `P` and
+/// each environment that sets `P` sets `P.k`. A key set to nothing is not set in the base. With
+/// `environments: {}` the base alone is checked, as the validator does.
+fn complete_across(complete: &Value) -> Value {
+    let mut keys = Vec::new();
+    required_paths(complete, &mut Vec::new(), &mut keys);
+    let rules: Vec<Value> = keys
+        .into_iter()
+        .filter_map(|(path, leaf)| {
+            let (key, parent) = path.split_last()?;
+            let every_env = |schema: Value| {
+                json!({
+                    "required": ["environments"],
+                    "properties": { "environments": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": schema,
+                    } },
+                })
+            };
+            let has = sets(&path, leaf);
+            let mut either = vec![has.clone(), every_env(has)];
+            if !parent.is_empty() {
+                let mut when_set = json!({ "required": [key] });
+                for step in parent.iter().rev() {
+                    when_set = json!({ "properties": { step: when_set } });
+                }
+                either.push(json!({
+                    "not": sets(parent, json!({ "type": "object" })),
+                    "properties": { "environments": { "additionalProperties": when_set } },
+                }));
+            }
+            Some(json!({ "anyOf": either }))
+        })
+        .collect();
+    json!({ "allOf": rules })
+}
+
+/// Each path to a key `complete` requires through `properties`, with what the key's own node
+/// states beyond its keys (`minProperties`).
+fn required_paths(complete: &Value, at: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
+    let props = complete.get("properties").and_then(Value::as_object);
+    for key in complete
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let mut leaf = json!({ "not": { "type": "null" } });
+        if let Some(min) = props
+            .and_then(|p| p.get(key))
+            .and_then(|k| k.get("minProperties"))
+        {
+            leaf["minProperties"] = min.clone();
+        }
+        let mut path = at.clone();
+        path.push(key.to_string());
+        out.push((path, leaf));
+    }
+    for (key, sub) in props.into_iter().flatten() {
+        at.push(key.clone());
+        required_paths(sub, at, out);
+        at.pop();
+    }
+}
+
+/// A schema that holds when the mappings along `path` are set and its last key satisfies `leaf`.
+fn sets(path: &[String], leaf: Value) -> Value {
+    path.iter().rev().fold(leaf, |inner, key| {
+        json!({
+            "type": "object",
+            "required": [key],
+            "properties": { key: inner },
+        })
+    })
 }
 
 /// Moves every `required` reachable from `schema` through `properties`, `additionalProperties`,
@@ -337,9 +568,14 @@ fn scalar_text_fields(schema: &mut Value) {
     }
 }
 
+/// The starts of the patterns no number's text matches.
+const NOT_A_NUMBER: [&str; 4] = ["^[a-z]", "^[A-Z]", "^#", "^/"];
+
 /// Widens a text schema to the scalars a text key reads (numbers and booleans, as written), and
 /// its `enum` to the numbers its texts spell (`"4.3"` is also written `4.3`). Its `pattern` and
-/// lengths apply to strings only, so a number is checked by the validator alone.
+/// lengths apply to strings only, so a number is checked by the validator alone, but where the
+/// pattern's first character is one no number starts with ([`NOT_A_NUMBER`]: a name, a secret,
+/// a path, a channel) a number is refused, as the validator refuses its text.
 pub fn scalar_text(schema: &mut Value) {
     let Some(obj) = schema.as_object_mut() else {
         return;
@@ -349,7 +585,16 @@ pub fn scalar_text(schema: &mut Value) {
         Some(Value::Array(t)) if t.contains(&json!("string")) => t.clone(),
         _ => return,
     };
+    // A number is written with a digit, a sign or a `.` first (`17`, `-1`, `.5`, `.inf`), so a
+    // pattern whose first character is a letter, `#` or `/` takes no number's text.
+    let no_number = obj
+        .get("pattern")
+        .and_then(Value::as_str)
+        .is_some_and(|p| NOT_A_NUMBER.iter().any(|start| p.starts_with(start)));
     let mut widened = vec![json!("string"), json!("number"), json!("boolean")];
+    if no_number {
+        widened.remove(1);
+    }
     widened.extend(types.into_iter().filter(|t| t == "null"));
     obj.insert("type".into(), Value::Array(widened));
     if let Some(Value::Array(values)) = obj.get_mut("enum") {
@@ -790,6 +1035,73 @@ mod tests {
         }
     }
 
+    /// The image schema: [`IMAGE`], and not [`LATEST_IMAGE`].
+    fn image_schema() -> Value {
+        let mut schema = text(IMAGE, None);
+        Rule::Image.apply(&mut schema);
+        schema
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Image references near the grammar (registries, ports, paths, tags, `latest`, digests):
+        /// the pattern takes exactly what the validator takes.
+        #[test]
+        fn the_image_pattern_agrees_with_the_validator(
+            s in concat!(
+                "([a-zA-Z0-9.-]{1,6}(:[0-9]{0,3})?/)?[a-zA-Z0-9._-]{1,6}(/[a-z0-9._-]{1,5}){0,2}",
+                "(:[a-zA-Z0-9._-]{0,5}|:latest)?(@sha256:[0-9a-f]{64}|@sha512:[0-9a-f]{128}|@sha256:[0-9a-fA-F]{2,3}|@)?",
+            )
+        ) {
+            prop_assert_eq!(takes(&image_schema(), &s), validate::image_problem(&s).is_none());
+        }
+
+        /// The same on strings of any of the characters that matter.
+        #[test]
+        fn the_image_pattern_agrees_on_near_strings(s in "[-a-zA-Z0-9_./:@ ]{0,14}") {
+            prop_assert_eq!(takes(&image_schema(), &s), validate::image_problem(&s).is_none());
+        }
+
+        /// The CIDR, egress and zero patterns are never stricter than the validator.
+        #[test]
+        fn the_cidr_egress_and_zero_patterns_are_never_stricter(
+            cidr in "[0-9]{1,4}(\\.[0-9]{1,4}){2,4}(/[+]?[0-9]{0,3})?",
+            entry in "[-a-z0-9.]{0,8}(/[0-9]{1,2})?(:[+]?[0-9]{0,6})?",
+            quantity in "[-+]?[0-9.]{0,4}(Ki|Mi|m|k|e3|E-2|)",
+        ) {
+            if validate::is_ipv4_cidr(&cidr) {
+                prop_assert!(takes(&text(IPV4_CIDR, None), &cidr), "{}", cidr);
+            }
+            if validate::destination(&entry).is_ok() {
+                prop_assert!(takes(&text(EGRESS_ITEM, None), &entry), "{}", entry);
+            }
+            if takes(&text(ZERO_QUANTITY, None), &quantity) {
+                prop_assert!(crate::model::quantity::millicores(&quantity).is_none_or(|m| m < 1));
+                prop_assert!(crate::model::quantity::bytes(&quantity).is_none_or(|b| b < 16 << 20));
+            }
+        }
+    }
+
+    /// Each PostgreSQL major a target supports is in `postgres.version`'s enum, as text and as a
+    /// number, and nothing else is.
+    #[test]
+    fn the_postgres_versions_are_the_targets_majors() {
+        let mut schema = json!({ "type": ["string", "number", "boolean", "null"] });
+        Rule::PostgresVersion.apply(&mut schema);
+        let mut expected: Vec<Value> = crate::versions::POSTGRES_IMAGES
+            .iter()
+            .map(|(m, _)| json!(m))
+            .collect();
+        expected.push(Value::Null);
+        expected.extend(
+            crate::versions::POSTGRES_IMAGES
+                .iter()
+                .map(|(m, _)| json!(m.parse::<u64>().expect("a major"))),
+        );
+        assert_eq!(schema["enum"], Value::Array(expected));
+    }
+
     #[test]
     fn patterns_refuse_the_validators_examples_of_bad_values() {
         for (pattern, bad) in [
@@ -801,10 +1113,23 @@ mod tests {
             (GIBIBYTES, "+20Gi"),
             (SLACK_CHANNEL, "@oncall"),
             (PERCENT, "10 %"),
+            (IMAGE, "ghcr.io/acme/app"),
+            (IMAGE, "ghcr.io/Acme/app:1.0"),
+            (IMAGE, "ghcr.io/acme/my app:1.0"),
+            (IMAGE, "ghcr.io/acme/app@sha256:abc"),
+            (IPV4_CIDR, "10.0.0.1"),
+            (EGRESS_ITEM, "api.stripe.com"),
+            (POSTGRES_GIBIBYTES, "9Gi"),
         ] {
             assert!(!takes(&text(pattern, None), bad), "{pattern} takes {bad}");
         }
-        for (pattern, good) in [(QUANTITY, "-0"), (QUANTITY, "+1.5e3"), (PERCENT, "+25%")] {
+        for (pattern, good) in [
+            (QUANTITY, "-0"),
+            (QUANTITY, "+1.5e3"),
+            (PERCENT, "+25%"),
+            (IMAGE, "localhost:5000/acme/app:latest"),
+            (POSTGRES_GIBIBYTES, "10Gi"),
+        ] {
             assert!(
                 takes(&text(pattern, None), good),
                 "{pattern} refuses {good}"

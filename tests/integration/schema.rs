@@ -132,6 +132,7 @@ const REFUSED_BY_THE_SCHEMA: &[&str] = &[
     "egress-destinations.yaml",
     "env-name-invalid.yaml",
     "env-shared-cluster.yaml",
+    "hostile-alias-flood.yaml",
     "hostile-empty.yaml",
     "missing-required.yaml",
     "missing-target-keys.yaml",
@@ -171,6 +172,11 @@ const REFUSED_BY_THE_SCHEMA: &[&str] = &[
     "value-egress.yaml",
     "value-health-path.yaml",
     "value-http-path-chars.yaml",
+    "value-image-bad-digest.yaml",
+    "value-image-digest-hex.yaml",
+    "value-image-grammar.yaml",
+    "value-image-latest.yaml",
+    "value-image-untagged.yaml",
     "value-kubernetes-old.yaml",
     "value-memory.yaml",
     "value-name-too-long.yaml",
@@ -178,6 +184,7 @@ const REFUSED_BY_THE_SCHEMA: &[&str] = &[
     "value-port-range.yaml",
     "value-port-zero.yaml",
     "value-postgres-generation.yaml",
+    "value-postgres-version.yaml",
     "value-quantity-sign.yaml",
     "value-rabbitmq-even.yaml",
     "value-region-typo.yaml",
@@ -250,4 +257,214 @@ environments:
         ],
         "{errors:?}"
     );
+}
+
+/// Whether `fredgen validate` accepts a spec's text, and whether the schema does.
+fn verdicts(text: &str) -> (bool, bool) {
+    let validator = fredgen::parse("spec.yaml", text.to_string())
+        .is_ok_and(|loaded| loaded.validate_all().is_ok());
+    (validator, schema_verdict(text) == Some(Ok(())))
+}
+
+/// Replacements in a spec's text: `(from, to)`.
+type Edits<'a> = &'a [(&'a str, &'a str)];
+
+/// The starter spec of `fredgen init` with each `(from, to)` replaced (each `from` must occur).
+fn starter_with(edits: Edits) -> String {
+    let mut text = std::fs::read_to_string(root().join("src/init/fredgen.yaml")).expect("starter");
+    for (from, to) in edits {
+        assert!(text.contains(from), "the starter has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+/// Keys left out of the base and of an environment, which the validator refuses, are refused by
+/// the schema too; each beside a near miss both accept (the key set in that environment).
+#[test]
+fn the_schema_requires_a_key_in_the_base_or_in_every_environment() {
+    let cases: &[(&str, Edits, Edits)] = &[
+        (
+            "domain set in neither the base nor prod",
+            &[("domain: myapp.example.com\n", "")],
+            &[
+                ("domain: myapp.example.com\n", ""),
+                ("prod: {}", "prod: { domain: myapp.example.com }"),
+            ],
+        ),
+        (
+            "frontend.port set in neither the base nor any environment",
+            &[("  port: 8080\n", "")],
+            &[
+                ("  port: 8080\n", ""),
+                ("frontend: { replicas", "frontend: { port: 8080, replicas"),
+                ("prod: {}", "prod: { frontend: { port: 8080 } }"),
+            ],
+        ),
+        (
+            "targets.gke.project set in staging only",
+            &[("project: my-gcp-project, ", "")],
+            &[
+                ("project: my-gcp-project, ", ""),
+                (
+                    "prod: {}",
+                    "prod: { targets: { gke: { project: my-gcp-project } } }",
+                ),
+            ],
+        ),
+        (
+            "a target only staging declares, without its region",
+            &[(
+                "  gke: { project: my-gcp-project, region: europe-west1 }",
+                "",
+            )],
+            &[
+                (
+                    "  gke: { project: my-gcp-project, region: europe-west1 }",
+                    "",
+                ),
+                (
+                    "{ project: my-gcp-project-staging }",
+                    "{ project: my-gcp-project-staging, region: europe-west1 }",
+                ),
+            ],
+        ),
+    ];
+    for (what, bad, near) in cases {
+        assert_eq!(
+            verdicts(&starter_with(bad)),
+            (false, false),
+            "{what}: both refuse it"
+        );
+        let near = starter_with(near);
+        assert_eq!(
+            verdicts(&near),
+            (true, true),
+            "{what}: both take the near miss"
+        );
+    }
+}
+
+/// Mistakes in one key that the validator refuses are refused by the schema too; each beside a
+/// near miss both accept: `(mistake, text in the starter spec, wrong value, near miss)`.
+#[test]
+fn the_schema_refuses_what_the_validator_refuses_in_one_key_and_takes_the_near_misses() {
+    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let latest_pinned = format!("myapp-web:latest@{digest}");
+    let pg_storage = "storage: 20Gi                    # at least";
+    let cpu = "cpu: 250m, memory: 256Mi }\n  #";
+    let memory = "memory: 256Mi }\n  #";
+    let eks = "eks: { region: eu-west-1 }";
+    let cidrs = |cidr: &str| format!("eks: {{ region: eu-west-1, api_allowed_cidrs: [{cidr}] }}");
+    let cases: Vec<(&str, &str, String, String)> = vec![
+        (
+            "an image tagged latest",
+            "myapp-web:1.0.0",
+            "myapp-web:latest".into(),
+            latest_pinned,
+        ),
+        (
+            "an untagged image",
+            "myapp-web:1.0.0",
+            "myapp-web".into(),
+            "myapp-web:1.0.0-rc.1_b".into(),
+        ),
+        (
+            "an upper-case image path (a registry may be upper case)",
+            "ghcr.io/example/myapp-worker:1.0.0",
+            "ghcr.io/Example/myapp-worker:1.0.0".into(),
+            "Registry.Example:5000/example/myapp-worker:1.0.0".into(),
+        ),
+        (
+            "a PostgreSQL major no target supports",
+            "version: \"18\"",
+            "version: \"14\"".into(),
+            "version: 16".into(),
+        ),
+        (
+            "a PostgreSQL volume under 10Gi",
+            pg_storage,
+            "storage: 9Gi #".into(),
+            "storage: 10Gi #".into(),
+        ),
+        (
+            "a CPU request of zero",
+            cpu,
+            cpu.replace("250m", "\"0.0\""),
+            cpu.replace("250m", "1m"),
+        ),
+        (
+            "a memory request of zero",
+            memory,
+            memory.replace("256Mi", "0Mi"),
+            memory.replace("256Mi", "16Mi"),
+        ),
+        (
+            "no frontend replica (the worker beside it may have none)",
+            "frontend: { replicas: { min: 1",
+            "frontend: { replicas: { min: 0".into(),
+            "frontend: { replicas: { min: 1".into(),
+        ),
+        (
+            "a secret listed twice",
+            "  secrets: [APP_SECRET_KEY]\n",
+            "  secrets: [APP_SECRET_KEY, APP_SECRET_KEY]\n".into(),
+            "  secrets: [APP_SECRET_KEY, APP_TOKEN]\n".into(),
+        ),
+        (
+            "an egress destination without a port",
+            "egress: none ",
+            "egress: [api.stripe.com] ".into(),
+            "egress: [api.stripe.com:443] ".into(),
+        ),
+        (
+            "an API CIDR without a prefix length",
+            eks,
+            cidrs("203.0.113.7"),
+            cidrs("203.0.113.7/32"),
+        ),
+        (
+            "a name written as a number",
+            "name: myapp\n",
+            "name: 123\n".into(),
+            "name: \"myapp\"\n".into(),
+        ),
+    ];
+    for (what, from, bad, near) in &cases {
+        let bad = starter_with(&[(from, bad)]);
+        assert_eq!(verdicts(&bad), (false, false), "{what}: both refuse it");
+        let near = starter_with(&[(from, near)]);
+        assert_eq!(
+            verdicts(&near),
+            (true, true),
+            "{what}: both take the near miss"
+        );
+    }
+}
+
+/// With `environments: {}` the base alone is checked, and must be complete.
+#[test]
+fn an_empty_environments_map_leaves_the_base_to_be_complete() {
+    let base = "\
+name: mini
+frontend: { image: \"ghcr.io/acme/mini:2.0.0\", port: 8080 }
+targets: { eks: { region: us-east-2 } }
+";
+    for (text, accepted) in [
+        (format!("{base}environments: {{}}\n"), false),
+        (
+            format!("domain: mini.example.com\n{base}environments: {{}}\n"),
+            true,
+        ),
+        (
+            format!("{base}environments: {{ dev: {{ domain: dev.example.com }} }}\n"),
+            true,
+        ),
+        (
+            format!("{base}environments: {{ dev: {{ domain: dev.example.com }}, qa: {{}} }}\n"),
+            false,
+        ),
+    ] {
+        assert_eq!(verdicts(&text), (accepted, accepted), "{text}");
+    }
 }
