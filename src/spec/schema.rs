@@ -362,7 +362,10 @@ impl Rule {
             Rule::NotZero => {
                 obj.insert(
                     "not".into(),
-                    json!({ "type": "string", "pattern": ZERO_QUANTITY }),
+                    json!({ "anyOf": [
+                        { "type": "string", "pattern": ZERO_QUANTITY },
+                        { "type": "number", "maximum": 0 },
+                    ] }),
                 );
             }
             Rule::Unique => {
@@ -415,13 +418,17 @@ fn complete_across(complete: &Value) -> Value {
         .into_iter()
         .filter_map(|(path, leaf)| {
             let (key, parent) = path.split_last()?;
+            // A guest environment (`cluster:`) takes its host's settings and may not set
+            // `targets`: it is not asked for the key.
             let every_env = |schema: Value| {
                 json!({
                     "required": ["environments"],
                     "properties": { "environments": {
                         "type": "object",
                         "minProperties": 1,
-                        "additionalProperties": schema,
+                        "additionalProperties": {
+                            "anyOf": [{ "required": ["cluster"] }, schema],
+                        },
                     } },
                 })
             };

@@ -468,3 +468,45 @@ targets: { eks: { region: us-east-2 } }
         assert_eq!(verdicts(&text), (accepted, accepted), "{text}");
     }
 }
+
+/// A guest environment (`cluster:`) takes its host's target settings and may not set `targets`:
+/// keys the other environments supply are not asked of it.
+#[test]
+fn a_guest_environment_is_not_asked_for_the_keys_its_host_supplies() {
+    let spec = "name: myapp
+domain: myapp.example.com
+frontend: { image: ghcr.io/example/web:1.0.0, port: 8080 }
+targets: { hetzner: {} }
+environments:
+  staging: { domain: staging.myapp.example.com, targets: { hetzner: { location: fsn1 } } }
+  prod:    { targets: { hetzner: { location: nbg1 } } }
+  dev:     { cluster: staging, domain: dev.myapp.example.com }
+";
+    assert_eq!(verdicts(spec), (true, true));
+    // Without the guest's host supplying it, prod still must.
+    let missing = spec.replace(
+        "  prod:    { targets: { hetzner: { location: nbg1 } } }\n",
+        "  prod:    {}\n",
+    );
+    assert_eq!(verdicts(&missing), (false, false));
+}
+
+/// A CPU or memory request written as a number is never zero or below, as when written as text.
+#[test]
+fn a_request_written_as_a_number_is_never_zero() {
+    let base = "name: myapp
+domain: myapp.example.com
+frontend: { image: ghcr.io/example/web:1.0.0, port: 8080, resources: { cpu: CPU } }
+targets: { hetzner: { location: fsn1 } }
+";
+    for zero in ["0", "0.0", "-1"] {
+        assert_eq!(
+            verdicts(&base.replace("CPU", zero)),
+            (false, false),
+            "{zero}"
+        );
+    }
+    for fine in ["1", "0.5", "2"] {
+        assert_eq!(verdicts(&base.replace("CPU", fine)), (true, true), "{fine}");
+    }
+}
