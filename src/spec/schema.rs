@@ -216,8 +216,9 @@ fn assemble(root: &mut Schema) {
     {
         targets.insert("minProperties".into(), 1.into());
     }
-    let complete = Value::Object(complete);
+    let mut complete = Value::Object(complete);
     definitions.insert(COMPLETE_ACROSS.into(), complete_across(&complete));
+    forbid_null_required(&mut complete);
 
     // An overlay: the spec's keys less those set once in the base, and nothing required.
     let mut overlay = obj.clone();
@@ -477,6 +478,40 @@ fn required_paths(complete: &Value, at: &mut Vec<String>, out: &mut Vec<(Vec<Str
         required_paths(sub, at, out);
         at.pop();
     }
+}
+
+/// Makes each key `complete` requires through `properties` refuse `null` too: a key set to
+/// nothing in the base is a key not set, so `domain: ~` is as missing as no `domain`.
+fn forbid_null_required(node: &mut Value) {
+    let Some(obj) = node.as_object_mut() else {
+        return;
+    };
+    let required: Vec<String> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    if !required.is_empty() {
+        obj.entry("properties").or_insert_with(|| json!({}));
+    }
+    let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for key in required {
+        if let Some(entry) = props
+            .entry(key)
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+        {
+            entry
+                .entry("not")
+                .or_insert_with(|| json!({ "type": "null" }));
+        }
+    }
+    props.values_mut().for_each(forbid_null_required);
 }
 
 /// A schema that holds when the mappings along `path` are set and its last key satisfies `leaf`.

@@ -510,3 +510,21 @@ targets: { hetzner: { location: fsn1 } }
         assert_eq!(verdicts(&base.replace("CPU", fine)), (true, true), "{fine}");
     }
 }
+
+/// In a spec without environments a required key set to nothing is as missing as an absent one.
+#[test]
+fn a_required_key_set_to_nothing_is_missing() {
+    let spec = "name: myapp
+domain: myapp.example.com
+frontend: { image: ghcr.io/example/web:1.0.0, port: 8080 }
+targets: { hetzner: { location: fsn1 } }
+";
+    assert_eq!(verdicts(spec), (true, true));
+    for (key, null) in [
+        ("domain: myapp.example.com", "domain: ~"),
+        ("image: ghcr.io/example/web:1.0.0", "image: ~"),
+        ("location: fsn1", "location: ~"),
+    ] {
+        assert_eq!(verdicts(&spec.replace(key, null)), (false, false), "{null}");
+    }
+}
