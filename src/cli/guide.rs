@@ -304,22 +304,92 @@ impl Guide {
 
     /// The EXAMPLES and EXIT STATUS sections of the man page.
     pub fn roff(&self) -> String {
-        use roff::{Roff, bold, roman};
-        let mut roff = Roff::new();
-        roff.control("SH", ["EXAMPLES"]);
-        for (what, line) in self.examples {
-            roff.control("TP", [])
-                .text([bold(*line)])
-                .text([roman(*what)]);
+        let mut sections = vec![
+            ("EXAMPLES", self.examples),
+            ("EXIT STATUS", self.exit_codes),
+        ];
+        if self.command.is_empty() {
+            sections.extend(PAGE);
         }
-        roff.control("SH", ["EXIT STATUS"]);
-        for (code, when) in self.exit_codes {
-            roff.control("TP", [])
-                .text([bold(*code)])
-                .text([roman(*when)]);
-        }
-        // With apostrophes as the page's preamble (which the page already has) defines them.
-        let page = roff.render();
-        page.splitn(3, '\n').nth(2).unwrap_or_default().to_string()
+        roff_sections(&sections)
     }
+}
+
+/// The sections only `fredgen.1` has, after its examples and exit status, each a list of a term
+/// and what it is.
+const PAGE: [(&str, &[(&str, &str)]); 3] = [
+    (
+        "ENVIRONMENT",
+        &[
+            (
+                "NO_COLOR",
+                "When set and not empty, --color auto never colours (https://no-color.org).",
+            ),
+            (
+                "CLICOLOR_FORCE",
+                "When set and not 0, --color auto colours even when the stream is no terminal; NO_COLOR wins.",
+            ),
+            (
+                "FREDGEN_THREADS",
+                "How many threads render: 1 renders on the calling thread alone; default, one per core.",
+            ),
+        ],
+    ),
+    (
+        "FILES",
+        &[
+            (
+                "fredgen.yaml",
+                "The stack spec, in the current directory unless -f names another.",
+            ),
+            (
+                "fredgen.schema.json",
+                "The spec's JSON Schema, written next to it by fredgen init, for editors.",
+            ),
+            (
+                "deploy/<target>/<env>/",
+                "The output directory of a case, next to the spec unless --out names another.",
+            ),
+            (
+                ".fredgen-manifest",
+                "In each output directory: the files fredgen wrote there, each with its BLAKE3 digest; fredgen rewrites or removes only these.",
+            ),
+        ],
+    ),
+    (
+        "SEE ALSO",
+        &[
+            (
+                "terraform(1), kubectl(1), helm(1)",
+                "What applies the output.",
+            ),
+            (
+                "README.md",
+                "The spec reference, the output layout and the apply order.",
+            ),
+        ],
+    ),
+];
+
+/// roff of sections of terms, each term bold over its text.
+fn roff_sections(sections: &[(&str, &[(&str, &str)])]) -> String {
+    use roff::{Roff, bold, roman};
+    let mut roff = Roff::new();
+    for (title, entries) in sections {
+        roff.control("SH", [*title]);
+        for (term, text) in *entries {
+            // Examples are (what, command line): the command line is the term.
+            let (term, text) = if *title == "EXAMPLES" {
+                (text, term)
+            } else {
+                (term, text)
+            };
+            roff.control("TP", [])
+                .text([bold(*term)])
+                .text([roman(*text)]);
+        }
+    }
+    // With apostrophes as the page's preamble (which the page already has) defines them.
+    let page = roff.render();
+    page.splitn(3, '\n').nth(2).unwrap_or_default().to_string()
 }

@@ -580,6 +580,33 @@ fn every_man_page_has_a_name_examples_and_exit_status() {
         fredgen_1,
         "fredgen man prints fredgen.1"
     );
+    // fredgen.1 alone names the environment, the files and where to read on, after the exit
+    // status; each variable it names is one fredgen reads.
+    let at = |section: &str| fredgen_1.find(&format!("\n.SH {section}\n"));
+    let order = [
+        at("\"EXIT STATUS\""),
+        at("ENVIRONMENT"),
+        at("FILES"),
+        at("\"SEE ALSO\""),
+        at("VERSION"),
+    ];
+    assert!(order.iter().all(Option::is_some), "{fredgen_1}");
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{fredgen_1}");
+    let render_1 = fs::read_to_string(dir.join("fredgen-render.1")).expect("page");
+    assert!(!render_1.contains(".SH ENVIRONMENT"));
+    let sources: String = ["src/console.rs", "src/render/parallel.rs"]
+        .iter()
+        .map(|f| fs::read_to_string(crate::support::root().join(f)).expect("source"))
+        .collect();
+    let environment = &fredgen_1[order[1].expect("there")..order[2].expect("there")];
+    let named: Vec<&str> = environment
+        .lines()
+        .filter_map(|l| l.strip_prefix("\\fB")?.strip_suffix("\\fR"))
+        .collect();
+    assert_eq!(named, ["NO_COLOR", "CLICOLOR_FORCE", "FREDGEN_THREADS"]);
+    for var in ["CLICOLOR_FORCE", "FREDGEN_THREADS"] {
+        assert!(sources.contains(&format!("\"{var}\"")), "{var} is read");
+    }
 }
 
 #[test]
