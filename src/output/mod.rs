@@ -714,6 +714,8 @@ pub fn replace_files(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // A missing folder is said as the file's, not as the temporary file's error.
+        fs::metadata(parent).map_err(|e| Error::io("writing", path, e))?;
         let mut builder = tempfile::Builder::new();
         builder.prefix(".fredgen-");
         // What `fs::write` would create: 0666 less the umask, not the temporary file's 0600.

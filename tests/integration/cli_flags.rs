@@ -913,6 +913,17 @@ fn man_checks_every_page_before_writing_the_first() {
 }
 
 #[test]
+fn schema_into_a_missing_folder_names_the_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let r = fredgen(tmp.path(), &["schema", "-o", "nodir/x.json"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        stderr(&r),
+        "error: writing `nodir/x.json`: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
 fn man_into_a_file_says_it_is_not_a_directory() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
