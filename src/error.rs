@@ -132,7 +132,7 @@ pub fn shown_path(path: impl AsRef<std::path::Path>) -> String {
     let text = path.as_ref().to_string_lossy();
     let chars: Vec<char> = text.chars().collect();
     let escape = |c: &char| {
-        if c.is_control() || crate::spec::chars::special(*c).is_some() {
+        if crate::spec::chars::unprintable(*c) {
             c.escape_unicode().to_string()
         } else {
             c.to_string()

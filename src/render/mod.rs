@@ -319,40 +319,11 @@ pub fn shell_word(word: &str) -> String {
     quoted
 }
 
-/// Whether `text` can be written on one header line as it is: no control character, no line or
-/// paragraph separator (U+0085, U+2028, U+2029), no bidirectional control, which would show
-/// the line in another order than a shell reads it, no character a generated file may not hold
-/// ([`parse_back::is_forbidden`]), and no character Unicode says to draw as nothing (its
-/// Default_Ignorable_Code_Point ranges): a name that shows as another would be run as it reads.
+/// Whether `text` can be written on one header line as it is: no character
+/// [`crate::spec::chars::unprintable`] names (a control, a line separator, a bidirectional control,
+/// an invisible character), which would break the line or show it otherwise than a shell runs it.
 pub fn one_line(text: &str) -> bool {
-    !text.chars().any(|c| {
-        c.is_control()
-            || parse_back::is_forbidden(c)
-            || matches!(
-                c,
-                '\u{2028}'
-                    | '\u{2029}'
-                    | '\u{00ad}'
-                    | '\u{034f}'
-                    | '\u{061c}'
-                    | '\u{115f}'
-                    | '\u{1160}'
-                    | '\u{17b4}'
-                    | '\u{17b5}'
-                    | '\u{180b}'..='\u{180f}'
-                    | '\u{200b}'..='\u{200f}'
-                    | '\u{202a}'..='\u{202e}'
-                    | '\u{2060}'..='\u{206f}'
-                    | '\u{3164}'
-                    | '\u{fe00}'..='\u{fe0f}'
-                    | '\u{feff}'
-                    | '\u{ffa0}'
-                    | '\u{fff0}'..='\u{fff8}'
-                    | '\u{1bca0}'..='\u{1bca3}'
-                    | '\u{1d173}'..='\u{1d17a}'
-                    | '\u{e0000}'..='\u{e0fff}'
-            )
-    })
+    !text.chars().any(crate::spec::chars::unprintable)
 }
 
 /// The comment that opens every generated file ([`Provenance::line`]).

@@ -39,6 +39,34 @@ pub fn special(c: char) -> Option<&'static str> {
     })
 }
 
+/// Whether `c` cannot stand as itself on one line a person reads or a shell runs: a control
+/// character (tab and newline too), what [`special`] refuses, or a character Unicode says to
+/// draw as nothing (its Default_Ignorable_Code_Point ranges), which would make one name look like
+/// another. What fredgen prints escapes it; what a header's command names may not hold it.
+pub fn unprintable(c: char) -> bool {
+    c.is_control()
+        || special(c).is_some()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fff8}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
+}
+
 /// One diagnostic for each key or value of the tree holding a character [`special`] refuses.
 pub fn check(file: &str, root: &Node) -> Vec<Diagnostic> {
     let mut out = Vec::new();
