@@ -9,6 +9,16 @@ use crate::render::{SecretRef, egress_to};
 pub struct Eks;
 
 impl Target for Eks {
+    fn block_keys(&self) -> Vec<super::BlockKey> {
+        use super::{BlockKey, KeyValues};
+        vec![BlockKey::new(
+            "region",
+            true,
+            "AWS region.",
+            KeyValues::OneOf(REGIONS),
+        )]
+    }
+
     fn id(&self) -> &'static str {
         "eks"
     }

@@ -240,13 +240,6 @@ pub struct FolderTarget {
     source: Option<String>,
 }
 
-impl FolderTarget {
-    /// The keys of its block in a spec (`targets.<id>`), as its `target.yaml` declares them.
-    pub fn keys(&self) -> &BTreeMap<String, KeySpec> {
-        &self.manifest.keys
-    }
-}
-
 impl KeySpec {
     /// The JSON Schema of the key's value, for the spec's schema (`fredgen schema`): its type,
     /// doc, values and default. Its `format` is checked by validation only.
@@ -686,6 +679,19 @@ impl FolderTarget {
 impl Target for FolderTarget {
     fn id(&self) -> &'static str {
         self.id
+    }
+    /// The keys its `target.yaml` declares, each typed there.
+    fn block_keys(&self) -> Vec<super::BlockKey> {
+        self.manifest
+            .keys
+            .iter()
+            .map(|(name, spec)| super::BlockKey {
+                name: name.clone(),
+                required: spec.required,
+                description: self.description,
+                values: super::KeyValues::Schema(spec.json_schema()),
+            })
+            .collect()
     }
     fn describe(&self) -> &'static str {
         self.description

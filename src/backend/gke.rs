@@ -12,7 +12,23 @@ pub struct Gke;
 /// every `*.googleapis.com` name at.
 const GOOGLE_APIS_VIP: &str = "199.36.153.8/30";
 
+/// A GCP project id as a pattern ([`is_project_id`]).
+pub const PROJECT_ID: &str = "^[a-z][-a-z0-9]{4,28}[a-z0-9]$";
+
 impl Target for Gke {
+    fn block_keys(&self) -> Vec<super::BlockKey> {
+        use super::{BlockKey, KeyValues};
+        vec![
+            BlockKey::new(
+                "project",
+                true,
+                "GCP project id.",
+                KeyValues::Pattern(PROJECT_ID),
+            ),
+            BlockKey::new("region", true, "GCP region.", KeyValues::OneOf(REGIONS)),
+        ]
+    }
+
     fn id(&self) -> &'static str {
         "gke"
     }

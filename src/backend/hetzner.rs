@@ -14,6 +14,16 @@ const MAX_CERTIFICATE_NAMES: usize = 100;
 pub const LOCATIONS: &[&str] = &["fsn1", "nbg1", "hel1", "ash", "hil", "sin"];
 
 impl Target for Hetzner {
+    fn block_keys(&self) -> Vec<super::BlockKey> {
+        use super::{BlockKey, KeyValues};
+        vec![BlockKey::new(
+            "location",
+            true,
+            "Hetzner Cloud location.",
+            KeyValues::OneOf(LOCATIONS),
+        )]
+    }
+
     fn id(&self) -> &'static str {
         "hetzner"
     }

@@ -72,6 +72,47 @@ pub trait Target: Sync {
     }
     /// This target's version pins (merged over the shared ones).
     fn versions(&self) -> &'static [(&'static str, &'static str)];
+    /// The keys of its `targets.<id>` block beyond the shared ones, as the spec's JSON Schema
+    /// describes them: the keys [`Target::check_block`] reads, with what it checks them against.
+    fn block_keys(&self) -> Vec<BlockKey> {
+        Vec::new()
+    }
+}
+
+/// One key of a target's `targets.<id>` block, for the spec's JSON Schema.
+#[derive(Debug, Clone)]
+pub struct BlockKey {
+    /// The key.
+    pub name: String,
+    /// Whether a complete spec must set it.
+    pub required: bool,
+    /// What it is, in a few words.
+    pub description: &'static str,
+    /// What it takes.
+    pub values: KeyValues,
+}
+
+/// What a [`BlockKey`] takes.
+#[derive(Debug, Clone)]
+pub enum KeyValues {
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// Text that matches this pattern.
+    Pattern(&'static str),
+    /// What this schema describes (a folder target's typed key).
+    Schema(serde_json::Value),
+}
+
+impl BlockKey {
+    /// A key of a compiled target.
+    pub fn new(name: &str, required: bool, description: &'static str, values: KeyValues) -> Self {
+        BlockKey {
+            name: name.to_string(),
+            required,
+            description,
+            values,
+        }
+    }
 }
 
 /// What one node type offers pods: its allocatable CPU and memory (capacity less what the

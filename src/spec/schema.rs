@@ -88,9 +88,6 @@ pub const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
 /// A RabbitMQ queue name as the validator takes it (at most 200 characters).
 pub const QUEUE_NAME: &str = "^[A-Za-z0-9._-]{1,200}$";
 
-/// A GCP project id (`is_project_id` of the gke backend).
-pub const PROJECT_ID: &str = "^[a-z][-a-z0-9]{4,28}[a-z0-9]$";
-
 /// A GitHub repository `owner/name` ([`crate::model::delivery::is_repository`]), except that it
 /// lets the names `.` and `..` through.
 pub const REPOSITORY: &str = "^[A-Za-z0-9]([-A-Za-z0-9]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]{1,100}$";
@@ -949,51 +946,34 @@ fn target_block(target: &dyn Target) -> Map<String, Value> {
     block
 }
 
-/// A built-in target's own keys (beyond `kubernetes` and `api_allowed_cidrs`): (key, required,
-/// schema). The compiled targets' are the keys their `check_block` reads (text keys of the
-/// block, set to nothing when not set), with the lists it checks them against; a shipped folder
-/// target's come from its `target.yaml` and are typed there.
+/// A built-in target's own keys (beyond `kubernetes` and `api_allowed_cidrs`), as
+/// [`Target::block_keys`] describes them: (key, required, schema). Text keys are set to nothing
+/// when not set, as `check_block` reads them.
 fn block_keys(target: &dyn Target) -> Vec<(String, bool, Value)> {
-    let one_of = |description: &str, values: &[&str]| {
-        let mut values = json!(values);
-        if let Value::Array(v) = &mut values {
-            v.push(Value::Null);
-        }
-        let mut schema =
-            json!({ "description": description, "type": ["string", "null"], "enum": values });
-        scalar_text(&mut schema);
-        schema
-    };
-    match target.id() {
-        "eks" => vec![(
-            "region".into(),
-            true,
-            one_of("AWS region.", backend::eks::REGIONS),
-        )],
-        "gke" => vec![
-            ("project".into(), true, {
-                let mut schema = json!({ "description": "GCP project id.", "type": ["string", "null"], "pattern": PROJECT_ID });
-                scalar_text(&mut schema);
-                schema
-            }),
-            (
-                "region".into(),
-                true,
-                one_of("GCP region.", backend::gke::REGIONS),
-            ),
-        ],
-        "hetzner" => vec![(
-            "location".into(),
-            true,
-            one_of("Hetzner Cloud location.", backend::hetzner::LOCATIONS),
-        )],
-        id => backend::folder::builtin()
-            .iter()
-            .filter(|t| t.id() == id)
-            .flat_map(|t| t.keys())
-            .map(|(key, spec)| (key.clone(), spec.required, spec.json_schema()))
-            .collect(),
-    }
+    target
+        .block_keys()
+        .into_iter()
+        .map(|key| {
+            let schema = match key.values {
+                backend::KeyValues::OneOf(values) => {
+                    let mut values = json!(values);
+                    if let Value::Array(v) = &mut values {
+                        v.push(Value::Null);
+                    }
+                    let mut schema = json!({ "description": key.description, "type": ["string", "null"], "enum": values });
+                    scalar_text(&mut schema);
+                    schema
+                }
+                backend::KeyValues::Pattern(pattern) => {
+                    let mut schema = json!({ "description": key.description, "type": ["string", "null"], "pattern": pattern });
+                    scalar_text(&mut schema);
+                    schema
+                }
+                backend::KeyValues::Schema(schema) => schema,
+            };
+            (key.name, key.required, schema)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1040,7 +1020,7 @@ mod tests {
             prop_assert_eq!(takes(&text(SLACK_CHANNEL, None), &s), validate::is_slack_channel(&s));
             prop_assert_eq!(takes(&text(ENV_NAME, None), &s), validate::is_env_name(&s));
             prop_assert_eq!(takes(&text(SECRET_NAME, Some(validate::MAX_SECRET_NAME)), &s), validate::is_secret_name(&s));
-            prop_assert_eq!(takes(&text(PROJECT_ID, None), &s), crate::backend::gke::is_project_id(&s));
+            prop_assert_eq!(takes(&text(crate::backend::gke::PROJECT_ID, None), &s), crate::backend::gke::is_project_id(&s));
             prop_assert_eq!(
                 takes(&text(HOSTNAME, Some(validate::MAX_PUBLIC_HOST)), &s),
                 validate::is_hostname(&s) && s.len() <= validate::MAX_PUBLIC_HOST
