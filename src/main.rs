@@ -423,17 +423,9 @@ fn changes(args: &RenderArgs, diff: Option<Format>, with_hand_edits: bool) -> Re
         };
         // check: the files that differ in their header alone ([`skew_notes`]).
         if diff.is_none() {
-            // A header the digest shows was edited by hand is no render's.
-            let by_hand = if with_hand_edits {
-                hand.clone()
-            } else {
-                output::hand_edited(dir, &found)?
-            };
             for (rel, old) in output::headers_only(out, dir, &found)? {
-                if !by_hand.contains(&rel) {
-                    let new = out.files[&rel].lines().next().unwrap_or_default();
-                    headers.push((old, new.to_string()));
-                }
+                let new = out.files[&rel].lines().next().unwrap_or_default();
+                headers.push((old, new.to_string()));
             }
         }
         for change in found {

@@ -376,40 +376,61 @@ fn refuse_unsafe_paths(out: &Output, dir: &Path) -> Result<()> {
 pub fn hand_edited(dir: &Path, changes: &[Change]) -> Result<Vec<String>> {
     let digests = digests(dir)?;
     let mut edited = Vec::new();
-    for change in changes {
-        if let Change::Modified(rel) = change
-            && let Some(recorded) = digests.get(rel)
-            && let Some(disk) = read_regular(&dir.join(rel), MAX_FILE)?
-            && digest(&disk) != *recorded
-        {
-            edited.push(rel.clone());
+    for (rel, disk) in modified_on_disk(dir, changes)? {
+        if by_hand(&digests, &rel, &disk) {
+            edited.push(rel);
         }
     }
     Ok(edited)
 }
 
 /// The `Modified` files in `dir` that differ from what `out` renders in their first line alone
-/// (the generated header), each with that line as it is on disk: what `check` tells apart when
-/// only the fredgen version or the spec's hash changed.
+/// (the generated header) and were not edited by hand ([`hand_edited`]), each with that line as
+/// it is on disk: what `check` tells apart when only the fredgen version, the spec's hash or the
+/// regenerate command changed.
 pub fn headers_only(out: &Output, dir: &Path, changes: &[Change]) -> Result<Vec<(String, String)>> {
+    let digests = digests(dir)?;
     let mut found = Vec::new();
-    for change in changes {
-        let Change::Modified(rel) = change else {
+    for (rel, disk) in modified_on_disk(dir, changes)? {
+        let Some(new) = out.files.get(&rel) else {
             continue;
         };
-        let (Some(disk), Some(new)) = (read_if_file(&dir.join(rel))?, out.files.get(rel)) else {
+        if by_hand(&digests, &rel, &disk) {
             continue;
-        };
-        let split = |t: &str| {
-            let (first, rest) = t.split_once('\n').unwrap_or((t, ""));
-            (first.to_string(), rest.to_string())
-        };
-        let ((old_head, old_rest), (_, new_rest)) = (split(&disk), split(new));
+        }
+        let disk = String::from_utf8_lossy(&disk);
+        let ((old_head, old_rest), (_, new_rest)) = (first_line(&disk), first_line(new));
         if old_rest == new_rest {
-            found.push((rel.clone(), old_head));
+            found.push((rel, old_head.to_string()));
         }
     }
     Ok(found)
+}
+
+/// A text's first line and the rest after it.
+fn first_line(text: &str) -> (&str, &str) {
+    text.split_once('\n').unwrap_or((text, ""))
+}
+
+/// Each `Modified` file of `changes` with its bytes on disk (a regular file only).
+fn modified_on_disk(dir: &Path, changes: &[Change]) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut found = Vec::new();
+    for change in changes {
+        if let Change::Modified(rel) = change
+            && let Some(disk) = read_regular(&dir.join(rel), MAX_FILE)?
+        {
+            found.push((rel.clone(), disk));
+        }
+    }
+    Ok(found)
+}
+
+/// Whether `disk`, the bytes of `rel`, are not what the manifest's digest says fredgen wrote; a
+/// file without a digest (written by an older fredgen) is never called edited.
+fn by_hand(digests: &std::collections::BTreeMap<String, String>, rel: &str, disk: &[u8]) -> bool {
+    digests
+        .get(rel)
+        .is_some_and(|recorded| digest(disk) != *recorded)
 }
 
 /// The unified diff of one change, as `diff -u a/<dir> b/<rendered>` would show it, its headers
